@@ -1,0 +1,211 @@
+package auth
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Sentinel errors. The [Authenticator] reports them, wrapped with %w, to
+// [Config.OnFailure]; match them with [errors.Is]. None of them is ever
+// written to a response: the caller sees only the generic answers listed in
+// the package documentation.
+//
+// Verifiers wrap [ErrInvalidCredential], [ErrUnknownCredential],
+// [ErrExpired], [ErrRevoked] or [ErrUnavailable] (or an error of their own
+// that wraps one of these) so the Authenticator can choose the answer.
+var (
+	// ErrNoCredential: the request carried no credential the Authenticator
+	// accepts (no Authorization header, or a scheme other than Bearer).
+	ErrNoCredential = errors.New("auth: no credential")
+	// ErrUnsupportedScheme: the Authorization header uses a scheme other
+	// than Bearer. Answered like ErrNoCredential (RFC 6750 §3.1).
+	ErrUnsupportedScheme = errors.New("auth: unsupported authorization scheme")
+	// ErrMultipleAuthorization: the request carried more than one
+	// Authorization header. Answered 400 invalid_request.
+	ErrMultipleAuthorization = errors.New("auth: more than one Authorization header")
+	// ErrCredentialInURL: the request carried an access_token query
+	// parameter. The credential is exposed in logs and history and is never
+	// used. Alone it is answered like ErrNoCredential; with a header
+	// credential, 400 invalid_request (RFC 6750 §2: one method only).
+	ErrCredentialInURL = errors.New("auth: credential exposed in URL query")
+	// ErrMalformedCredential: the Bearer credential is empty or not an RFC
+	// 6750 b64token.
+	ErrMalformedCredential = errors.New("auth: malformed bearer credential")
+	// ErrCredentialTooLong: the credential exceeds Config.MaxCredentialLength.
+	ErrCredentialTooLong = errors.New("auth: credential too long")
+	// ErrUnknownShape: no configured Verifier claims a credential of this
+	// shape; no verifier was called.
+	ErrUnknownShape = errors.New("auth: credential of unknown shape")
+	// ErrInvalidCredential: the credential failed verification.
+	ErrInvalidCredential = errors.New("auth: invalid credential")
+	// ErrUnknownCredential: the credential is well formed but not known.
+	ErrUnknownCredential = errors.New("auth: unknown credential")
+	// ErrExpired: the credential has expired.
+	ErrExpired = errors.New("auth: credential expired")
+	// ErrRevoked: the credential has been revoked.
+	ErrRevoked = errors.New("auth: credential revoked")
+	// ErrUnavailable: the verifier could not reach what it needs (a key
+	// store, a JWKS endpoint). Answered 503 with Retry-After: the request is
+	// neither allowed nor declared invalid.
+	ErrUnavailable = errors.New("auth: verification temporarily unavailable")
+	// ErrInsufficientScope: the principal lacks a scope the route requires.
+	ErrInsufficientScope = errors.New("auth: insufficient scope")
+	// ErrNoPrincipal: a scope check ran on a request that no Authenticator
+	// authenticated. It fails closed with 401.
+	ErrNoPrincipal = errors.New("auth: no authenticated principal")
+	// ErrHTTPSRequired: the request arrived over plain HTTP.
+	ErrHTTPSRequired = errors.New("auth: HTTPS required")
+	// ErrInvalidScope: a scope string or token does not follow RFC 6749 §3.3
+	// or exceeds the limits.
+	ErrInvalidScope = errors.New("auth: invalid scope")
+	// ErrNoClaims: the principal carries no JWT claims.
+	ErrNoClaims = errors.New("auth: principal has no claims")
+	// ErrInvalidConfig: New or RequireHTTPS was given an unusable Config.
+	ErrInvalidConfig = errors.New("auth: invalid config")
+)
+
+// failKind is the closed set of answers a failed request can get. Each has
+// constant text; nothing from the request or from the error ever reaches
+// the response.
+type failKind uint8
+
+const (
+	failNoCredential failKind = iota
+	failInvalidRequest
+	failInvalidToken
+	failInsufficientScope
+	failHTTPSRequired
+	failUnavailable
+)
+
+// kindOf maps a verifier's error to the answer. Anything not recognised is
+// invalid_token: an unexpected error never lets a request through.
+func kindOf(err error) failKind {
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		return failUnavailable
+	case errors.Is(err, ErrMultipleAuthorization):
+		return failInvalidRequest
+	case errors.Is(err, ErrNoCredential), errors.Is(err, ErrUnsupportedScheme), errors.Is(err, ErrCredentialInURL):
+		return failNoCredential
+	}
+	return failInvalidToken
+}
+
+var (
+	bodyNoCredential      = []byte(`{"error":"unauthorized","message":"Authentication failed"}`)
+	bodyInvalidRequest    = []byte(`{"error":"invalid_request","message":"Authentication failed"}`)
+	bodyInvalidToken      = []byte(`{"error":"invalid_token","message":"Authentication failed"}`)
+	bodyInsufficientScope = []byte(`{"error":"insufficient_scope","message":"Insufficient scope"}`)
+	bodyHTTPSRequired     = []byte(`{"error":"https_required","message":"HTTPS is required"}`)
+	bodyUnavailable       = []byte(`{"error":"temporarily_unavailable","message":"Authentication is temporarily unavailable"}`)
+)
+
+// DefaultRealm is the realm named in WWW-Authenticate when Config.Realm is
+// empty.
+const DefaultRealm = "api"
+
+// DefaultRetryAfter is the Retry-After of a 503 when Config.RetryAfter is
+// zero.
+const DefaultRetryAfter = 5 * time.Second
+
+// responder is the one writer of failure responses. Its header values are
+// built once from configuration and shared, read-only, by every response.
+type responder struct {
+	noCredential   []string
+	invalidRequest []string
+	invalidToken   []string
+	realmPrefix    string // `Bearer realm="…"`, for insufficient_scope
+	retryAfter     []string
+	onFailure      func(Event)
+	onSuccess      func(Event)
+}
+
+func newResponder(realm string, retryAfter time.Duration, onSuccess, onFailure func(Event)) *responder {
+	if retryAfter <= 0 {
+		retryAfter = DefaultRetryAfter
+	}
+	secs := int64((retryAfter + time.Second - 1) / time.Second)
+	prefix := `Bearer realm="` + realm + `"`
+	return &responder{
+		noCredential:   one(prefix),
+		invalidRequest: one(prefix + `, error="invalid_request"`),
+		invalidToken:   one(prefix + `, error="invalid_token"`),
+		realmPrefix:    prefix,
+		retryAfter:     one(strconv.FormatInt(secs, 10)),
+		onFailure:      onFailure,
+		onSuccess:      onSuccess,
+	}
+}
+
+// one returns a header value slice with no spare capacity, so a handler
+// that appends to it copies instead of writing into the shared array.
+func one(v string) []string { return []string{v}[:1:1] }
+
+var (
+	hdrJSON    = one("application/json")
+	hdrNoStore = one("no-store")
+	hdrNosniff = one("nosniff")
+	hdrClose   = one("close")
+)
+
+// fail writes the response for kind and reports err to the failure hook.
+func (rs *responder) fail(w http.ResponseWriter, r *http.Request, kind failKind, err error, ev *Event) {
+	h := w.Header()
+	var status int
+	var body []byte
+	switch kind {
+	case failNoCredential:
+		status, body = http.StatusUnauthorized, bodyNoCredential
+		h["Www-Authenticate"] = rs.noCredential
+	case failInvalidRequest:
+		status, body = http.StatusBadRequest, bodyInvalidRequest
+		h["Www-Authenticate"] = rs.invalidRequest
+	case failInvalidToken:
+		status, body = http.StatusUnauthorized, bodyInvalidToken
+		h["Www-Authenticate"] = rs.invalidToken
+	case failUnavailable:
+		status, body = http.StatusServiceUnavailable, bodyUnavailable
+		h["Retry-After"] = rs.retryAfter
+	case failHTTPSRequired:
+		status, body = http.StatusForbidden, bodyHTTPSRequired
+		// Plain HTTP may have carried a credential in clear: do not keep
+		// the connection for more.
+		h["Connection"] = hdrClose
+	default:
+		status, body = http.StatusUnauthorized, bodyInvalidToken
+		h["Www-Authenticate"] = rs.invalidToken
+	}
+	writeBody(w, status, body)
+	rs.report(r, err, ev)
+}
+
+func (rs *responder) insufficientScope(w http.ResponseWriter, r *http.Request, p *Principal, scopeParam string) {
+	h := w.Header()
+	h["Www-Authenticate"] = []string{rs.realmPrefix + scopeParam}
+	writeBody(w, http.StatusForbidden, bodyInsufficientScope)
+	rs.report(r, ErrInsufficientScope, &Event{Request: r, Principal: p})
+}
+
+func (rs *responder) report(r *http.Request, err error, ev *Event) {
+	if rs.onFailure == nil {
+		return
+	}
+	if ev == nil {
+		ev = &Event{Request: r}
+	}
+	ev.Err = err
+	rs.onFailure(*ev)
+}
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h["Content-Type"] = hdrJSON
+	h["Cache-Control"] = hdrNoStore
+	h["X-Content-Type-Options"] = hdrNosniff
+	h["Content-Length"] = one(strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}

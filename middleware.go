@@ -1,0 +1,234 @@
+package auth
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Config configures an [Authenticator]. The zero value of every field is
+// the secure choice; only Verifiers must be set.
+type Config struct {
+	// Verifiers check credentials. Each credential goes to the first
+	// verifier whose [ShapeMatcher] claims it; a credential no verifier
+	// claims is refused as invalid_token without calling any. A verifier
+	// that does not implement ShapeMatcher claims everything and must be
+	// last. At least one is required.
+	Verifiers []Verifier
+
+	// Realm is the realm named in WWW-Authenticate. If empty,
+	// [DefaultRealm]. It must be printable ASCII without quotes or
+	// backslashes.
+	Realm string
+
+	// MaxCredentialLength caps the Bearer credential, in bytes, checked
+	// before anything else is done with it. If zero,
+	// [DefaultMaxCredentialLength].
+	MaxCredentialLength int
+
+	// Optional lets a request with no credential through without a
+	// principal, for routes that serve anonymous and authenticated callers
+	// differently. A request that presents a credential must still present
+	// a valid one: an invalid credential is refused, never downgraded to
+	// anonymous. If false, a missing credential gets 401.
+	Optional bool
+
+	// AllowPreflight lets CORS preflight requests (OPTIONS with Origin and
+	// Access-Control-Request-Method) through unauthenticated, since
+	// browsers send them without credentials. Every other OPTIONS request
+	// is authenticated. Set it only when a CORS handler answers the
+	// preflight before your own handlers see it.
+	AllowPreflight bool
+
+	// RetryAfter is the delay advertised with a 503 when a verifier is
+	// unavailable. If zero, [DefaultRetryAfter]. Rounded up to seconds.
+	RetryAfter time.Duration
+
+	// OnSuccess, if set, is called after each successful authentication,
+	// before the next handler runs.
+	OnSuccess func(Event)
+
+	// OnFailure, if set, is called for each refused request with the
+	// reason, a sentinel error wrapped with %w. It is also called, without
+	// refusing the request, when [Config.Optional] lets through a request
+	// that exposed a credential in its URL. See [LogFailures] for a ready
+	// slog hook.
+	OnFailure func(Event)
+}
+
+// Authenticator authenticates requests by their Bearer credential. Create
+// one with [New]; it is safe for concurrent use.
+type Authenticator struct {
+	verifiers []shaped
+	maxLen    int
+	optional  bool
+	preflight bool
+	resp      *responder
+}
+
+type shaped struct {
+	v     Verifier
+	match ShapeMatcher // nil: claims every credential
+}
+
+// New returns an Authenticator for cfg. It fails with an error wrapping
+// [ErrInvalidConfig] when no verifier is given, a catch-all verifier is not
+// last, the realm cannot be put in a header, or a limit is negative.
+func New(cfg Config) (*Authenticator, error) {
+	if len(cfg.Verifiers) == 0 {
+		return nil, fmt.Errorf("%w: at least one Verifier is required", ErrInvalidConfig)
+	}
+	a := &Authenticator{
+		maxLen:    cfg.MaxCredentialLength,
+		optional:  cfg.Optional,
+		preflight: cfg.AllowPreflight,
+	}
+	for i, v := range cfg.Verifiers {
+		if v == nil {
+			return nil, fmt.Errorf("%w: Verifiers[%d] is nil", ErrInvalidConfig, i)
+		}
+		m, _ := v.(ShapeMatcher)
+		if m == nil && i != len(cfg.Verifiers)-1 {
+			return nil, fmt.Errorf("%w: Verifiers[%d] claims every credential (no MatchShape), so it must be last", ErrInvalidConfig, i)
+		}
+		a.verifiers = append(a.verifiers, shaped{v: v, match: m})
+	}
+	switch {
+	case a.maxLen < 0:
+		return nil, fmt.Errorf("%w: negative MaxCredentialLength", ErrInvalidConfig)
+	case a.maxLen == 0:
+		a.maxLen = DefaultMaxCredentialLength
+	}
+	if cfg.RetryAfter < 0 {
+		return nil, fmt.Errorf("%w: negative RetryAfter", ErrInvalidConfig)
+	}
+	realm := cfg.Realm
+	if realm == "" {
+		realm = DefaultRealm
+	}
+	if !validRealm(realm) {
+		return nil, fmt.Errorf("%w: Realm must be printable ASCII without quotes or backslashes", ErrInvalidConfig)
+	}
+	a.resp = newResponder(realm, cfg.RetryAfter, cfg.OnSuccess, cfg.OnFailure)
+	return a, nil
+}
+
+func validRealm(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// Authenticate verifies the credential of r and returns its principal. It
+// is the core of [Authenticator.Handler], for callers that need the
+// decision without the response (a WebSocket upgrade, a gRPC gateway).
+//
+// On failure the principal is nil and the error wraps a sentinel of this
+// package: [ErrNoCredential] or [ErrUnsupportedScheme] when r carries no
+// Bearer credential (also when it carries one only in its URL, reported as
+// [ErrCredentialInURL]), [ErrMultipleAuthorization] or
+// [ErrCredentialInURL] for a malformed request, [ErrUnavailable] when
+// verification could not be done, and otherwise an invalid-credential
+// error. Authenticate does not look at Optional or AllowPreflight, which
+// are about what Handler does with the answer.
+func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
+	p, _, err := a.authenticate(r)
+	return p, err
+}
+
+// authenticate returns the principal or the failure's kind, the reason and
+// the credential (for the hook's fingerprint).
+func (a *Authenticator) authenticate(r *http.Request) (*Principal, string, error) {
+	// Headers are read directly, never with Header.Get, which would
+	// silently pick the first of several values.
+	cred, err := parseAuthorization(r.Header["Authorization"], a.maxLen)
+	if r.URL != nil && r.URL.RawQuery != "" && queryHasAccessToken(r.URL.RawQuery) {
+		if err == nil {
+			// RFC 6750 §2: a client must not use more than one method.
+			return nil, cred, fmt.Errorf("%w: %w", ErrCredentialInURL, ErrMultipleAuthorization)
+		}
+		if err == ErrNoCredential || err == ErrUnsupportedScheme {
+			return nil, "", ErrCredentialInURL
+		}
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	for i := range a.verifiers {
+		s := &a.verifiers[i]
+		if s.match != nil && !s.match.MatchShape(cred) {
+			continue
+		}
+		p, err := s.v.Verify(r.Context(), cred)
+		if err != nil {
+			return nil, cred, err
+		}
+		if p == nil {
+			// Fail closed on a verifier that breaks its contract.
+			return nil, cred, fmt.Errorf("%w: verifier returned no principal", ErrInvalidCredential)
+		}
+		return p, cred, nil
+	}
+	return nil, cred, ErrUnknownShape
+}
+
+// Handler returns middleware that authenticates each request before
+// calling next. On success the principal is in the request context (see
+// [FromContext]); on failure next is not called and the client gets the
+// generic answer for the failure's kind, while the reason goes to
+// [Config.OnFailure].
+//
+// Handler panics if next is nil. The method value a.Handler has the
+// func(http.Handler) http.Handler shape routers' Use methods take.
+func (a *Authenticator) Handler(next http.Handler) http.Handler {
+	if next == nil {
+		panic("auth: Authenticator.Handler: nil handler")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.preflight && isPreflight(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var start time.Time
+		hooked := a.resp.onSuccess != nil || a.resp.onFailure != nil
+		if hooked {
+			start = time.Now()
+		}
+		p, cred, err := a.authenticate(r)
+		if err != nil {
+			kind := kindOf(err)
+			if a.optional && kind == failNoCredential {
+				if err == ErrCredentialInURL {
+					a.resp.report(r, err, &Event{Request: r, Elapsed: since(hooked, start)})
+				}
+				next.ServeHTTP(w, r.WithContext(&authContext{Context: r.Context(), resp: a.resp}))
+				return
+			}
+			a.resp.fail(w, r, kind, err, &Event{Request: r, Elapsed: since(hooked, start), credential: cred})
+			return
+		}
+		if a.resp.onSuccess != nil {
+			a.resp.onSuccess(Event{Request: r, Principal: p, Elapsed: since(hooked, start), credential: cred})
+		}
+		next.ServeHTTP(w, r.WithContext(&authContext{Context: r.Context(), p: p, resp: a.resp}))
+	})
+}
+
+func since(hooked bool, start time.Time) time.Duration {
+	if !hooked {
+		return 0
+	}
+	return time.Since(start)
+}
+
+// isPreflight reports whether r is a CORS preflight request (Fetch
+// standard: OPTIONS with Origin and Access-Control-Request-Method).
+func isPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions &&
+		len(r.Header["Origin"]) > 0 &&
+		strings.TrimSpace(r.Header.Get("Access-Control-Request-Method")) != ""
+}
