@@ -94,13 +94,22 @@ func kindOf(err error) failKind {
 	return failInvalidToken
 }
 
+// body is a constant response body with its Content-Length value built
+// once.
+type body struct {
+	b  []byte
+	cl []string
+}
+
+func newBody(s string) body { return body{b: []byte(s), cl: one(strconv.Itoa(len(s)))} }
+
 var (
-	bodyNoCredential      = []byte(`{"error":"unauthorized","message":"Authentication failed"}`)
-	bodyInvalidRequest    = []byte(`{"error":"invalid_request","message":"Authentication failed"}`)
-	bodyInvalidToken      = []byte(`{"error":"invalid_token","message":"Authentication failed"}`)
-	bodyInsufficientScope = []byte(`{"error":"insufficient_scope","message":"Insufficient scope"}`)
-	bodyHTTPSRequired     = []byte(`{"error":"https_required","message":"HTTPS is required"}`)
-	bodyUnavailable       = []byte(`{"error":"temporarily_unavailable","message":"Authentication is temporarily unavailable"}`)
+	bodyNoCredential      = newBody(`{"error":"unauthorized","message":"Authentication failed"}`)
+	bodyInvalidRequest    = newBody(`{"error":"invalid_request","message":"Authentication failed"}`)
+	bodyInvalidToken      = newBody(`{"error":"invalid_token","message":"Authentication failed"}`)
+	bodyInsufficientScope = newBody(`{"error":"insufficient_scope","message":"Insufficient scope"}`)
+	bodyHTTPSRequired     = newBody(`{"error":"https_required","message":"HTTPS is required"}`)
+	bodyUnavailable       = newBody(`{"error":"temporarily_unavailable","message":"Authentication is temporarily unavailable"}`)
 )
 
 // DefaultRealm is the realm named in WWW-Authenticate when Config.Realm is
@@ -155,30 +164,30 @@ var (
 func (rs *responder) fail(w http.ResponseWriter, r *http.Request, kind failKind, err error, ev *Event) {
 	h := w.Header()
 	var status int
-	var body []byte
+	var b body
 	switch kind {
 	case failNoCredential:
-		status, body = http.StatusUnauthorized, bodyNoCredential
+		status, b = http.StatusUnauthorized, bodyNoCredential
 		h["Www-Authenticate"] = rs.noCredential
 	case failInvalidRequest:
-		status, body = http.StatusBadRequest, bodyInvalidRequest
+		status, b = http.StatusBadRequest, bodyInvalidRequest
 		h["Www-Authenticate"] = rs.invalidRequest
 	case failInvalidToken:
-		status, body = http.StatusUnauthorized, bodyInvalidToken
+		status, b = http.StatusUnauthorized, bodyInvalidToken
 		h["Www-Authenticate"] = rs.invalidToken
 	case failUnavailable:
-		status, body = http.StatusServiceUnavailable, bodyUnavailable
+		status, b = http.StatusServiceUnavailable, bodyUnavailable
 		h["Retry-After"] = rs.retryAfter
 	case failHTTPSRequired:
-		status, body = http.StatusForbidden, bodyHTTPSRequired
+		status, b = http.StatusForbidden, bodyHTTPSRequired
 		// Plain HTTP may have carried a credential in clear: do not keep
 		// the connection for more.
 		h["Connection"] = hdrClose
 	default:
-		status, body = http.StatusUnauthorized, bodyInvalidToken
+		status, b = http.StatusUnauthorized, bodyInvalidToken
 		h["Www-Authenticate"] = rs.invalidToken
 	}
-	writeBody(w, status, body)
+	writeBody(w, status, b)
 	rs.report(r, err, ev)
 }
 
@@ -200,12 +209,12 @@ func (rs *responder) report(r *http.Request, err error, ev *Event) {
 	rs.onFailure(*ev)
 }
 
-func writeBody(w http.ResponseWriter, status int, body []byte) {
+func writeBody(w http.ResponseWriter, status int, b body) {
 	h := w.Header()
 	h["Content-Type"] = hdrJSON
 	h["Cache-Control"] = hdrNoStore
 	h["X-Content-Type-Options"] = hdrNosniff
-	h["Content-Length"] = one(strconv.Itoa(len(body)))
+	h["Content-Length"] = b.cl
 	w.WriteHeader(status)
-	w.Write(body)
+	w.Write(b.b)
 }

@@ -160,8 +160,8 @@ func (s Scopes) Len() int { return len(s.toks) }
 func (s Scopes) All() iter.Seq[string] { return slices.Values(s.toks) }
 
 // Slice returns the tokens of s in sorted order, in a new slice the caller
-// may keep or modify.
-func (s Scopes) Slice() []string { return slices.Clone(s.toks) }
+// may keep or modify. It is never nil, so it encodes as a JSON array.
+func (s Scopes) Slice() []string { return append(make([]string, 0, len(s.toks)), s.toks...) }
 
 // String returns the tokens of s in sorted order, separated by single
 // spaces: the form [ParseScopes] reads and OAuth 2.0 "scope" values use.
