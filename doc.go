@@ -1,0 +1,91 @@
+// Package auth provides net/http middleware that authenticates API
+// callers by their Bearer credential (an API key or an OAuth 2.0 access
+// token), puts the authenticated [Principal] in the request context, checks
+// scopes per route, and answers every failure with a generic, RFC 6750
+// shaped response.
+//
+// Most servers need three pieces, in this order:
+//
+//   - [RequireHTTPS], which refuses plain HTTP (credentials must never
+//     cross the network in clear);
+//   - an [Authenticator] from [New], whose [Authenticator.Handler] verifies
+//     the credential with the [Verifier] that claims its shape: the apikey
+//     package's verifier for API keys, the jwt package's for access tokens;
+//   - [RequireScopes] or [RequireAnyScope] on each route.
+//
+// # Quick start
+//
+//	authn, err := auth.New(auth.Config{
+//		Verifiers: []auth.Verifier{keyVerifier, tokenVerifier},
+//		OnFailure: auth.LogFailures(logger),
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	mux := http.NewServeMux()
+//	mux.Handle("GET /v1/data", auth.RequireScopes("data:read")(dataHandler))
+//	handler := auth.RequireHTTPS(auth.HTTPSConfig{})(authn.Handler(mux))
+//
+// In a handler, [FromContext] returns the principal.
+//
+// # Failure responses
+//
+// The caller learns which kind of failure happened and nothing more. Every
+// response below is constant: the same bytes whatever the internal reason,
+// so an expired key, an unknown key and a bad signature cannot be told
+// apart. All carry Content-Type: application/json and Cache-Control:
+// no-store.
+//
+//	no credential (or another scheme)  401  WWW-Authenticate: Bearer realm="api"
+//	                                        {"error":"unauthorized","message":"Authentication failed"}
+//	two Authorization headers, or a    400  WWW-Authenticate: Bearer realm="api", error="invalid_request"
+//	header and a query credential           {"error":"invalid_request","message":"Authentication failed"}
+//	invalid, expired, revoked or       401  WWW-Authenticate: Bearer realm="api", error="invalid_token"
+//	unknown credential                      {"error":"invalid_token","message":"Authentication failed"}
+//	valid credential, missing scope    403  WWW-Authenticate: Bearer realm="api", error="insufficient_scope", scope="…"
+//	                                        {"error":"insufficient_scope","message":"Insufficient scope"}
+//	plain HTTP                         403  Connection: close
+//	                                        {"error":"https_required","message":"HTTPS is required"}
+//	verifier's store or keys down      503  Retry-After: 5
+//	                                        {"error":"temporarily_unavailable","message":"Authentication is temporarily unavailable"}
+//
+// The reason, a sentinel error of this package wrapped with %w, goes to
+// [Config.OnFailure]; [LogFailures] logs it with log/slog. The package
+// never logs by itself.
+//
+// # Security model
+//
+// The credential comes only from a single Authorization header with the
+// Bearer scheme (RFC 6750 §2.1). Several Authorization headers are refused
+// rather than resolved, since a proxy and this server might pick different
+// ones. A credential in the URL query (access_token) is never used: URLs
+// end up in logs and browser history. A request carrying one is refused,
+// and the exposure is reported to [Config.OnFailure] as
+// [ErrCredentialInURL] so the operator can rotate the credential. Form
+// bodies are never read.
+//
+// The credential's length ([Config.MaxCredentialLength], 4096 bytes by
+// default) and syntax are checked before anything else, without
+// allocating. Then exactly one [Verifier] sees it, chosen by shape (see
+// [ShapeMatcher]), so an API key never reaches a JWT parser and a token
+// never reaches the key store; a shape no verifier claims is refused
+// without calling any.
+//
+// Everything fails closed: an error a verifier did not classify, a
+// verifier that returns no principal, and a scope check on a route that no
+// Authenticator guards are all refusals. A verifier that cannot reach its
+// store or keys answers [ErrUnavailable], which is 503 and neither a pass
+// nor a "bad credential".
+//
+// [RequireHTTPS] believes X-Forwarded-Proto only from the proxy networks
+// it is given. Plain HTTP is answered 403 with Connection: close and never
+// redirected.
+//
+// # Context
+//
+// [NewContext] and [FromContext] are the only way to store and read the
+// principal: the context key is unexported. A [Principal] may be shared by
+// concurrent requests (verifiers cache them); treat it as read-only.
+// [Config.Optional] lets anonymous requests through with no principal in
+// the context, and [RequireScopes] refuses those with 401.
+package auth

@@ -1,0 +1,167 @@
+package auth_test
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+
+	"github.com/audexum/auth"
+)
+
+// staticKeys is a toy Verifier for the examples: real code uses the
+// apikey and jwt packages' verifiers.
+func staticKeys() auth.Verifier {
+	keys := map[string]*auth.Principal{
+		"key-reader": {Subject: "reporting-app", Method: auth.MethodAPIKey, CredentialID: "k1", Scopes: auth.MustScopes("data:read")},
+		"key-writer": {Subject: "ingest-app", Method: auth.MethodAPIKey, CredentialID: "k2", Scopes: auth.MustScopes("data:read", "data:write")},
+	}
+	return auth.VerifierFunc(func(ctx context.Context, cred string) (*auth.Principal, error) {
+		if p, ok := keys[cred]; ok {
+			return p, nil
+		}
+		return nil, auth.ErrUnknownCredential
+	})
+}
+
+// do sends a request over "TLS" to h and prints what the caller sees.
+func do(h http.Handler, method, target, authorization string) {
+	r := httptest.NewRequest(method, target, nil)
+	r.TLS = &tls.ConnectionState{} // as a TLS-terminating http.Server sets it
+	if authorization != "" {
+		r.Header.Set("Authorization", authorization)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"), w.Body.String())
+}
+
+// Wrap a handler with an Authenticator. Every failure gets the same
+// generic answer; the reason goes to OnFailure only.
+func ExampleNew() {
+	authn, err := auth.New(auth.Config{
+		Verifiers: []auth.Verifier{staticKeys()},
+		OnFailure: func(e auth.Event) { fmt.Println("hook:", e.Err) },
+	})
+	if err != nil {
+		panic(err)
+	}
+	h := authn.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := auth.FromContext(r.Context())
+		fmt.Fprintf(w, "hello %s", p.Subject)
+	}))
+
+	do(h, "GET", "/v1/data", "Bearer key-reader")
+	do(h, "GET", "/v1/data", "Bearer key-unknown")
+	do(h, "GET", "/v1/data", "")
+	// Output:
+	// 200  hello reporting-app
+	// hook: auth: unknown credential
+	// 401 Bearer realm="api", error="invalid_token" {"error":"invalid_token","message":"Authentication failed"}
+	// hook: auth: no credential
+	// 401 Bearer realm="api" {"error":"unauthorized","message":"Authentication failed"}
+}
+
+// Put scope checks in route definitions, after the Authenticator. A
+// missing scope is 403 insufficient_scope naming what the route needs.
+// Matching is by whole token: "data:read" does not grant "data:write".
+func ExampleRequireScopes() {
+	authn, err := auth.New(auth.Config{Verifiers: []auth.Verifier{staticKeys()}})
+	if err != nil {
+		panic(err)
+	}
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") })
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/data", auth.RequireScopes("data:read")(ok))
+	mux.Handle("POST /v1/data", auth.RequireScopes("data:write")(ok))
+	h := authn.Handler(mux)
+
+	do(h, "GET", "/v1/data", "Bearer key-reader")
+	do(h, "POST", "/v1/data", "Bearer key-reader")
+	do(h, "POST", "/v1/data", "Bearer key-writer")
+	// Output:
+	// 200  ok
+	// 403 Bearer realm="api", error="insufficient_scope", scope="data:write" {"error":"insufficient_scope","message":"Insufficient scope"}
+	// 200  ok
+}
+
+// Put RequireHTTPS first. Plain HTTP is refused with 403, never
+// redirected: by the time a redirect could be sent the credential has
+// crossed the network in clear, and a redirect teaches clients that it
+// works. Behind a TLS-terminating proxy, name the proxy's network, and
+// only then is its X-Forwarded-Proto believed.
+func ExampleRequireHTTPS() {
+	requireHTTPS := auth.RequireHTTPS(auth.HTTPSConfig{
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")},
+	})
+	h := requireHTTPS(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+
+	for _, c := range []struct {
+		remote, proto string
+	}{
+		{"10.0.0.7:41000", "https"},    // our proxy terminated TLS
+		{"203.0.113.9:41000", "https"}, // anyone can send the header
+		{"203.0.113.9:41000", ""},      // plain HTTP
+	} {
+		r := httptest.NewRequest("GET", "http://api.example/v1/data", nil)
+		r.RemoteAddr = c.remote
+		if c.proto != "" {
+			r.Header.Set("X-Forwarded-Proto", c.proto)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Header().Get("Strict-Transport-Security"), w.Body.String())
+	}
+	// Output:
+	// 200 max-age=63072000; includeSubDomains ok
+	// 403  {"error":"https_required","message":"HTTPS is required"}
+	// 403  {"error":"https_required","message":"HTTPS is required"}
+}
+
+// Read the principal in a handler. A client acting for itself (an API key
+// or a client-credentials token) is never a user: check IsUser before
+// treating the subject as a person.
+func ExampleFromContext() {
+	authn, err := auth.New(auth.Config{Verifiers: []auth.Verifier{staticKeys()}})
+	if err != nil {
+		panic(err)
+	}
+	h := authn.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := auth.FromContext(r.Context())
+		if !ok {
+			http.Error(w, "no principal", http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "subject=%s method=%s key=%s user=%v scopes=%q",
+			p.Subject, p.Method, p.CredentialID, p.IsUser(), p.Scopes)
+	}))
+	do(h, "GET", "/v1/data", "Bearer key-writer")
+	// Output:
+	// 200  subject=ingest-app method=api_key key=k2 user=false scopes="data:read data:write"
+}
+
+// With Optional, a request without a credential reaches the handler
+// anonymously, while a request with a bad credential is still refused:
+// presenting an invalid credential never downgrades to anonymous.
+func ExampleConfig_optional() {
+	authn, err := auth.New(auth.Config{Verifiers: []auth.Verifier{staticKeys()}, Optional: true})
+	if err != nil {
+		panic(err)
+	}
+	h := authn.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, ok := auth.FromContext(r.Context()); ok {
+			fmt.Fprintf(w, "hello %s", p.Subject)
+			return
+		}
+		fmt.Fprint(w, "hello stranger")
+	}))
+	do(h, "GET", "/", "")
+	do(h, "GET", "/", "Bearer key-reader")
+	do(h, "GET", "/", "Bearer key-stolen")
+	// Output:
+	// 200  hello stranger
+	// 200  hello reporting-app
+	// 401 Bearer realm="api", error="invalid_token" {"error":"invalid_token","message":"Authentication failed"}
+}
