@@ -1,0 +1,297 @@
+package apikey
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/audexum/auth"
+)
+
+// closeFlushTimeout bounds the final last-used flush in Close. Call Flush
+// with your own context first for a different bound.
+const closeFlushTimeout = 10 * time.Second
+
+// VerifierConfig configures a [Verifier]. Give it either a Manager (the
+// usual case in a process that also manages keys) or a Store.
+type VerifierConfig struct {
+	// Manager, if set, supplies the Store, Hasher, Prefix and clock, and
+	// tells the Verifier about every revocation and rotation it makes, so
+	// they take effect on the very next request in this process. Leave
+	// Store, Hasher and Prefix unset when Manager is set.
+	Manager *Manager
+
+	// Store is where keys are looked up, when Manager is nil.
+	Store Store
+	// Hasher must be configured with every pepper version stored keys
+	// use, when Manager is nil. If nil, plain SHA-256 only.
+	Hasher *Hasher
+	// Prefix is the key prefix this Verifier claims, when Manager is nil.
+	// If empty, [DefaultPrefix].
+	Prefix string
+
+	// Environments are the key environments accepted. If empty, only
+	// [EnvLive]: a test key never authenticates against production unless
+	// you ask for it.
+	Environments []Env
+
+	// CacheTTL is how long a looked-up key is remembered. Revocations and
+	// rotations made through Manager in this process take effect at once;
+	// those made by another process (sharing the store) take effect in this
+	// one within CacheTTL, or at once if you call [Verifier.Invalidate]. If
+	// zero, [DefaultCacheTTL] (30 s); if negative, keys are looked up in
+	// the store on every request.
+	CacheTTL time.Duration
+	// NegativeCacheTTL is how long an unknown key ID is remembered, so a
+	// flood of made-up keys does not reach the store. If zero,
+	// [DefaultNegativeCacheTTL] (5 s); if negative, not cached.
+	NegativeCacheTTL time.Duration
+	// CacheSize caps the cached known IDs, and separately the unknown ones.
+	// If zero, [DefaultCacheSize].
+	CacheSize int
+
+	// LastUsedInterval is how often last-used times are written to the
+	// store, in the background. If zero, [DefaultLastUsedInterval]; if
+	// negative, never in the background: call [Verifier.Flush] yourself.
+	LastUsedInterval time.Duration
+	// OnError, if set, receives errors of background work (writing
+	// last-used times). The package never logs.
+	OnError func(error)
+
+	// Now returns the current time. If nil, the Manager's clock, or
+	// [time.Now].
+	Now func() time.Time
+}
+
+// Verifier checks API keys. It implements [auth.Verifier] and
+// [auth.ShapeMatcher]; put it in [auth.Config.Verifiers]. Create one with
+// [NewVerifier]; it is safe for concurrent use. Call Close when done to stop
+// its background work and write pending last-used times.
+type Verifier struct {
+	store     Store
+	hasher    *Hasher
+	prefix    string
+	live, tst bool
+	now       func() time.Time
+	cache     *cache
+	used      lastUsed
+	onError   func(error)
+
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+}
+
+// NewVerifier returns a Verifier for cfg. It fails with an error wrapping
+// [ErrInvalidConfig] if neither or both of Manager and Store are set, or a
+// field is out of range.
+func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+	v := &Verifier{
+		store:   cfg.Store,
+		hasher:  cfg.Hasher,
+		prefix:  cfg.Prefix,
+		now:     cfg.Now,
+		onError: cfg.OnError,
+	}
+	if m := cfg.Manager; m != nil {
+		if cfg.Store != nil || cfg.Hasher != nil || cfg.Prefix != "" {
+			return nil, fmt.Errorf("%w: set Manager or Store/Hasher/Prefix, not both", ErrInvalidConfig)
+		}
+		v.store, v.hasher, v.prefix = m.store, m.hasher, m.prefix
+		if v.now == nil {
+			v.now = m.now
+		}
+	}
+	if v.store == nil {
+		return nil, fmt.Errorf("%w: Manager or Store is required", ErrInvalidConfig)
+	}
+	var err error
+	if v.prefix, err = checkPrefix(v.prefix); err != nil {
+		return nil, err
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if len(cfg.Environments) == 0 {
+		v.live = true
+	}
+	for _, e := range cfg.Environments {
+		switch e {
+		case EnvLive:
+			v.live = true
+		case EnvTest:
+			v.tst = true
+		default:
+			return nil, fmt.Errorf("%w: unknown environment %q", ErrInvalidConfig, e)
+		}
+	}
+	ttl, negTTL, size := cfg.CacheTTL, cfg.NegativeCacheTTL, cfg.CacheSize
+	if ttl == 0 {
+		ttl = DefaultCacheTTL
+	}
+	if negTTL == 0 {
+		negTTL = DefaultNegativeCacheTTL
+	}
+	switch {
+	case size < 0:
+		return nil, fmt.Errorf("%w: negative CacheSize", ErrInvalidConfig)
+	case size == 0:
+		size = DefaultCacheSize
+	}
+	v.cache = newCache(ttl, negTTL, size)
+
+	interval := cfg.LastUsedInterval
+	if interval == 0 {
+		interval = DefaultLastUsedInterval
+	}
+	v.stop = make(chan struct{})
+	v.done = make(chan struct{})
+	if interval > 0 {
+		go v.flushLoop(interval)
+	} else {
+		close(v.done)
+	}
+	if cfg.Manager != nil {
+		// Subscribed last, once nothing can fail: a Verifier that
+		// NewVerifier refused is never called.
+		cfg.Manager.subscribe(v.Invalidate)
+	}
+	return v, nil
+}
+
+// MatchShape implements [auth.ShapeMatcher]: it claims credentials that
+// start with the prefix and an underscore ("adx_"). It does no I/O and does
+// not allocate.
+func (v *Verifier) MatchShape(credential string) bool {
+	n := len(v.prefix)
+	return len(credential) > n && credential[n] == '_' && credential[:n] == v.prefix
+}
+
+// Verify implements [auth.Verifier]. In order, it checks the key's
+// format, prefix, environment and checksum (no store access, no
+// allocation); finds the key by ID in the cache or the store; compares the
+// hash of the whole key with the stored one in constant time; and refuses a
+// revoked or expired key (a rotated-out key expires at the end of its
+// grace period). It returns the key's principal, shared between requests
+// and read-only.
+//
+// Errors wrap a root sentinel and a reason of this package:
+// [auth.ErrInvalidCredential] with [ErrMalformed], [ErrWrongPrefix],
+// [ErrWrongEnvironment], [ErrChecksum] or [ErrSecretMismatch];
+// [auth.ErrUnknownCredential] with [ErrNotFound]; [auth.ErrRevoked];
+// [auth.ErrExpired]; and [auth.ErrUnavailable] with the store's error or
+// [ErrUnknownPepper].
+func (v *Verifier) Verify(ctx context.Context, credential string) (*auth.Principal, error) {
+	k, err := parse(credential, v.prefix)
+	if err != nil {
+		return nil, verifyError(err)
+	}
+	if !v.acceptsEnv(k.Env) {
+		return nil, errVerifyEnv
+	}
+	now := v.now()
+	e, negative := v.cache.get(k.ID, now)
+	if negative {
+		return nil, errVerifyUnknown
+	}
+	if e == nil {
+		if e, err = v.load(ctx, k.ID, now); err != nil {
+			return nil, err
+		}
+	}
+	sum, ok := v.hasher.hash(credential, e.pepper)
+	if !ok {
+		return nil, errVerifyPepper
+	}
+	// The secret is judged before the key's state, so someone who knows
+	// only an ID learns nothing about the key, not even from the hook.
+	if !equalHash(&sum, &e.hash) {
+		return nil, errVerifySecret
+	}
+	if e.revoked {
+		return nil, errVerifyRevoked
+	}
+	if e.expired(now) {
+		return nil, errVerifyExpired
+	}
+	v.used.mark(e, now)
+	return e.p, nil
+}
+
+func (v *Verifier) acceptsEnv(e Env) bool {
+	return (e == EnvLive && v.live) || (e == EnvTest && v.tst)
+}
+
+// load reads the record of id from the store and caches the answer.
+func (v *Verifier) load(ctx context.Context, id string, now time.Time) (*entry, error) {
+	gen := v.cache.generation()
+	rec, err := v.store.Get(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		// Cloned: id is a piece of the presented key.
+		v.cache.putNegative(strings.Clone(id), gen, now)
+		return nil, errVerifyUnknown
+	case err != nil:
+		// Fail closed, and not as "invalid": the key may be fine.
+		return nil, fmt.Errorf("%w: key store: %w", auth.ErrUnavailable, err)
+	case rec.ID != id:
+		return nil, fmt.Errorf("%w: key store returned the wrong record", auth.ErrUnavailable)
+	}
+	e := newEntry(&rec)
+	v.cache.putPositive(rec.ID, e, gen, now)
+	return e, nil
+}
+
+// Invalidate drops what the Verifier remembers about the key with the
+// given ID, so the next request reads the store. A Verifier built on a
+// Manager calls it for every change the Manager makes; call it yourself
+// when another process changes a key, if you learn of it (a database
+// notification, a message) and cannot wait for CacheTTL.
+func (v *Verifier) Invalidate(id string) { v.cache.invalidate(id) }
+
+// InvalidateAll drops everything the Verifier remembers about keys.
+func (v *Verifier) InvalidateAll() { v.cache.invalidateAll() }
+
+// Flush writes pending last-used times to the store now. On failure they
+// are kept for the next flush.
+func (v *Verifier) Flush(ctx context.Context) error {
+	return v.used.flush(ctx, v.store)
+}
+
+func (v *Verifier) flushLoop(interval time.Duration) {
+	defer close(v.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-v.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), interval)
+			err := v.Flush(ctx)
+			cancel()
+			if err != nil && v.onError != nil {
+				v.onError(err)
+			}
+		}
+	}
+}
+
+// Close stops the background flusher and writes pending last-used times,
+// waiting at most 10 seconds for the store. The Verifier still verifies
+// keys after Close, but no longer records their use. Close returns the
+// final flush's error; calling it again returns [ErrClosed].
+func (v *Verifier) Close() error {
+	err := ErrClosed
+	v.closeOnce.Do(func() {
+		close(v.stop)
+		<-v.done
+		ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
+		defer cancel()
+		err = v.Flush(ctx)
+	})
+	return err
+}
