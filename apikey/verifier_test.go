@@ -65,8 +65,11 @@ func TestVerifyHostile(t *testing.T) {
 		},
 		{
 			// The checksum catches it before the store is asked.
-			name:       "wrong checksum",
-			setup:      func(t *testing.T, fx *fixture) string { k, _ := fx.create(apikey.CreateParams{}); return flip(k, len(k)-1) },
+			name: "wrong checksum",
+			setup: func(t *testing.T, fx *fixture) string {
+				k, _ := fx.create(apikey.CreateParams{})
+				return flip(k, len(k)-1)
+			},
 			wantStatus: http.StatusUnauthorized, wantErrs: []error{auth.ErrInvalidCredential, apikey.ErrChecksum},
 		},
 		{
@@ -86,8 +89,11 @@ func TestVerifyHostile(t *testing.T) {
 		},
 		{
 			// "ADX_" is not our prefix: no verifier claims it.
-			name:       "upper-cased key",
-			setup:      func(t *testing.T, fx *fixture) string { k, _ := fx.create(apikey.CreateParams{}); return strings.ToUpper(k) },
+			name: "upper-cased key",
+			setup: func(t *testing.T, fx *fixture) string {
+				k, _ := fx.create(apikey.CreateParams{})
+				return strings.ToUpper(k)
+			},
 			wantStatus: http.StatusUnauthorized, wantErrs: []error{auth.ErrUnknownShape},
 		},
 		{
