@@ -57,6 +57,13 @@ var (
 	ErrNoPrincipal = errors.New("auth: no authenticated principal")
 	// ErrHTTPSRequired: the request arrived over plain HTTP.
 	ErrHTTPSRequired = errors.New("auth: HTTPS required")
+	// ErrThrottled: the client address or the credential has had too many
+	// failed attempts in the current window. Answered 429 with Retry-After
+	// before any verifier runs. The error is a [*ThrottledError].
+	ErrThrottled = errors.New("auth: too many failed attempts")
+	// ErrRateLimited: the principal exceeded its request rate limit.
+	// Answered 429 with Retry-After and RateLimit headers.
+	ErrRateLimited = errors.New("auth: rate limit exceeded")
 	// ErrInvalidScope: a scope string or token does not follow RFC 6749 §3.3
 	// or exceeds the limits.
 	ErrInvalidScope = errors.New("auth: invalid scope")
@@ -78,6 +85,7 @@ const (
 	failInsufficientScope
 	failHTTPSRequired
 	failUnavailable
+	failThrottled
 )
 
 // kindOf maps a verifier's error to the answer. Anything not recognised is
@@ -86,6 +94,8 @@ func kindOf(err error) failKind {
 	switch {
 	case errors.Is(err, ErrUnavailable):
 		return failUnavailable
+	case errors.Is(err, ErrThrottled), errors.Is(err, ErrRateLimited):
+		return failThrottled
 	case errors.Is(err, ErrMultipleAuthorization):
 		return failInvalidRequest
 	case errors.Is(err, ErrNoCredential), errors.Is(err, ErrUnsupportedScheme), errors.Is(err, ErrCredentialInURL):
@@ -109,6 +119,7 @@ var (
 	bodyInvalidToken      = newBody(`{"error":"invalid_token","message":"Authentication failed"}`)
 	bodyInsufficientScope = newBody(`{"error":"insufficient_scope","message":"Insufficient scope"}`)
 	bodyHTTPSRequired     = newBody(`{"error":"https_required","message":"HTTPS is required"}`)
+	bodyThrottled         = newBody(`{"error":"too_many_requests","message":"Too many requests"}`)
 	bodyUnavailable       = newBody(`{"error":"temporarily_unavailable","message":"Authentication is temporarily unavailable"}`)
 )
 
@@ -136,17 +147,21 @@ func newResponder(realm string, retryAfter time.Duration, onSuccess, onFailure f
 	if retryAfter <= 0 {
 		retryAfter = DefaultRetryAfter
 	}
-	secs := int64((retryAfter + time.Second - 1) / time.Second)
 	prefix := `Bearer realm="` + realm + `"`
 	return &responder{
 		noCredential:   one(prefix),
 		invalidRequest: one(prefix + `, error="invalid_request"`),
 		invalidToken:   one(prefix + `, error="invalid_token"`),
 		realmPrefix:    prefix,
-		retryAfter:     one(strconv.FormatInt(secs, 10)),
+		retryAfter:     one(seconds(retryAfter)),
 		onFailure:      onFailure,
 		onSuccess:      onSuccess,
 	}
+}
+
+// seconds formats d as whole seconds, rounded up, for Retry-After.
+func seconds(d time.Duration) string {
+	return strconv.FormatInt(int64((d+time.Second-1)/time.Second), 10)
 }
 
 // one returns a header value slice with no spare capacity, so a handler
@@ -178,6 +193,14 @@ func (rs *responder) fail(w http.ResponseWriter, r *http.Request, kind failKind,
 	case failUnavailable:
 		status, b = http.StatusServiceUnavailable, bodyUnavailable
 		h["Retry-After"] = rs.retryAfter
+	case failThrottled:
+		status, b = http.StatusTooManyRequests, bodyThrottled
+		retry := time.Second
+		var te *ThrottledError
+		if errors.As(err, &te) && te.RetryAfter > retry {
+			retry = te.RetryAfter
+		}
+		h["Retry-After"] = []string{seconds(retry)}
 	case failHTTPSRequired:
 		status, b = http.StatusForbidden, bodyHTTPSRequired
 		// Plain HTTP may have carried a credential in clear: do not keep

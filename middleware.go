@@ -3,6 +3,7 @@ package auth
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -49,6 +50,11 @@ type Config struct {
 	// before the next handler runs.
 	OnSuccess func(Event)
 
+	// Throttle, if set, limits failed attempts per client address and per
+	// credential ID, and optionally each principal's request rate (see
+	// [NewThrottle]). Throttled requests get 429 before any verifier runs.
+	Throttle *Throttle
+
 	// OnFailure, if set, is called for each refused request with the
 	// reason, a sentinel error wrapped with %w. It is also called, without
 	// refusing the request, when [Config.Optional] lets through a request
@@ -64,6 +70,7 @@ type Authenticator struct {
 	maxLen    int
 	optional  bool
 	preflight bool
+	throttle  *Throttle
 	resp      *responder
 }
 
@@ -83,6 +90,7 @@ func New(cfg Config) (*Authenticator, error) {
 		maxLen:    cfg.MaxCredentialLength,
 		optional:  cfg.Optional,
 		preflight: cfg.AllowPreflight,
+		throttle:  cfg.Throttle,
 	}
 	for i, v := range cfg.Verifiers {
 		if v == nil {
@@ -143,37 +151,102 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 // authenticate returns the principal or the failure's kind, the reason and
 // the credential (for the hook's fingerprint).
 func (a *Authenticator) authenticate(r *http.Request) (*Principal, string, error) {
-	// Headers are read directly, never with Header.Get, which would
-	// silently pick the first of several values.
+	cred, s, err := a.credential(r)
+	if t := a.throttle; t != nil {
+		return a.verifyThrottled(r, t, cred, s, err)
+	}
+	if err != nil {
+		return nil, cred, err
+	}
+	return a.verify(r, cred, s)
+}
+
+// credential extracts the request's credential and the verifier that
+// claims it. Headers are read directly, never with Header.Get, which would
+// silently pick the first of several values.
+func (a *Authenticator) credential(r *http.Request) (string, *shaped, error) {
 	cred, err := parseAuthorization(r.Header["Authorization"], a.maxLen)
 	if r.URL != nil && r.URL.RawQuery != "" && queryHasAccessToken(r.URL.RawQuery) {
 		if err == nil {
 			// RFC 6750 §2: a client must not use more than one method.
-			return nil, cred, fmt.Errorf("%w: %w", ErrCredentialInURL, ErrMultipleAuthorization)
+			return cred, nil, fmt.Errorf("%w: %w", ErrCredentialInURL, ErrMultipleAuthorization)
 		}
 		if err == ErrNoCredential || err == ErrUnsupportedScheme {
-			return nil, "", ErrCredentialInURL
+			return "", nil, ErrCredentialInURL
 		}
 	}
 	if err != nil {
-		return nil, "", err
+		return "", nil, err
 	}
+	s := a.verifierFor(cred)
+	if s == nil {
+		return cred, nil, ErrUnknownShape
+	}
+	return cred, s, nil
+}
+
+func (a *Authenticator) verifierFor(cred string) *shaped {
 	for i := range a.verifiers {
 		s := &a.verifiers[i]
-		if s.match != nil && !s.match.MatchShape(cred) {
-			continue
+		if s.match == nil || s.match.MatchShape(cred) {
+			return s
 		}
-		p, err := s.v.Verify(r.Context(), cred)
-		if err != nil {
-			return nil, cred, err
-		}
-		if p == nil {
-			// Fail closed on a verifier that breaks its contract.
-			return nil, cred, fmt.Errorf("%w: verifier returned no principal", ErrInvalidCredential)
-		}
-		return p, cred, nil
 	}
-	return nil, cred, ErrUnknownShape
+	return nil
+}
+
+func (a *Authenticator) verify(r *http.Request, cred string, s *shaped) (*Principal, string, error) {
+	p, err := s.v.Verify(r.Context(), cred)
+	if err != nil {
+		return nil, cred, err
+	}
+	if p == nil {
+		// Fail closed on a verifier that breaks its contract.
+		return nil, cred, fmt.Errorf("%w: verifier returned no principal", ErrInvalidCredential)
+	}
+	return p, cred, nil
+}
+
+// verifyThrottled refuses callers that failed too often before any
+// verifier runs, and counts their new failures.
+func (a *Authenticator) verifyThrottled(r *http.Request, t *Throttle, cred string, s *shaped, err error) (*Principal, string, error) {
+	ctx, now := r.Context(), t.now()
+	addrKey := keyAddr + t.ClientAddr(r)
+	if terr := t.check(ctx, addrKey, now); terr != nil {
+		return nil, cred, terr
+	}
+	var credKey string
+	if s != nil {
+		if ider, ok := s.v.(CredentialIDer); ok {
+			if id, ok := ider.CredentialID(cred); ok {
+				credKey = keyCred + id
+				if terr := t.check(ctx, credKey, now); terr != nil {
+					return nil, cred, terr
+				}
+			}
+		}
+	}
+	var p *Principal
+	if err == nil {
+		p, cred, err = a.verify(r, cred, s)
+	}
+	if err != nil && countsAsFailure(err) {
+		t.fail(ctx, addrKey, now)
+		if credKey != "" {
+			t.fail(ctx, credKey, now)
+		}
+	}
+	return p, cred, err
+}
+
+// countsAsFailure reports whether err is an attempt that failed, as
+// opposed to no attempt (no credential) or our own outage.
+func countsAsFailure(err error) bool {
+	switch kindOf(err) {
+	case failNoCredential, failUnavailable:
+		return false
+	}
+	return true
 }
 
 // Handler returns middleware that authenticates each request before
@@ -210,6 +283,17 @@ func (a *Authenticator) Handler(next http.Handler) http.Handler {
 			}
 			a.resp.fail(w, r, kind, err, &Event{Request: r, Elapsed: since(hooked, start), credential: cred})
 			return
+		}
+		if t := a.throttle; t != nil && t.rateLimit > 0 {
+			remaining, reset, err := t.rate(r.Context(), p)
+			h := w.Header()
+			h["Ratelimit-Limit"] = t.rateLimitHdr
+			h["Ratelimit-Remaining"] = []string{strconv.Itoa(remaining)}
+			h["Ratelimit-Reset"] = []string{seconds(reset)}
+			if err != nil {
+				a.resp.fail(w, r, failThrottled, err, &Event{Request: r, Principal: p, Elapsed: since(hooked, start), credential: cred})
+				return
+			}
 		}
 		if a.resp.onSuccess != nil {
 			a.resp.onSuccess(Event{Request: r, Principal: p, Elapsed: since(hooked, start), credential: cred})

@@ -1,0 +1,339 @@
+package auth
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults for [ThrottleConfig].
+const (
+	DefaultMaxFailures     = 10
+	DefaultFailureWindow   = time.Minute
+	DefaultThrottleTable   = 1 << 16
+	DefaultRateLimitWindow = time.Minute
+)
+
+// Limiter counts events per key in fixed windows. It is the storage behind
+// a [Throttle]: the in-memory [NewMemoryLimiter] serves one process; an
+// implementation on a shared database or cache makes a fleet share limits
+// (every instance then sees the failures of all).
+//
+// Implementations must be safe for concurrent use. An error means the
+// count is unknown; the Throttle then lets the request through to
+// authentication (which still has to succeed), so a limiter outage never
+// locks every caller out.
+type Limiter interface {
+	// Count returns how many events key has in the window that contains
+	// now, and how long until that window ends.
+	Count(ctx context.Context, key string, window time.Duration, now time.Time) (n int, reset time.Duration, err error)
+	// Add records one event for key in the window that contains now and
+	// returns the new count and how long until the window ends.
+	Add(ctx context.Context, key string, window time.Duration, now time.Time) (n int, reset time.Duration, err error)
+}
+
+// ThrottleConfig configures a [Throttle]. The zero value throttles failed
+// attempts (10 per minute per client network and per credential ID) and
+// sets no request rate limit.
+type ThrottleConfig struct {
+	// MaxFailures is how many failed authentications a client address, or
+	// a credential ID, may have in one window before further requests are
+	// refused with 429 until the window ends. If zero, DefaultMaxFailures.
+	MaxFailures int
+	// FailureWindow is the window for MaxFailures. If zero,
+	// DefaultFailureWindow.
+	FailureWindow time.Duration
+
+	// RateLimit, if positive, is how many requests one principal
+	// (credential) may make per RateLimitWindow; further requests get 429
+	// with Retry-After and RateLimit-Limit, RateLimit-Remaining and
+	// RateLimit-Reset headers. Zero means no rate limit.
+	RateLimit int
+	// RateLimitWindow is the window for RateLimit. If zero,
+	// DefaultRateLimitWindow.
+	RateLimitWindow time.Duration
+
+	// TrustedProxies lists the networks of reverse proxies whose
+	// X-Forwarded-For is believed, as for [HTTPSConfig.TrustedProxies].
+	// The client address is then the rightmost address in
+	// X-Forwarded-For that is not itself a trusted proxy.
+	TrustedProxies []netip.Prefix
+
+	// Limiter stores the counts. If nil, an in-memory limiter with
+	// DefaultThrottleTable entries.
+	Limiter Limiter
+
+	// Now returns the current time. If nil, time.Now.
+	Now func() time.Time
+}
+
+// Throttle limits failed authentication attempts per client network (IPv4
+// address, IPv6 /64) and per credential ID, and optionally the request rate
+// of each principal. Give it to [Config.Throttle]; the [Authenticator]
+// consults it before any verifier runs, so a throttled caller costs no
+// store or signature work. Safe for concurrent use.
+type Throttle struct {
+	maxFailures  int
+	failWindow   time.Duration
+	rateLimit    int
+	rateWindow   time.Duration
+	proxies      []netip.Prefix
+	limiter      Limiter
+	now          func() time.Time
+	rateLimitHdr []string
+}
+
+// NewThrottle returns a Throttle for cfg, or an error wrapping
+// [ErrInvalidConfig] for negative limits or invalid proxy prefixes.
+func NewThrottle(cfg ThrottleConfig) (*Throttle, error) {
+	t := &Throttle{
+		maxFailures: cfg.MaxFailures,
+		failWindow:  cfg.FailureWindow,
+		rateLimit:   cfg.RateLimit,
+		rateWindow:  cfg.RateLimitWindow,
+		limiter:     cfg.Limiter,
+		now:         cfg.Now,
+	}
+	if t.maxFailures < 0 || t.failWindow < 0 || t.rateLimit < 0 || t.rateWindow < 0 {
+		return nil, fmt.Errorf("%w: negative throttle limit or window", ErrInvalidConfig)
+	}
+	if t.maxFailures == 0 {
+		t.maxFailures = DefaultMaxFailures
+	}
+	if t.failWindow == 0 {
+		t.failWindow = DefaultFailureWindow
+	}
+	if t.rateWindow == 0 {
+		t.rateWindow = DefaultRateLimitWindow
+	}
+	for i, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("%w: TrustedProxies[%d] is not a valid prefix", ErrInvalidConfig, i)
+		}
+		t.proxies = append(t.proxies, p.Masked())
+	}
+	if t.limiter == nil {
+		t.limiter = NewMemoryLimiter(DefaultThrottleTable)
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	t.rateLimitHdr = one(strconv.Itoa(t.rateLimit))
+	return t, nil
+}
+
+// Key prefixes keep the address, credential and rate spaces apart in a
+// shared limiter.
+const (
+	keyAddr = "fa:"
+	keyCred = "fc:"
+	keyRate = "rl:"
+)
+
+// ClientAddr returns the network a request's failures are counted against:
+// the IPv4 address, or the IPv6 /64, of the peer (or of the client a
+// trusted proxy names in X-Forwarded-For). Unparsable addresses share one
+// bucket.
+func (t *Throttle) ClientAddr(r *http.Request) string {
+	addr, ok := peerAddr(r.RemoteAddr)
+	if ok && len(t.proxies) > 0 && inPrefixes(addr, t.proxies) {
+		if a, found := forwardedFor(r.Header["X-Forwarded-For"], t.proxies); found {
+			addr = a
+		}
+	}
+	if !ok {
+		return "invalid"
+	}
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
+}
+
+// forwardedFor walks X-Forwarded-For from the right, skipping trusted
+// proxies, and returns the first other address. Anything left of it was
+// written by the client and is not believed.
+func forwardedFor(values []string, proxies []netip.Prefix) (netip.Addr, bool) {
+	for i := len(values) - 1; i >= 0; i-- {
+		parts := strings.Split(values[i], ",")
+		for j := len(parts) - 1; j >= 0; j-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
+			if err != nil {
+				return netip.Addr{}, false
+			}
+			a = a.Unmap().WithZone("")
+			if !inPrefixes(a, proxies) {
+				return a, true
+			}
+		}
+	}
+	return netip.Addr{}, false
+}
+
+func peerAddr(remoteAddr string) (netip.Addr, bool) {
+	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	if a, err := netip.ParseAddr(remoteAddr); err == nil {
+		return a.Unmap().WithZone(""), true
+	}
+	return netip.Addr{}, false
+}
+
+func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// blocked reports whether key has used up its failures, and for how long.
+func (t *Throttle) blocked(ctx context.Context, key string, now time.Time) (time.Duration, bool) {
+	n, reset, err := t.limiter.Count(ctx, key, t.failWindow, now)
+	if err != nil {
+		return 0, false
+	}
+	return reset, n >= t.maxFailures
+}
+
+func (t *Throttle) fail(ctx context.Context, key string, now time.Time) {
+	// Best effort: a limiter error is ignored, as documented on Limiter.
+	_, _, _ = t.limiter.Add(ctx, key, t.failWindow, now)
+}
+
+// ThrottledError is the reason given to [Config.OnFailure] when a
+// [Throttle] refuses a request. It wraps [ErrThrottled] or
+// [ErrRateLimited].
+type ThrottledError struct {
+	// RetryAfter is how long until the caller may try again.
+	RetryAfter time.Duration
+	err        error
+}
+
+func (e *ThrottledError) Error() string { return e.err.Error() }
+func (e *ThrottledError) Unwrap() error { return e.err }
+
+// check refuses the request when key has used up its failures.
+func (t *Throttle) check(ctx context.Context, key string, now time.Time) error {
+	if reset, blocked := t.blocked(ctx, key, now); blocked {
+		return &ThrottledError{RetryAfter: reset, err: ErrThrottled}
+	}
+	return nil
+}
+
+// rate counts one request of principal p and reports the numbers for the
+// RateLimit headers; err is a *ThrottledError when p is over its limit.
+func (t *Throttle) rate(ctx context.Context, p *Principal) (remaining int, reset time.Duration, err error) {
+	id := p.CredentialID
+	if id == "" {
+		id = "s:" + p.Subject
+	}
+	n, reset, lerr := t.limiter.Add(ctx, keyRate+p.Method.String()+":"+id, t.rateWindow, t.now())
+	if lerr != nil {
+		return t.rateLimit, t.rateWindow, nil
+	}
+	if n > t.rateLimit {
+		return 0, reset, &ThrottledError{RetryAfter: reset, err: ErrRateLimited}
+	}
+	return t.rateLimit - n, reset, nil
+}
+
+// CredentialIDer is implemented by a [Verifier] that can name the
+// credential a string claims to be without verifying it (an API key's ID).
+// A [Throttle] uses it to count failures per credential, so guessing the
+// secret of one key from many addresses is throttled too. It must be
+// cheap, do no I/O and never return secret material.
+type CredentialIDer interface {
+	CredentialID(credential string) (id string, ok bool)
+}
+
+// MemoryLimiter is an in-memory [Limiter] with a fixed number of entries,
+// so a caller rotating addresses cannot grow it without bound. When it is
+// full, an expired entry or else the one with the fewest events among a
+// small sample is dropped: keys that are being throttled, having many
+// events, survive a flood of new keys.
+type MemoryLimiter struct {
+	mu      sync.Mutex
+	max     int
+	entries map[string]*limitEntry
+}
+
+type limitEntry struct {
+	end time.Time // end of the entry's current window
+	n   int
+}
+
+// NewMemoryLimiter returns a MemoryLimiter holding at most size keys
+// (DefaultThrottleTable if size ≤ 0).
+func NewMemoryLimiter(size int) *MemoryLimiter {
+	if size <= 0 {
+		size = DefaultThrottleTable
+	}
+	return &MemoryLimiter{max: size, entries: make(map[string]*limitEntry)}
+}
+
+// Len returns the number of keys held.
+func (m *MemoryLimiter) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.entries)
+}
+
+// Count implements [Limiter].
+func (m *MemoryLimiter) Count(_ context.Context, key string, window time.Duration, now time.Time) (int, time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.entries[key]
+	if e == nil || !now.Before(e.end) {
+		return 0, window, nil
+	}
+	return e.n, e.end.Sub(now), nil
+}
+
+// Add implements [Limiter].
+func (m *MemoryLimiter) Add(_ context.Context, key string, window time.Duration, now time.Time) (int, time.Duration, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.entries[key]
+	if e == nil {
+		if len(m.entries) >= m.max {
+			m.evict(now)
+		}
+		e = &limitEntry{end: now.Add(window)}
+		m.entries[key] = e
+	} else if !now.Before(e.end) {
+		e.end, e.n = now.Add(window), 0
+	}
+	e.n++
+	return e.n, e.end.Sub(now), nil
+}
+
+// evict drops one entry: the first expired one in a sample of map order
+// (random in Go), or else the sample's least counted.
+func (m *MemoryLimiter) evict(now time.Time) {
+	const sample = 16
+	var victim string
+	least := -1
+	i := 0
+	for k, e := range m.entries {
+		if !now.Before(e.end) {
+			victim = k
+			break
+		}
+		if least < 0 || e.n < least {
+			victim, least = k, e.n
+		}
+		if i++; i == sample {
+			break
+		}
+	}
+	delete(m.entries, victim)
+}
