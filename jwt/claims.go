@@ -1,0 +1,299 @@
+package jwt
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/audexum/auth"
+)
+
+// header is the part of a JWS protected header the verifier reads.
+type header struct {
+	alg, kid, typ string
+	hasKid        bool
+	hasTyp        bool
+}
+
+// maxKeyIDLength bounds "kid". Key IDs are thumbprints or short names; a
+// longer one is refused before it is looked up or can cause a fetch.
+const maxKeyIDLength = 256
+
+// parseHeader reads the JOSE header h (valid JSON). Names are compared
+// exactly; a duplicated name is refused, as RFC 7515 §4 allows.
+//
+// "jku", "x5u", "jwk" and "x5c" are ignored, never followed: the key is
+// always chosen from the configured sources (RFC 8725 §3.10). "crit" is
+// refused because the verifier implements no extension, which RFC 7515
+// §4.1.11 requires; that also refuses unencoded payloads (RFC 7797).
+func parseHeader(h string, out *header) error {
+	m, ok := newMembers(h)
+	if !ok {
+		return errMalformed
+	}
+	var seenAlg bool
+	for {
+		name, val, ok := m.next()
+		if !ok {
+			break
+		}
+		var dst *string
+		switch name {
+		case "alg":
+			if seenAlg {
+				return errMalformed
+			}
+			seenAlg, dst = true, &out.alg
+		case "kid":
+			if out.hasKid {
+				return errMalformed
+			}
+			out.hasKid, dst = true, &out.kid
+		case "typ":
+			if out.hasTyp {
+				return errMalformed
+			}
+			out.hasTyp, dst = true, &out.typ
+		case "crit", "b64":
+			return errMalformed
+		default:
+			continue
+		}
+		s, ok := jsonString(val)
+		if !ok {
+			return errMalformed
+		}
+		*dst = s
+	}
+	if !seenAlg || len(out.kid) > maxKeyIDLength {
+		return errMalformed
+	}
+	return nil
+}
+
+// isAccessTokenType reports whether typ is "at+jwt" as RFC 9068 §2.1 asks,
+// with or without the "application/" prefix, in any case (RFC 7515 §4.1.9).
+func isAccessTokenType(typ string) bool {
+	const prefix = "application/"
+	if len(typ) > len(prefix) && strings.EqualFold(typ[:len(prefix)], prefix) {
+		typ = typ[len(prefix):]
+	}
+	return strings.EqualFold(typ, "at+jwt")
+}
+
+// Bits of tokenClaims.has: which claims the payload carried.
+const (
+	hasIss uint16 = 1 << iota
+	hasSub
+	hasAud
+	hasExp
+	hasNbf
+	hasIat
+	hasJti
+	hasClientID
+	hasScope
+	hasScp
+)
+
+// claimNames are the claims the verifier reads, in the order of the bits.
+var claimNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "scp"}
+
+// tokenClaims are the claims the verifier checks, read once from the
+// payload. Strings are substrings of the payload.
+type tokenClaims struct {
+	has                   uint16
+	iss, sub, jti, client string
+	scope                 string
+	aud, scp              string // raw JSON: checked after the signature
+	exp, nbf, iat         float64
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z. A later date (1e300) is not a
+// date a token can mean, and does not fit a time.Time.
+const maxNumericDate = 253402300799
+
+// parseClaims reads the claims set p (valid JSON) into c. The types are
+// checked here; the values after the signature.
+func parseClaims(p string, c *tokenClaims) error {
+	m, ok := newMembers(p)
+	if !ok {
+		return errMalformed
+	}
+	for {
+		name, val, ok := m.next()
+		if !ok {
+			return nil
+		}
+		bit := claimBit(name)
+		if bit == 0 {
+			if isCaseVariant(name) {
+				// "ISS" or "Exp": a decoder that folds case would
+				// read it as the claim we checked.
+				return errInvalidClaim
+			}
+			continue
+		}
+		if c.has&bit != 0 {
+			return errInvalidClaim // RFC 7519 §4: names must be unique
+		}
+		c.has |= bit
+		var err error
+		switch bit {
+		case hasIss:
+			c.iss, err = claimString(val)
+		case hasSub:
+			c.sub, err = claimString(val)
+		case hasJti:
+			c.jti, err = claimString(val)
+		case hasClientID:
+			c.client, err = claimString(val)
+		case hasScope:
+			c.scope, err = claimString(val)
+		case hasExp:
+			c.exp, err = numericDate(val)
+		case hasNbf:
+			c.nbf, err = numericDate(val)
+		case hasIat:
+			c.iat, err = numericDate(val)
+		case hasAud:
+			c.aud = val
+		case hasScp:
+			c.scp = val
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+func claimBit(name string) uint16 {
+	for i, n := range claimNames {
+		if n == name {
+			return 1 << i
+		}
+	}
+	return 0
+}
+
+func isCaseVariant(name string) bool {
+	if len(name) > len("client_id") {
+		return false
+	}
+	for _, n := range claimNames {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func claimString(val string) (string, error) {
+	s, ok := jsonString(val)
+	if !ok {
+		return "", errInvalidClaim
+	}
+	return s, nil
+}
+
+// numericDate reads an RFC 7519 §2 NumericDate: a JSON number, never a
+// string, within year 9999.
+func numericDate(val string) (float64, error) {
+	if val == "" || (val[0] != '-' && (val[0] < '0' || val[0] > '9')) {
+		return 0, errInvalidClaim
+	}
+	f, err := strconv.ParseFloat(val, 64)
+	if err != nil || math.Abs(f) > maxNumericDate {
+		return 0, errInvalidClaim
+	}
+	return f, nil
+}
+
+func dateTime(f float64) time.Time {
+	sec := math.Floor(f)
+	return time.Unix(int64(sec), int64((f-sec)*1e9))
+}
+
+// audienceMatches reports whether the "aud" value raw (a string or an
+// array of strings, RFC 7519 §4.1.3) names one of want.
+func audienceMatches(raw string, want []string) error {
+	if s, ok := jsonString(raw); ok {
+		if contains(want, s) {
+			return nil
+		}
+		return errAudience
+	}
+	e, ok := newElements(raw)
+	if !ok {
+		return errInvalidClaim
+	}
+	found := false
+	for {
+		el, ok := e.next()
+		if !ok {
+			break
+		}
+		s, ok := jsonString(el)
+		if !ok {
+			return errInvalidClaim
+		}
+		found = found || contains(want, s)
+	}
+	if !found {
+		return errAudience
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// scopes reads the granted scopes: "scope", a space-delimited string (RFC
+// 9068 §2.2.3, RFC 8693 §4.2); or, only when it is absent, "scp", an array
+// or a string, as some identity providers send.
+func (c *tokenClaims) scopes() (auth.Scopes, error) {
+	if c.has&hasScope != 0 {
+		s, err := auth.ParseScopes(c.scope)
+		if err != nil {
+			return auth.Scopes{}, errInvalidClaim
+		}
+		return s, nil
+	}
+	if c.has&hasScp == 0 {
+		return auth.Scopes{}, nil
+	}
+	if s, ok := jsonString(c.scp); ok {
+		sc, err := auth.ParseScopes(s)
+		if err != nil {
+			return auth.Scopes{}, errInvalidClaim
+		}
+		return sc, nil
+	}
+	e, ok := newElements(c.scp)
+	if !ok {
+		return auth.Scopes{}, errInvalidClaim
+	}
+	var toks []string
+	for {
+		el, ok := e.next()
+		if !ok {
+			break
+		}
+		s, ok := jsonString(el)
+		if !ok || len(toks) >= auth.MaxScopes {
+			return auth.Scopes{}, errInvalidClaim
+		}
+		toks = append(toks, s)
+	}
+	sc, err := auth.NewScopes(toks...)
+	if err != nil {
+		return auth.Scopes{}, errInvalidClaim
+	}
+	return sc, nil
+}

@@ -1,0 +1,164 @@
+package jwt
+
+import (
+	"context"
+	"crypto"
+	"net/http"
+	"time"
+)
+
+// Defaults and limits of [Config].
+const (
+	// DefaultLeeway is the clock skew allowed on "exp", "nbf" and "iat"
+	// when Config.Leeway is zero.
+	DefaultLeeway = 30 * time.Second
+	// MaxLeeway is the largest Config.Leeway accepted.
+	MaxLeeway = 5 * time.Minute
+	// DefaultMaxTokenSize is the longest token accepted, in bytes, when
+	// Config.MaxTokenSize is zero.
+	DefaultMaxTokenSize = 8 << 10
+	// DefaultRefreshInterval is how often remote JWKS are fetched when
+	// Config.RefreshInterval is zero.
+	DefaultRefreshInterval = time.Hour
+	// DefaultRefreshRateLimit is the shortest time between two fetches
+	// caused by tokens with an unknown "kid", when Config.RefreshRateLimit
+	// is zero.
+	DefaultRefreshRateLimit = 5 * time.Minute
+	// DefaultRefreshWait is the longest a request waits for a fetch caused
+	// by its unknown "kid", when Config.RefreshWait is zero.
+	DefaultRefreshWait = time.Second
+	// DefaultFetchTimeout bounds one JWKS fetch, when Config.FetchTimeout
+	// is zero.
+	DefaultFetchTimeout = 10 * time.Second
+	// MaxJWKSSize is the largest JWKS response body read; a longer one is
+	// refused and the previous keys stay in use.
+	MaxJWKSSize = 1 << 20
+)
+
+// Names of the claims [Config.InsecureOptionalClaims] may make optional.
+const (
+	ClaimSubject  = "sub"
+	ClaimClientID = "client_id"
+	ClaimIssuedAt = "iat"
+	ClaimID       = "jti"
+)
+
+// Config configures a [Verifier]. The zero value of every field is the
+// secure choice; Issuer, Audiences, Algorithms and at least one key source
+// (JWKSURLs, JWKS, Keys or KeySet) must be set.
+type Config struct {
+	// Issuer is the exact "iss" every token must carry: the authorization
+	// server's issuer identifier (RFC 9068 §4). It is compared byte for
+	// byte, before any key is looked up: "https://as.example/" and
+	// "https://as.example" are different issuers. Required.
+	Issuer string
+
+	// Audiences are the identifiers of this resource server. A token's
+	// "aud" (a string or an array) must contain at least one of them
+	// (RFC 9068 §4). Required.
+	Audiences []string
+
+	// Algorithms is the allow-list of JWS algorithms ([RS256], [ES256],
+	// [EdDSA], …). A token whose "alg" is not listed is refused before any
+	// key is looked up, and a key is only used with the one algorithm it is
+	// bound to (RFC 8725 §3.1). "none" and HMAC algorithms cannot be listed.
+	// Required.
+	Algorithms []string
+
+	// JWKSURLs are JWK Set endpoints of the issuer (its "jwks_uri"). They
+	// are fetched in the background when the Verifier is created, then
+	// every RefreshInterval, and when a token names an unknown "kid" (at
+	// most once per RefreshRateLimit). Use https URLs.
+	JWKSURLs []string
+
+	// JWKS is a JWK Set document (RFC 7517 §5) of trusted public keys.
+	// Unsupported keys in it are skipped; a set with no usable key is an
+	// error.
+	JWKS []byte
+
+	// Keys are trusted public keys, each bound to one algorithm.
+	Keys []PublicKey
+
+	// KeySet, if set, is a key set of this process (the authorization
+	// server verifying its own tokens): its published public keys are used
+	// directly, rotations included, without HTTP.
+	KeySet *KeySet
+
+	// HTTPClient fetches JWKSURLs. If nil, a client with a FetchTimeout
+	// timeout. Responses are read up to [MaxJWKSSize] whatever the client.
+	HTTPClient *http.Client
+
+	// FetchTimeout bounds each JWKS fetch. If zero, [DefaultFetchTimeout].
+	FetchTimeout time.Duration
+
+	// RefreshInterval is how often JWKSURLs are fetched. If zero,
+	// [DefaultRefreshInterval]. Until a first fetch succeeds, the Verifier
+	// retries sooner, backing off from one second.
+	RefreshInterval time.Duration
+
+	// RefreshRateLimit is the shortest time between two fetches caused by
+	// tokens with an unknown "kid", for the whole Verifier: a flood of
+	// tokens with made-up key IDs causes at most one fetch per window. If
+	// zero, [DefaultRefreshRateLimit].
+	RefreshRateLimit time.Duration
+
+	// RefreshWait is the longest a request waits for the fetch its unknown
+	// "kid" caused; after it the request is refused and the fetch goes on
+	// for later requests. If zero, [DefaultRefreshWait].
+	RefreshWait time.Duration
+
+	// Leeway is the clock skew allowed when checking "exp", "nbf" and
+	// "iat". If zero, [DefaultLeeway]; at most [MaxLeeway].
+	Leeway time.Duration
+
+	// MaxTokenSize is the longest token accepted, in bytes, checked before
+	// anything else. If zero, [DefaultMaxTokenSize].
+	MaxTokenSize int
+
+	// CacheSize is the number of verified tokens kept, keyed by the whole
+	// token, so a repeated token costs a map lookup instead of a signature
+	// check. Only tokens that passed every check enter it; the time claims
+	// are re-checked and Revoked is called on every hit. If zero, no cache.
+	CacheSize int
+
+	// Revoked, if set, is called with the "jti" of every token that
+	// otherwise verifies, cached or not. Returning true refuses the token;
+	// returning an error makes the request fail as unavailable (503): a
+	// failed revocation check never lets a token through.
+	Revoked func(ctx context.Context, jti string) (bool, error)
+
+	// Now returns the current time. If nil, time.Now.
+	Now func() time.Time
+
+	// OnRefreshError, if set, is called with the reason each time a JWKS
+	// fetch fails (the previous keys stay in use). The package never logs
+	// on its own.
+	OnRefreshError func(url string, err error)
+
+	// InsecureAllowAnyType accepts tokens whose "typ" header is not
+	// "at+jwt" (RFC 9068 §2.1), such as "JWT" or none. Set it only for an
+	// identity provider that does not mark its access tokens, and only when
+	// that issuer signs no other JWTs (ID tokens, logout tokens) with the
+	// same keys for the same audience: "typ" is what keeps an ID token from
+	// being replayed as an access token (RFC 8725 §3.11).
+	InsecureAllowAnyType bool
+
+	// InsecureOptionalClaims names required claims ([ClaimSubject],
+	// [ClaimClientID], [ClaimIssuedAt], [ClaimID]) that tokens may lack,
+	// for identity providers that do not send them. Without "jti" there is
+	// nothing to revoke by and Principal.CredentialID is empty; without
+	// "client_id" a token with a "sub" is taken as a user's.
+	InsecureOptionalClaims []string
+}
+
+// PublicKey is a trusted public key bound to one algorithm.
+type PublicKey struct {
+	// KeyID is the "kid" tokens signed with the key carry. Empty: the key
+	// is tried for tokens without a "kid".
+	KeyID string
+	// Algorithm is the one algorithm the key verifies, such as [ES256].
+	Algorithm string
+	// Key is an *rsa.PublicKey (2048 bits or more), an *ecdsa.PublicKey
+	// on the curve Algorithm names, or an ed25519.PublicKey.
+	Key crypto.PublicKey
+}

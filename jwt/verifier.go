@@ -1,0 +1,405 @@
+package jwt
+
+import (
+	"context"
+	"crypto"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/audexum/auth"
+)
+
+// Verifier verifies OAuth 2.0 JWT access tokens (RFC 9068) as an
+// [auth.Verifier]. Create one with [NewVerifier] and give it to
+// [auth.Config.Verifiers]; it claims credentials shaped like a compact JWS
+// (see [Verifier.MatchShape]).
+//
+// A Verifier is safe for concurrent use. One with JWKSURLs runs a
+// background refresh; call [Verifier.Close] to stop it.
+type Verifier struct {
+	issuer    string
+	audiences []string
+	allowed   []*algorithm
+	sources   []*keySource // in lookup order: given keys, key set, remotes
+	remotes   []*keySource
+	leeway    float64 // seconds
+	maxSize   int
+	required  uint16 // tokenClaims bits that must be present
+	anyType   bool
+	cache     *tokenCache
+	revoked   func(ctx context.Context, jti string) (bool, error)
+	now       func() time.Time
+
+	refresher
+}
+
+// b64 decodes JWS segments: base64url without padding (RFC 7515 §2),
+// refusing non-canonical encodings so one token has one spelling.
+var b64 = base64.RawURLEncoding.Strict()
+
+// Limits checked before a segment is decoded.
+const (
+	maxHeaderLength    = 1024 // base64url characters; real headers are under 300
+	maxSignatureLength = 683  // base64url of 512 bytes: RSA-4096
+	maxKidlessTries    = 3    // keys tried for a token without "kid"
+)
+
+// NewVerifier returns a Verifier for cfg. It fails with an error wrapping
+// [ErrInvalidConfig] (and [auth.ErrInvalidConfig]) when the issuer, the
+// audiences, the algorithm allow-list or every key source is missing,
+// when an algorithm is unknown, "none" or HMAC, when a given key is
+// unusable, or when a limit is out of range. Remote JWKS are fetched in the
+// background: NewVerifier does no I/O, and [Verifier.Ready] tells when
+// their keys are loaded.
+func NewVerifier(cfg Config) (*Verifier, error) {
+	v := &Verifier{
+		issuer:   cfg.Issuer,
+		maxSize:  cfg.MaxTokenSize,
+		anyType:  cfg.InsecureAllowAnyType,
+		revoked:  cfg.Revoked,
+		now:      cfg.Now,
+		required: hasSub | hasClientID | hasIat | hasJti,
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if cfg.Issuer == "" {
+		return nil, configError("Issuer is required")
+	}
+	if len(cfg.Audiences) == 0 {
+		return nil, configError("at least one audience is required")
+	}
+	for _, a := range cfg.Audiences {
+		if a == "" {
+			return nil, configError("empty audience")
+		}
+	}
+	v.audiences = append([]string(nil), cfg.Audiences...)
+	if len(cfg.Algorithms) == 0 {
+		return nil, configError("an algorithm allow-list is required")
+	}
+	for _, name := range cfg.Algorithms {
+		a := lookupAlgorithm(name)
+		if a == nil {
+			// "none", "HS256" and misspellings all end here: RFC 8725
+			// §3.1, a verifier uses only algorithms it was told to.
+			return nil, configError("algorithm %q is not supported", name)
+		}
+		v.allowed = append(v.allowed, a)
+	}
+	switch {
+	case cfg.Leeway < 0 || cfg.Leeway > MaxLeeway:
+		return nil, configError("Leeway must be between 0 and %v", MaxLeeway)
+	case cfg.Leeway == 0:
+		v.leeway = DefaultLeeway.Seconds()
+	default:
+		v.leeway = cfg.Leeway.Seconds()
+	}
+	switch {
+	case cfg.MaxTokenSize < 0:
+		return nil, configError("negative MaxTokenSize")
+	case cfg.MaxTokenSize == 0:
+		v.maxSize = DefaultMaxTokenSize
+	}
+	if cfg.CacheSize < 0 {
+		return nil, configError("negative CacheSize")
+	}
+	if cfg.CacheSize > 0 {
+		v.cache = newTokenCache(cfg.CacheSize)
+	}
+	for _, name := range cfg.InsecureOptionalClaims {
+		switch name {
+		case ClaimSubject, ClaimClientID, ClaimIssuedAt, ClaimID:
+			v.required &^= claimBit(name)
+		default:
+			return nil, configError("claim %q cannot be made optional", name)
+		}
+	}
+	if err := v.addGivenKeys(cfg); err != nil {
+		return nil, err
+	}
+	if cfg.KeySet != nil {
+		if v.allowedAlgorithm(cfg.KeySet.alg.name) == nil {
+			return nil, configError("the key set's algorithm %s is not in Algorithms", cfg.KeySet.alg.name)
+		}
+		v.sources = append(v.sources, newLoadedSource(cfg.KeySet.public))
+	}
+	if err := v.addRemotes(cfg); err != nil {
+		return nil, err
+	}
+	if len(v.sources) == 0 {
+		return nil, configError("a key source is required (JWKSURLs, JWKS, Keys or KeySet)")
+	}
+	v.start()
+	return v, nil
+}
+
+// allowedAlgorithm returns the allowed algorithm named name, or nil.
+func (v *Verifier) allowedAlgorithm(name string) *algorithm {
+	for _, a := range v.allowed {
+		if a.name == name {
+			return a
+		}
+	}
+	return nil
+}
+
+// MatchShape reports whether credential looks like a compact JWS: a JSON
+// header (base64url "eyJ") and exactly two dots. It is cheap and does no
+// I/O, for [auth.Authenticator] to route credentials.
+func (v *Verifier) MatchShape(credential string) bool {
+	return len(credential) <= v.maxSize && strings.HasPrefix(credential, "eyJ") && strings.Count(credential, ".") == 2
+}
+
+// Verify verifies the access token and returns its principal. The checks
+// run in this order, and the first that fails decides the error:
+//
+//  1. shape: a compact JWS no longer than MaxTokenSize, two dots;
+//  2. header: "alg" in the allow-list, "typ" "at+jwt", no "crit";
+//  3. the unverified "iss" equals the issuer, before any key is looked up;
+//  4. the key: by "kid" from the configured sources, bound to "alg",
+//     fetching the JWKS again (rate limited) when the "kid" is unknown;
+//  5. the signature, then the claims: "exp", "nbf", "iat" with leeway,
+//     "aud", and the required "sub", "client_id", "iat" and "jti";
+//  6. Config.Revoked.
+//
+// Errors wrap a sentinel of this package and [auth.ErrInvalidCredential],
+// [auth.ErrExpired], [auth.ErrRevoked] or, when no keys could be loaded or
+// the revocation check failed, [auth.ErrUnavailable].
+//
+// The principal is shared with later requests for the same token when the
+// cache is on: treat it as read-only.
+func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, error) {
+	if len(token) > v.maxSize {
+		return nil, errMalformed
+	}
+	if v.cache != nil {
+		if e := v.cache.get(token); e != nil {
+			if err := v.checkTimes(e.exp, e.nbf, e.iat, e.has); err != nil {
+				return nil, err
+			}
+			if err := v.checkRevoked(ctx, e.p.CredentialID); err != nil {
+				return nil, err
+			}
+			return e.p, nil
+		}
+	}
+	p, c, err := v.verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkRevoked(ctx, p.CredentialID); err != nil {
+		return nil, err
+	}
+	if v.cache != nil {
+		v.cache.put(token, &cacheEntry{p: p, exp: c.exp, nbf: c.nbf, iat: c.iat, has: c.has})
+	}
+	return p, nil
+}
+
+func (v *Verifier) verify(ctx context.Context, token string) (*auth.Principal, *tokenClaims, error) {
+	// 1. Exactly two dots, found before anything is decoded: a JWE (four
+	// dots), the JSON serialisation (none) and 100 000 dots stop here.
+	d1 := strings.IndexByte(token, '.')
+	if d1 < 0 {
+		return nil, nil, errMalformed
+	}
+	d2 := strings.IndexByte(token[d1+1:], '.')
+	if d2 < 0 {
+		return nil, nil, errMalformed
+	}
+	d2 += d1 + 1
+	if strings.IndexByte(token[d2+1:], '.') >= 0 {
+		return nil, nil, errMalformed
+	}
+	hlen, plen, slen := d1, d2-d1-1, len(token)-d2-1
+	if hlen == 0 || plen == 0 || slen == 0 || hlen > maxHeaderLength || slen > maxSignatureLength {
+		return nil, nil, errMalformed
+	}
+
+	// One copy of the token as bytes serves every decoder and the
+	// signature check.
+	tb := []byte(token)
+
+	// 2. The header.
+	var hbuf [maxHeaderLength * 3 / 4]byte
+	n, err := b64.Decode(hbuf[:], tb[:d1])
+	if err != nil || !json.Valid(hbuf[:n]) {
+		return nil, nil, errMalformed
+	}
+	var h header
+	if err := parseHeader(string(hbuf[:n]), &h); err != nil {
+		return nil, nil, err
+	}
+	alg := v.allowedAlgorithm(h.alg)
+	if alg == nil {
+		return nil, nil, errAlgorithm
+	}
+	if !v.anyType && !(h.hasTyp && isAccessTokenType(h.typ)) {
+		return nil, nil, errType
+	}
+
+	// The claims, decoded once: the issuer is needed before the key.
+	payload := make([]byte, b64.DecodedLen(plen))
+	n, err = b64.Decode(payload, tb[d1+1:d2])
+	if err != nil || !json.Valid(payload[:n]) {
+		return nil, nil, errMalformed
+	}
+	payload = payload[:n]
+	c := new(tokenClaims)
+	if err := parseClaims(string(payload), c); err != nil {
+		return nil, nil, err
+	}
+	// 3. RFC 9068 §4: the issuer must match exactly, and is checked
+	// before any key lookup, so tokens of other issuers never cause a
+	// JWKS fetch.
+	if c.has&hasIss == 0 || c.iss != v.issuer {
+		return nil, nil, errIssuer
+	}
+
+	// 4 and 5. The key and the signature.
+	var sbuf [512]byte
+	n, err = b64.Decode(sbuf[:], tb[d2+1:])
+	if err != nil {
+		return nil, nil, errMalformed
+	}
+	if err := v.checkSignature(ctx, &h, alg, tb[:d2], sbuf[:n]); err != nil {
+		return nil, nil, err
+	}
+	if err := v.checkClaims(c); err != nil {
+		return nil, nil, err
+	}
+	scopes, err := c.scopes()
+	if err != nil {
+		return nil, nil, err
+	}
+	// RFC 9068 §2.2: a token a client got for itself carries its own
+	// client_id as "sub"; any other subject is a user the client acts for.
+	method := auth.MethodAuthorizationCode
+	if c.sub == c.client {
+		method = auth.MethodClientCredentials
+	}
+	return &auth.Principal{
+		Subject:      c.sub,
+		ClientID:     c.client,
+		Scopes:       scopes,
+		Method:       method,
+		CredentialID: c.jti,
+		ExpiresAt:    dateTime(c.exp),
+		Issuer:       c.iss,
+		Claims:       json.RawMessage(payload),
+	}, c, nil
+}
+
+// checkSignature finds the key for the token and checks the signature
+// with it.
+func (v *Verifier) checkSignature(ctx context.Context, h *header, alg *algorithm, signed, sig []byte) error {
+	if !h.hasKid {
+		return v.checkKidless(ctx, alg, signed, sig)
+	}
+	key, err := v.key(ctx, h.kid, alg)
+	if err != nil {
+		return err
+	}
+	if !alg.verify(key, signed, sig) {
+		return errBadSignature
+	}
+	return nil
+}
+
+// key returns the key named kid, bound to alg. An unknown kid makes the
+// JWKS be fetched again, rate limited, waiting at most RefreshWait.
+func (v *Verifier) key(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, error) {
+	key, err := v.lookup(ctx, kid, alg)
+	if err != errUnknownKey || len(v.remotes) == 0 {
+		return key, err
+	}
+	if v.refreshForUnknownKey(ctx) {
+		key, err = v.lookup(ctx, kid, alg)
+	}
+	if err == errUnknownKey && !v.allLoaded() {
+		// The key may be in a source that never loaded: neither
+		// accept nor refuse (fail closed with 503).
+		return nil, errNoKeys
+	}
+	return key, err
+}
+
+func (v *Verifier) checkClaims(c *tokenClaims) error {
+	if c.has&hasExp == 0 {
+		return errMissingClaim
+	}
+	if err := v.checkTimes(c.exp, c.nbf, c.iat, c.has); err != nil {
+		return err
+	}
+	if c.has&hasAud == 0 {
+		return errMissingClaim
+	}
+	if err := audienceMatches(c.aud, v.audiences); err != nil {
+		return err
+	}
+	if c.has&v.required != v.required {
+		return errMissingClaim
+	}
+	return nil
+}
+
+// checkTimes checks "exp", "nbf" and "iat" against the clock, with leeway
+// (RFC 7519 §4.1.4, §4.1.5; RFC 9068 §4 for "iat").
+func (v *Verifier) checkTimes(exp, nbf, iat float64, has uint16) error {
+	now := float64(v.now().UnixNano()) / 1e9
+	if now >= exp+v.leeway {
+		return errExpired
+	}
+	if has&hasNbf != 0 && nbf > now+v.leeway {
+		return errNotYetValid
+	}
+	if has&hasIat != 0 && iat > now+v.leeway {
+		return errNotYetValid
+	}
+	return nil
+}
+
+func (v *Verifier) checkRevoked(ctx context.Context, jti string) error {
+	if v.revoked == nil {
+		return nil
+	}
+	revoked, err := v.revoked(ctx, jti)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errRevocationCheck, err)
+	}
+	if revoked {
+		return errRevoked
+	}
+	return nil
+}
+
+// refresher is the Verifier's JWKS refresh state; see jwks.go.
+type refresher struct {
+	client         *http.Client
+	fetchTimeout   time.Duration
+	interval       time.Duration
+	rateLimit      time.Duration
+	wait           time.Duration
+	onRefreshError func(url string, err error)
+
+	mu         sync.Mutex
+	running    *refreshRun // nil when no fetch runs
+	onDemand   bool        // a fetch for an unknown kid has happened
+	onDemandAt time.Time   // when
+
+	loaded    atomic.Int32 // sources with keys loaded
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	bg     context.Context
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	closed sync.Once
+}

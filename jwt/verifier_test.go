@@ -1,0 +1,290 @@
+package jwt_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/jwt"
+)
+
+// TestRoundTrip: every token the signer mints verifies with a verifier
+// pointed at the key set's JWKS handler, for each generated algorithm.
+func TestRoundTrip(t *testing.T) {
+	for _, alg := range []string{jwt.ES256, jwt.RS256, jwt.EdDSA} {
+		t.Run(alg, func(t *testing.T) {
+			ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: alg, Now: fixedNow})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(ks.JWKSHandler())
+			defer srv.Close()
+			signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: testIssuer, Keys: ks, Now: fixedNow})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := newVerifier(t, jwt.Config{Algorithms: []string{alg}, JWKSURLs: []string{srv.URL}})
+			if err := v.WaitReady(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+
+			for _, tc := range []struct {
+				name   string
+				claims jwt.Claims
+				method auth.Method
+			}{
+				{"user", jwt.Claims{Subject: "user-7", ClientID: "app-1", Audience: []string{testAudience}, Scopes: auth.MustScopes("read", "write")}, auth.MethodAuthorizationCode},
+				{"client", jwt.Claims{Subject: "app-1", ClientID: "app-1", Audience: []string{"other", testAudience}}, auth.MethodClientCredentials},
+			} {
+				tok, err := signer.Sign(t.Context(), tc.claims)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p, err := v.Verify(t.Context(), tok.Value)
+				if err != nil {
+					t.Fatalf("%s: Verify: %v", tc.name, err)
+				}
+				want := &auth.Principal{
+					Subject:      tc.claims.Subject,
+					ClientID:     tc.claims.ClientID,
+					Scopes:       tc.claims.Scopes,
+					Method:       tc.method,
+					CredentialID: tok.ID,
+					ExpiresAt:    t0.Add(time.Hour),
+					Issuer:       testIssuer,
+				}
+				if diff := cmp.Diff(want, p, cmp.Comparer(auth.Scopes.Equal), cmpopts.IgnoreFields(auth.Principal{}, "Claims")); diff != "" {
+					t.Errorf("%s: principal (-want +got):\n%s", tc.name, diff)
+				}
+				var got struct {
+					Issuer string `json:"iss"`
+					JTI    string `json:"jti"`
+				}
+				if err := p.DecodeClaims(&got); err != nil || got.Issuer != testIssuer || got.JTI != tok.ID {
+					t.Errorf("%s: claims: got %+v (%v), want iss %q jti %q", tc.name, got, err, testIssuer, tok.ID)
+				}
+			}
+		})
+	}
+}
+
+// TestLocalKeySet: a verifier can use a key set of its own process,
+// rotations included, without HTTP.
+func TestLocalKeySet(t *testing.T) {
+	now := t0
+	clock := func() time.Time { return now }
+	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: testIssuer, Keys: ks, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeySet: ks, Now: clock})
+	if !v.Ready() {
+		t.Fatal("got not ready, want ready: a key set is loaded at once")
+	}
+	c := jwt.Claims{Subject: "u", ClientID: "c", Audience: []string{testAudience}}
+	before, err := signer.Sign(t.Context(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Rotate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	after, err := signer.Sign(t.Context(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]jwt.Token{"before rotation": before, "after rotation": after} {
+		if _, err := v.Verify(t.Context(), tok.Value); err != nil {
+			t.Errorf("%s: got %v, want success", name, err)
+		}
+	}
+}
+
+func TestMatchShape(t *testing.T) {
+	k := newTestKey(t, jwt.EdDSA, "k1", 0)
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, Keys: []jwt.PublicKey{k.public()}})
+	tests := []struct {
+		cred string
+		want bool
+	}{
+		{k.token(t, claims(nil)), true},
+		{"eyJhbGciOi.eyJzdWIiOi.c2ln", true},
+		{"adx_live_abc_def", false},        // an API key
+		{"eyJhbGciOi.eyJzdWIiOi", false},   // one dot
+		{"eyJ.a.b.c.d", false},             // JWE: four dots
+		{"abc.def.ghi", false},             // not a JSON header
+		{strings.Repeat("eyJ.", 3), false}, // three dots
+		{"", false},
+	}
+	for _, tc := range tests {
+		if got := v.MatchShape(tc.cred); got != tc.want {
+			t.Errorf("MatchShape(%.20q): got %v, want %v", tc.cred, got, tc.want)
+		}
+	}
+}
+
+func TestNewVerifierConfig(t *testing.T) {
+	k := newTestKey(t, jwt.ES256, "k1", 0)
+	keys := []jwt.PublicKey{k.public()}
+	good := func() jwt.Config {
+		return jwt.Config{Issuer: testIssuer, Audiences: []string{testAudience}, Algorithms: []string{jwt.ES256}, Keys: keys}
+	}
+	tests := []struct {
+		name   string
+		modify func(*jwt.Config)
+	}{
+		{"no issuer", func(c *jwt.Config) { c.Issuer = "" }},
+		{"no audience", func(c *jwt.Config) { c.Audiences = nil }},
+		{"empty audience", func(c *jwt.Config) { c.Audiences = []string{""} }},
+		{"no algorithms", func(c *jwt.Config) { c.Algorithms = nil }},
+		{"alg none", func(c *jwt.Config) { c.Algorithms = []string{"none"} }},
+		{"HS256", func(c *jwt.Config) { c.Algorithms = []string{"HS256"} }},
+		{"no key source", func(c *jwt.Config) { c.Keys = nil }},
+		{"leeway over cap", func(c *jwt.Config) { c.Leeway = 6 * time.Minute }},
+		{"negative leeway", func(c *jwt.Config) { c.Leeway = -time.Second }},
+		{"negative cache", func(c *jwt.Config) { c.CacheSize = -1 }},
+		{"unknown optional claim", func(c *jwt.Config) { c.InsecureOptionalClaims = []string{"exp"} }},
+		{"key not in allow-list", func(c *jwt.Config) { c.Algorithms = []string{jwt.EdDSA} }},
+		{"key of wrong curve", func(c *jwt.Config) { c.Algorithms = []string{jwt.ES384}; c.Keys[0].Algorithm = jwt.ES384 }},
+		{"relative JWKS URL", func(c *jwt.Config) { c.JWKSURLs = []string{"/jwks.json"} }},
+		{"JWKS with no usable key", func(c *jwt.Config) { c.Keys = nil; c.JWKS = []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			keys = []jwt.PublicKey{k.public()}
+			cfg := good()
+			tc.modify(&cfg)
+			v, err := jwt.NewVerifier(cfg)
+			if err == nil {
+				v.Close()
+				t.Fatal("got nil error, want one")
+			}
+			if !errors.Is(err, jwt.ErrInvalidConfig) || !errors.Is(err, auth.ErrInvalidConfig) {
+				t.Errorf("got %v, want ErrInvalidConfig", err)
+			}
+		})
+	}
+	v, err := jwt.NewVerifier(good())
+	if err != nil {
+		t.Fatalf("good config: got %v, want success", err)
+	}
+	v.Close()
+}
+
+// TestRevoked: the hook is consulted on every request, cached or not; an
+// error from it is "unavailable", never a pass.
+func TestRevoked(t *testing.T) {
+	k := newTestKey(t, jwt.EdDSA, "k1", 0)
+	var revoked bool
+	var hookErr error
+	calls := 0
+	v := newVerifier(t, jwt.Config{
+		Algorithms: []string{jwt.EdDSA},
+		Keys:       []jwt.PublicKey{k.public()},
+		CacheSize:  10,
+		Revoked: func(_ context.Context, jti string) (bool, error) {
+			calls++
+			if jti != "token-1" {
+				t.Errorf("got jti %q, want token-1", jti)
+			}
+			return revoked, hookErr
+		},
+	})
+	tok := k.token(t, claims(nil))
+	steps := []struct {
+		revoked bool
+		hookErr error
+		want    error
+	}{
+		{false, nil, nil},
+		{false, nil, nil}, // cached: still consulted
+		{true, nil, auth.ErrRevoked},
+		{false, errors.New("db down"), auth.ErrUnavailable},
+		{false, nil, nil},
+	}
+	for i, s := range steps {
+		revoked, hookErr = s.revoked, s.hookErr
+		_, err := v.Verify(t.Context(), tok)
+		if !errors.Is(err, s.want) || (s.want == nil && err != nil) {
+			t.Errorf("step %d: got %v, want %v", i, err, s.want)
+		}
+	}
+	if calls != len(steps) {
+		t.Errorf("got %d hook calls, want %d", calls, len(steps))
+	}
+}
+
+// TestCache: a cached token is still refused once expired, and the cache
+// serves the same principal.
+func TestCache(t *testing.T) {
+	k := newTestKey(t, jwt.EdDSA, "k1", 0)
+	now := t0
+	v := newVerifier(t, jwt.Config{
+		Algorithms: []string{jwt.EdDSA},
+		Keys:       []jwt.PublicKey{k.public()},
+		CacheSize:  2,
+		Now:        func() time.Time { return now },
+	})
+	tok := k.token(t, claims(nil))
+	p1, err := v.Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p2, err := v.Verify(t.Context(), tok)
+	if err != nil || p1 != p2 {
+		t.Fatalf("got %p, %v, want the cached principal %p", p2, err, p1)
+	}
+	// Fill the cache past its size: still correct.
+	for i := range 5 {
+		other := k.token(t, claims(map[string]any{"jti": i}))
+		if _, err := v.Verify(t.Context(), other); !errors.Is(err, jwt.ErrInvalidClaim) {
+			t.Errorf("numeric jti: got %v, want ErrInvalidClaim", err)
+		}
+		other = k.token(t, claims(map[string]any{"jti": strings.Repeat("x", i+1)}))
+		if _, err := v.Verify(t.Context(), other); err != nil {
+			t.Errorf("token %d: got %v, want success", i, err)
+		}
+	}
+	now = t0.Add(time.Hour + jwt.DefaultLeeway)
+	if _, err := v.Verify(t.Context(), tok); !errors.Is(err, auth.ErrExpired) {
+		t.Errorf("expired: got %v, want ErrExpired", err)
+	}
+}
+
+// TestOptionalClaims: the per-claim opt-out for identity providers.
+func TestOptionalClaims(t *testing.T) {
+	k := newTestKey(t, jwt.EdDSA, "k1", 0)
+	strict := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, Keys: []jwt.PublicKey{k.public()}})
+	lax := newVerifier(t, jwt.Config{
+		Algorithms:             []string{jwt.EdDSA},
+		Keys:                   []jwt.PublicKey{k.public()},
+		InsecureOptionalClaims: []string{jwt.ClaimClientID, jwt.ClaimID, jwt.ClaimIssuedAt, jwt.ClaimSubject},
+	})
+	tok := k.token(t, claims(nil, "client_id", "jti", "iat"))
+	if _, err := strict.Verify(t.Context(), tok); !errors.Is(err, jwt.ErrMissingClaim) {
+		t.Errorf("strict: got %v, want ErrMissingClaim", err)
+	}
+	p, err := lax.Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatalf("lax: got %v, want success", err)
+	}
+	if p.Method != auth.MethodAuthorizationCode || p.Subject != "user-1" {
+		t.Errorf("lax: got %v for %q, want authorization_code for user-1", p.Method, p.Subject)
+	}
+	var c map[string]any
+	if err := json.Unmarshal(p.Claims, &c); err != nil || c["client_id"] != nil {
+		t.Errorf("claims: got %v (%v), want no client_id", c, err)
+	}
+}
