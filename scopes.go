@@ -244,3 +244,32 @@ func requireScopes(name string, ok func(Scopes, ...string) bool, scopes []string
 		})
 	}
 }
+
+// RequireUser returns middleware that lets a request through only when
+// its principal is a user acting through a client (an authorization-code
+// token, see [Principal.IsUser]). An application acting for itself, with
+// an API key or a client-credentials token, gets 403 insufficient_scope:
+// it holds no user's consent, whatever its scopes. A request with no
+// principal gets 401, as with [RequireScopes].
+func RequireUser(next http.Handler) http.Handler {
+	if next == nil {
+		panic("auth: RequireUser: nil handler")
+	}
+	fallback := newResponder(DefaultRealm, 0, nil, nil)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		p, _ := FromContext(ctx)
+		resp, _ := ctx.Value(responderKey{}).(*responder)
+		if resp == nil {
+			resp = fallback
+		}
+		switch {
+		case p == nil:
+			resp.fail(w, r, failNoCredential, ErrNoPrincipal, nil)
+		case !p.IsUser():
+			resp.insufficientScope(w, r, p, `, error="insufficient_scope"`)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}

@@ -185,3 +185,30 @@ func FuzzParseScopes(f *testing.F) {
 		}
 	})
 }
+
+func TestRequireUser(t *testing.T) {
+	h := RequireUser(okHandler())
+	tests := []struct {
+		name string
+		p    *Principal
+		want result
+	}{
+		{"no principal", nil, noCred401},
+		{"api key", &Principal{Method: MethodAPIKey, Scopes: MustScopes("profile:read")},
+			result{Status: 403, WWWAuth: `Bearer realm="api", error="insufficient_scope"`, Body: wantScope}},
+		{"client credentials", &Principal{Method: MethodClientCredentials},
+			result{Status: 403, WWWAuth: `Bearer realm="api", error="insufficient_scope"`, Body: wantScope}},
+		{"user", &Principal{Method: MethodAuthorizationCode}, ok200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			if tt.p != nil {
+				r = r.WithContext(NewContext(r.Context(), tt.p))
+			}
+			if diff := cmp.Diff(tt.want, serve(h, r)); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+		})
+	}
+}
