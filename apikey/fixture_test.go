@@ -43,7 +43,9 @@ type countingStore struct {
 	apikey.Store
 	gets    atomic.Int64
 	touches atomic.Int64
-	fail    atomic.Bool
+	fail    atomic.Bool // fail every call
+	// failTouch fails TouchLastUsed only.
+	failTouch atomic.Bool
 }
 
 var errDatabaseDown = errors.New("test: database down")
@@ -58,7 +60,7 @@ func (s *countingStore) Get(ctx context.Context, id string) (apikey.Record, erro
 
 func (s *countingStore) TouchLastUsed(ctx context.Context, b map[string]time.Time) error {
 	s.touches.Add(1)
-	if s.fail.Load() {
+	if s.fail.Load() || s.failTouch.Load() {
 		return errDatabaseDown
 	}
 	return s.Store.TouchLastUsed(ctx, b)
