@@ -1,0 +1,232 @@
+package oauthtest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/oauth"
+	"github.com/google/go-cmp/cmp"
+)
+
+// RunClientStore runs the contract tests of oauth.ClientStore against the
+// stores newStore returns. newStore is called once per subtest and must
+// return an empty store.
+func RunClientStore(t *testing.T, newStore func(t *testing.T) oauth.ClientStore) {
+	t.Helper()
+	ctx := context.Background()
+
+	sample := func(id string) *oauth.Client {
+		return &oauth.Client{
+			ID:            id,
+			Name:          "Sample app",
+			Type:          oauth.ClientWeb,
+			RedirectURIs:  []string{"https://app.example/cb", "https://app.example/cb2?x=1"},
+			GrantTypes:    []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
+			Scopes:        auth.MustScopes("read", "write"),
+			DefaultScopes: auth.MustScopes("read"),
+			Secrets:       []oauth.ClientSecret{{Hash: randomHash(), CreatedAt: base}},
+			CreatedAt:     base,
+		}
+	}
+
+	t.Run("CreateAndGet", func(t *testing.T) {
+		s := newStore(t)
+		want := sample("c1")
+		if err := s.CreateClient(ctx, want.Clone()); err != nil {
+			t.Fatalf("CreateClient: %v", err)
+		}
+		got, err := s.Client(ctx, "c1")
+		if err != nil {
+			t.Fatalf("Client: %v", err)
+		}
+		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+			t.Errorf("Client (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("PublicClientWithoutSecrets", func(t *testing.T) {
+		s := newStore(t)
+		want := sample("pub")
+		want.Type, want.Secrets = oauth.ClientMobile, nil
+		if err := s.CreateClient(ctx, want.Clone()); err != nil {
+			t.Fatalf("CreateClient: %v", err)
+		}
+		got, err := s.Client(ctx, "pub")
+		if err != nil {
+			t.Fatalf("Client: %v", err)
+		}
+		if len(got.Secrets) != 0 {
+			t.Errorf("got %d secrets, want 0", len(got.Secrets))
+		}
+	})
+
+	t.Run("Duplicate", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.CreateClient(ctx, sample("c1")); err != nil {
+			t.Fatalf("CreateClient: %v", err)
+		}
+		if err := s.CreateClient(ctx, sample("c1")); !errors.Is(err, oauth.ErrAlreadyExists) {
+			t.Errorf("second CreateClient: got %v, want ErrAlreadyExists", err)
+		}
+	})
+
+	t.Run("NotFound", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.Client(ctx, "nope"); !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("Client: got %v, want ErrNotFound", err)
+		}
+		if err := s.DeleteClient(ctx, "nope"); !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("DeleteClient: got %v, want ErrNotFound", err)
+		}
+		err := s.RotateClientSecret(ctx, "nope", oauth.ClientSecret{Hash: randomHash(), CreatedAt: base}, base)
+		if !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("RotateClientSecret: got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("RecordsAreCopies", func(t *testing.T) {
+		s := newStore(t)
+		in := sample("c1")
+		if err := s.CreateClient(ctx, in); err != nil {
+			t.Fatalf("CreateClient: %v", err)
+		}
+		in.RedirectURIs[0] = "https://evil.example/"
+		got, err := s.Client(ctx, "c1")
+		if err != nil {
+			t.Fatalf("Client: %v", err)
+		}
+		got.RedirectURIs[0] = "https://evil.example/"
+		got.Secrets[0].Hash = oauth.Hash{}
+		again, err := s.Client(ctx, "c1")
+		if err != nil {
+			t.Fatalf("Client: %v", err)
+		}
+		if diff := cmp.Diff(sample("c1").RedirectURIs, again.RedirectURIs); diff != "" {
+			t.Errorf("stored redirect URIs changed through a returned record (-want +got):\n%s", diff)
+		}
+		if again.Secrets[0].Hash == (oauth.Hash{}) {
+			t.Errorf("stored secret changed through a returned record")
+		}
+	})
+
+	t.Run("List", func(t *testing.T) {
+		s := newStore(t)
+		for _, id := range []string{"b", "c", "a"} {
+			if err := s.CreateClient(ctx, sample(id)); err != nil {
+				t.Fatalf("CreateClient(%s): %v", id, err)
+			}
+		}
+		list, err := s.ListClients(ctx)
+		if err != nil {
+			t.Fatalf("ListClients: %v", err)
+		}
+		var ids []string
+		for _, c := range list {
+			ids = append(ids, c.ID)
+		}
+		if diff := cmp.Diff([]string{"a", "b", "c"}, ids); diff != "" {
+			t.Errorf("ListClients IDs (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.CreateClient(ctx, sample("c1")); err != nil {
+			t.Fatalf("CreateClient: %v", err)
+		}
+		if err := s.DeleteClient(ctx, "c1"); err != nil {
+			t.Fatalf("DeleteClient: %v", err)
+		}
+		if _, err := s.Client(ctx, "c1"); !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("Client after delete: got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("RotateSecret", func(t *testing.T) {
+		s := newStore(t)
+		c := sample("c1")
+		first := c.Secrets[0]
+		if err := s.CreateClient(ctx, c); err != nil {
+			t.Fatalf("CreateClient: %v", err)
+		}
+		t1 := base.Add(time.Hour)
+		second := oauth.ClientSecret{Hash: randomHash(), CreatedAt: t1}
+		if err := s.RotateClientSecret(ctx, "c1", second, t1.Add(24*time.Hour)); err != nil {
+			t.Fatalf("RotateClientSecret: %v", err)
+		}
+		got, err := s.Client(ctx, "c1")
+		if err != nil {
+			t.Fatalf("Client: %v", err)
+		}
+		first.ExpiresAt = t1.Add(24 * time.Hour)
+		want := []oauth.ClientSecret{first, second}
+		if diff := cmp.Diff(want, got.Secrets, cmpOpts); diff != "" {
+			t.Errorf("secrets after rotation (-want +got):\n%s", diff)
+		}
+
+		// A second rotation within the grace period shortens the
+		// first secret's grace to the new limit, never extends it.
+		t2 := t1.Add(time.Hour)
+		third := oauth.ClientSecret{Hash: randomHash(), CreatedAt: t2}
+		if err := s.RotateClientSecret(ctx, "c1", third, t2.Add(48*time.Hour)); err != nil {
+			t.Fatalf("RotateClientSecret: %v", err)
+		}
+		got, err = s.Client(ctx, "c1")
+		if err != nil {
+			t.Fatalf("Client: %v", err)
+		}
+		second.ExpiresAt = t2.Add(48 * time.Hour)
+		want = []oauth.ClientSecret{first, second, third}
+		if diff := cmp.Diff(want, got.Secrets, cmpOpts); diff != "" {
+			t.Errorf("secrets after second rotation (-want +got):\n%s", diff)
+		}
+
+		// Once the older secrets have expired, a rotation may drop them;
+		// it must keep the ones still valid and add the new one.
+		t3 := t2.Add(72 * time.Hour)
+		fourth := oauth.ClientSecret{Hash: randomHash(), CreatedAt: t3}
+		if err := s.RotateClientSecret(ctx, "c1", fourth, t3); err != nil {
+			t.Fatalf("RotateClientSecret: %v", err)
+		}
+		got, err = s.Client(ctx, "c1")
+		if err != nil {
+			t.Fatalf("Client: %v", err)
+		}
+		var active []oauth.Hash
+		for _, sec := range got.Secrets {
+			if sec.Active(t3) {
+				active = append(active, sec.Hash)
+			}
+		}
+		if diff := cmp.Diff([]oauth.Hash{fourth.Hash}, active); diff != "" {
+			t.Errorf("active secrets after expiry (-want +got):\n%s", diff)
+		}
+	})
+
+	t.Run("ConcurrentCreate", func(t *testing.T) {
+		s := newStore(t)
+		const n = 50
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { errs[i] = s.CreateClient(ctx, sample("same")) })
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, oauth.ErrAlreadyExists):
+				t.Errorf("CreateClient: got %v, want nil or ErrAlreadyExists", err)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("got %d successful creations, want 1", wins)
+		}
+	})
+}

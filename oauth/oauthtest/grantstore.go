@@ -1,0 +1,417 @@
+package oauthtest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/oauth"
+	"github.com/google/go-cmp/cmp"
+)
+
+// Concurrency is the number of goroutines the suites race against one
+// code or one refresh token.
+const Concurrency = 50
+
+// RunGrantStore runs the contract tests of oauth.GrantStore against the
+// stores newStore returns. newStore is called once per subtest and must
+// return an empty store.
+func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
+	t.Helper()
+	ctx := context.Background()
+
+	code := func() *oauth.Code {
+		return &oauth.Code{
+			Hash:          randomHash(),
+			ClientID:      "client-1",
+			Subject:       "user-1",
+			RedirectURI:   "https://app.example/cb?x=1",
+			Scopes:        auth.MustScopes("read", "write"),
+			CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+			GrantID:       randomID(),
+			CreatedAt:     base,
+			ExpiresAt:     base.Add(time.Minute),
+		}
+	}
+	grant := func() (*oauth.Grant, *oauth.RefreshToken) {
+		g := &oauth.Grant{
+			ID:        randomID(),
+			ClientID:  "client-1",
+			Subject:   "user-1",
+			Scopes:    auth.MustScopes("read"),
+			CreatedAt: base,
+			ExpiresAt: base.Add(30 * 24 * time.Hour),
+		}
+		return g, &oauth.RefreshToken{
+			Hash:                 randomHash(),
+			GrantID:              g.ID,
+			IssuedAt:             base,
+			AccessTokenID:        "jti-" + randomID(),
+			AccessTokenExpiresAt: base.Add(time.Hour),
+		}
+	}
+	next := func(g *oauth.Grant, at time.Time) *oauth.RefreshToken {
+		return &oauth.RefreshToken{
+			Hash:                 randomHash(),
+			GrantID:              g.ID,
+			IssuedAt:             at,
+			AccessTokenID:        "jti-" + randomID(),
+			AccessTokenExpiresAt: at.Add(time.Hour),
+		}
+	}
+	mustCreate := func(t *testing.T, s oauth.GrantStore) (*oauth.Grant, *oauth.RefreshToken) {
+		t.Helper()
+		g, h := grant()
+		if err := s.CreateGrant(ctx, g, h); err != nil {
+			t.Fatalf("CreateGrant: %v", err)
+		}
+		return g, h
+	}
+	// heads counts the tokens among hashes that are still their grant's
+	// head.
+	heads := func(t *testing.T, s oauth.GrantStore, hashes []oauth.Hash) int {
+		t.Helper()
+		n := 0
+		for _, h := range hashes {
+			_, tok, err := s.RefreshToken(ctx, h)
+			if errors.Is(err, oauth.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("RefreshToken: %v", err)
+			}
+			if tok.RotatedAt.IsZero() {
+				n++
+			}
+		}
+		return n
+	}
+
+	t.Run("CodeClaim", func(t *testing.T) {
+		s := newStore(t)
+		c := code()
+		if err := s.SaveCode(ctx, c); err != nil {
+			t.Fatalf("SaveCode: %v", err)
+		}
+		if err := s.SaveCode(ctx, c); !errors.Is(err, oauth.ErrAlreadyExists) {
+			t.Errorf("SaveCode twice: got %v, want ErrAlreadyExists", err)
+		}
+		at := base.Add(10 * time.Second)
+		got, err := s.ClaimCode(ctx, c.Hash, at)
+		if err != nil {
+			t.Fatalf("ClaimCode: %v", err)
+		}
+		want := *c
+		want.UsedAt = at
+		if diff := cmp.Diff(&want, got, cmpOpts); diff != "" {
+			t.Errorf("ClaimCode (-want +got):\n%s", diff)
+		}
+		// The second claim reports reuse and returns the code, so the
+		// caller can revoke what the first claim produced.
+		again, err := s.ClaimCode(ctx, c.Hash, at.Add(time.Second))
+		if !errors.Is(err, oauth.ErrCodeUsed) {
+			t.Fatalf("second ClaimCode: got %v, want ErrCodeUsed", err)
+		}
+		if again == nil || again.GrantID != c.GrantID {
+			t.Errorf("second ClaimCode returned %+v, want the code with GrantID %q", again, c.GrantID)
+		}
+	})
+
+	t.Run("CodeUnknown", func(t *testing.T) {
+		s := newStore(t)
+		if _, err := s.ClaimCode(ctx, randomHash(), base); !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("ClaimCode: got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("CodeExpiredStillClaimedOnce", func(t *testing.T) {
+		s := newStore(t)
+		c := code()
+		if err := s.SaveCode(ctx, c); err != nil {
+			t.Fatalf("SaveCode: %v", err)
+		}
+		late := c.ExpiresAt.Add(time.Second)
+		got, err := s.ClaimCode(ctx, c.Hash, late)
+		if err != nil {
+			t.Fatalf("ClaimCode of an expired code: got %v, want the code (expiry is the caller's check)", err)
+		}
+		if !got.ExpiresAt.Equal(c.ExpiresAt) {
+			t.Errorf("ExpiresAt: got %v, want %v", got.ExpiresAt, c.ExpiresAt)
+		}
+		if _, err := s.ClaimCode(ctx, c.Hash, late); !errors.Is(err, oauth.ErrCodeUsed) {
+			t.Errorf("second ClaimCode: got %v, want ErrCodeUsed", err)
+		}
+	})
+
+	t.Run("CodeConcurrentClaims", func(t *testing.T) {
+		s := newStore(t)
+		c := code()
+		if err := s.SaveCode(ctx, c); err != nil {
+			t.Fatalf("SaveCode: %v", err)
+		}
+		errs := make([]error, Concurrency)
+		var wg sync.WaitGroup
+		for i := range Concurrency {
+			wg.Go(func() {
+				_, errs[i] = s.ClaimCode(ctx, c.Hash, base.Add(time.Second))
+			})
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, oauth.ErrCodeUsed):
+				t.Errorf("ClaimCode: got %v, want nil or ErrCodeUsed", err)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("got %d successful claims, want exactly 1", wins)
+		}
+	})
+
+	t.Run("GrantCreateAndLookup", func(t *testing.T) {
+		s := newStore(t)
+		g, h := mustCreate(t, s)
+		gotG, gotT, err := s.RefreshToken(ctx, h.Hash)
+		if err != nil {
+			t.Fatalf("RefreshToken: %v", err)
+		}
+		if diff := cmp.Diff(g, gotG, cmpOpts); diff != "" {
+			t.Errorf("grant (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(h, gotT, cmpOpts); diff != "" {
+			t.Errorf("token (-want +got):\n%s", diff)
+		}
+		g2, h2 := grant()
+		g2.ID = g.ID
+		if err := s.CreateGrant(ctx, g2, h2); !errors.Is(err, oauth.ErrAlreadyExists) {
+			t.Errorf("CreateGrant with a taken ID: got %v, want ErrAlreadyExists", err)
+		}
+		if _, _, err := s.RefreshToken(ctx, randomHash()); !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("RefreshToken of an unknown hash: got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("RotateHead", func(t *testing.T) {
+		s := newStore(t)
+		g, h := mustCreate(t, s)
+		at := base.Add(time.Minute)
+		n := next(g, at)
+		if err := s.RotateRefreshToken(ctx, h.Hash, n, at, at.Add(-10*time.Second)); err != nil {
+			t.Fatalf("RotateRefreshToken: %v", err)
+		}
+		_, old, err := s.RefreshToken(ctx, h.Hash)
+		if err != nil {
+			t.Fatalf("RefreshToken(old): %v", err)
+		}
+		if !old.RotatedAt.Equal(at) {
+			t.Errorf("old RotatedAt: got %v, want %v", old.RotatedAt, at)
+		}
+		gotG, head, err := s.RefreshToken(ctx, n.Hash)
+		if err != nil {
+			t.Fatalf("RefreshToken(new): %v", err)
+		}
+		if diff := cmp.Diff(n, head, cmpOpts); diff != "" {
+			t.Errorf("new head (-want +got):\n%s", diff)
+		}
+		if gotG.ID != g.ID || gotG.Revoked() {
+			t.Errorf("grant after rotation: got %+v, want %q not revoked", gotG, g.ID)
+		}
+	})
+
+	t.Run("RotateWithinGrace", func(t *testing.T) {
+		s := newStore(t)
+		g, h := mustCreate(t, s)
+		t1 := base.Add(time.Minute)
+		n1 := next(g, t1)
+		if err := s.RotateRefreshToken(ctx, h.Hash, n1, t1, t1.Add(-10*time.Second)); err != nil {
+			t.Fatalf("first RotateRefreshToken: %v", err)
+		}
+		// The same old token again, 5 s later, with a 10 s grace: a
+		// concurrent refresh. It succeeds and supersedes n1.
+		t2 := t1.Add(5 * time.Second)
+		n2 := next(g, t2)
+		if err := s.RotateRefreshToken(ctx, h.Hash, n2, t2, t2.Add(-10*time.Second)); err != nil {
+			t.Fatalf("RotateRefreshToken within grace: got %v, want nil", err)
+		}
+		if got := heads(t, s, []oauth.Hash{h.Hash, n1.Hash, n2.Hash}); got != 1 {
+			t.Errorf("got %d heads, want 1", got)
+		}
+		_, tok, err := s.RefreshToken(ctx, n2.Hash)
+		if err != nil || !tok.RotatedAt.IsZero() {
+			t.Errorf("newest token: got %+v, %v; want the head", tok, err)
+		}
+	})
+
+	t.Run("RotateReplayRevokesGrant", func(t *testing.T) {
+		s := newStore(t)
+		g, h := mustCreate(t, s)
+		t1 := base.Add(time.Minute)
+		n1 := next(g, t1)
+		if err := s.RotateRefreshToken(ctx, h.Hash, n1, t1, t1.Add(-10*time.Second)); err != nil {
+			t.Fatalf("RotateRefreshToken: %v", err)
+		}
+		t2 := t1.Add(time.Minute) // outside the 10 s grace
+		n2 := next(g, t2)
+		err := s.RotateRefreshToken(ctx, h.Hash, n2, t2, t2.Add(-10*time.Second))
+		if !errors.Is(err, oauth.ErrRefreshReused) {
+			t.Fatalf("replay: got %v, want ErrRefreshReused", err)
+		}
+		if _, _, err := s.RefreshToken(ctx, n2.Hash); !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("replay stored its new token: RefreshToken got %v, want ErrNotFound", err)
+		}
+		gotG, _, err := s.RefreshToken(ctx, n1.Hash)
+		if err != nil {
+			t.Fatalf("RefreshToken: %v", err)
+		}
+		if !gotG.Revoked() {
+			t.Errorf("grant not revoked after replay")
+		}
+		// The access tokens issued with the family are revoked too.
+		for _, jti := range []string{h.AccessTokenID, n1.AccessTokenID} {
+			if ok, err := s.IsRevoked(ctx, jti); err != nil || !ok {
+				t.Errorf("IsRevoked(%s): got %v, %v; want true", jti, ok, err)
+			}
+		}
+		// The head is dead as well.
+		n3 := next(g, t2)
+		if err := s.RotateRefreshToken(ctx, n1.Hash, n3, t2, t2.Add(-10*time.Second)); !errors.Is(err, oauth.ErrGrantRevoked) {
+			t.Errorf("rotating the head of a revoked grant: got %v, want ErrGrantRevoked", err)
+		}
+	})
+
+	t.Run("RotateUnknown", func(t *testing.T) {
+		s := newStore(t)
+		g, _ := grant()
+		if err := s.RotateRefreshToken(ctx, randomHash(), next(g, base), base, base); !errors.Is(err, oauth.ErrNotFound) {
+			t.Errorf("got %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("RevokeGrant", func(t *testing.T) {
+		s := newStore(t)
+		g, h := mustCreate(t, s)
+		at := base.Add(time.Minute)
+		if err := s.RevokeGrant(ctx, g.ID, at); err != nil {
+			t.Fatalf("RevokeGrant: %v", err)
+		}
+		if err := s.RevokeGrant(ctx, g.ID, at.Add(time.Minute)); err != nil {
+			t.Fatalf("RevokeGrant twice: %v", err)
+		}
+		gotG, _, err := s.RefreshToken(ctx, h.Hash)
+		if err != nil {
+			t.Fatalf("RefreshToken: %v", err)
+		}
+		if !gotG.RevokedAt.Equal(at) {
+			t.Errorf("RevokedAt: got %v, want the first revocation %v", gotG.RevokedAt, at)
+		}
+		if ok, err := s.IsRevoked(ctx, h.AccessTokenID); err != nil || !ok {
+			t.Errorf("IsRevoked(access token of the grant): got %v, %v; want true", ok, err)
+		}
+		if err := s.RotateRefreshToken(ctx, h.Hash, next(g, at), at, at); !errors.Is(err, oauth.ErrGrantRevoked) {
+			t.Errorf("RotateRefreshToken on a revoked grant: got %v, want ErrGrantRevoked", err)
+		}
+	})
+
+	t.Run("RevokeUnknownGrantBlocksCreation", func(t *testing.T) {
+		s := newStore(t)
+		g, h := grant()
+		if err := s.RevokeGrant(ctx, g.ID, base); err != nil {
+			t.Fatalf("RevokeGrant of an unknown ID: %v", err)
+		}
+		if err := s.CreateGrant(ctx, g, h); !errors.Is(err, oauth.ErrAlreadyExists) {
+			t.Errorf("CreateGrant after RevokeGrant: got %v, want ErrAlreadyExists", err)
+		}
+	})
+
+	t.Run("RevokeAccessToken", func(t *testing.T) {
+		s := newStore(t)
+		if ok, err := s.IsRevoked(ctx, "jti-1"); err != nil || ok {
+			t.Errorf("IsRevoked before: got %v, %v; want false", ok, err)
+		}
+		if err := s.RevokeAccessToken(ctx, "jti-1", base.Add(time.Hour)); err != nil {
+			t.Fatalf("RevokeAccessToken: %v", err)
+		}
+		if err := s.RevokeAccessToken(ctx, "jti-1", base.Add(time.Hour)); err != nil {
+			t.Fatalf("RevokeAccessToken twice: %v", err)
+		}
+		if ok, err := s.IsRevoked(ctx, "jti-1"); err != nil || !ok {
+			t.Errorf("IsRevoked after: got %v, %v; want true", ok, err)
+		}
+		if ok, err := s.IsRevoked(ctx, "jti-2"); err != nil || ok {
+			t.Errorf("IsRevoked(other): got %v, %v; want false", ok, err)
+		}
+	})
+
+	t.Run("ConcurrentRotationWithinGrace", func(t *testing.T) {
+		s := newStore(t)
+		g, h := mustCreate(t, s)
+		at := base.Add(time.Minute)
+		nexts := make([]*oauth.RefreshToken, Concurrency)
+		errs := make([]error, Concurrency)
+		var wg sync.WaitGroup
+		for i := range Concurrency {
+			nexts[i] = next(g, at)
+			wg.Go(func() {
+				errs[i] = s.RotateRefreshToken(ctx, h.Hash, nexts[i], at, at.Add(-10*time.Second))
+			})
+		}
+		wg.Wait()
+		hashes := []oauth.Hash{h.Hash}
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("rotation %d within grace: got %v, want nil", i, err)
+			}
+			hashes = append(hashes, nexts[i].Hash)
+		}
+		if got := heads(t, s, hashes); got != 1 {
+			t.Errorf("got %d heads after concurrent rotations, want exactly 1", got)
+		}
+	})
+
+	t.Run("ConcurrentRotationWithoutGrace", func(t *testing.T) {
+		s := newStore(t)
+		g, h := mustCreate(t, s)
+		at := base.Add(time.Minute)
+		nexts := make([]*oauth.RefreshToken, Concurrency)
+		errs := make([]error, Concurrency)
+		var wg sync.WaitGroup
+		for i := range Concurrency {
+			nexts[i] = next(g, at)
+			// graceFrom after now: no replay is tolerated.
+			wg.Go(func() {
+				errs[i] = s.RotateRefreshToken(ctx, h.Hash, nexts[i], at, at.Add(time.Nanosecond))
+			})
+		}
+		wg.Wait()
+		wins := 0
+		hashes := []oauth.Hash{h.Hash}
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, oauth.ErrRefreshReused) && !errors.Is(err, oauth.ErrGrantRevoked):
+				t.Errorf("rotation %d: got %v, want nil, ErrRefreshReused or ErrGrantRevoked", i, err)
+			}
+			hashes = append(hashes, nexts[i].Hash)
+		}
+		if wins != 1 {
+			t.Errorf("got %d successful rotations, want exactly 1", wins)
+		}
+		if got := heads(t, s, hashes); got > 1 {
+			t.Errorf("got %d heads, want at most 1", got)
+		}
+		gotG, _, err := s.RefreshToken(ctx, h.Hash)
+		if err != nil {
+			t.Fatalf("RefreshToken: %v", err)
+		}
+		if !gotG.Revoked() {
+			t.Errorf("grant not revoked after concurrent replays")
+		}
+	})
+}
