@@ -94,7 +94,10 @@ func TestHostile(t *testing.T) {
 		{"psychic ECDSA signature", nil, parts[0] + "." + parts[1] + "." + enc(string(make([]byte, 64))), jwt.ErrBadSignature},
 		// RFC 7518 §3.4: JWS ECDSA signatures are R||S, not DER.
 		{"DER-encoded ECDSA signature", nil, parts[0] + "." + parts[1] + "." + b64.EncodeToString(der), jwt.ErrBadSignature},
-		{"RSA signature truncated", nil, func() string { p := strings.Split(rs.token(t, claims(nil)), "."); return p[0] + "." + p[1] + "." + p[2][:100] }(), jwt.ErrBadSignature},
+		{"RSA signature truncated", nil, func() string {
+			p := strings.Split(rs.token(t, claims(nil)), ".")
+			return p[0] + "." + p[1] + "." + p[2][:100]
+		}(), jwt.ErrBadSignature},
 
 		// RFC 8725 §3.10: keys come only from configuration. The
 		// embedded key, jku and x5u are ignored, never fetched.
