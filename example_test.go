@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"time"
 
 	"github.com/audexum/auth"
 )
@@ -164,4 +165,34 @@ func ExampleConfig_optional() {
 	// 200  hello stranger
 	// 200  hello reporting-app
 	// 401 Bearer realm="api", error="invalid_token" {"error":"invalid_token","message":"Authentication failed"}
+}
+
+// Throttle failed attempts so that guessing credentials is slow and cheap
+// to refuse: after MaxFailures failures in a window, the address (an IPv6
+// /64 counts as one) gets 429 before any verifier or store work. Behind a
+// proxy, give its network so X-Forwarded-For is believed from it alone.
+func ExampleThrottle() {
+	throttle, err := auth.NewThrottle(auth.ThrottleConfig{MaxFailures: 3, FailureWindow: time.Minute})
+	if err != nil {
+		panic(err)
+	}
+	authn, err := auth.New(auth.Config{Verifiers: []auth.Verifier{staticKeys()}, Throttle: throttle})
+	if err != nil {
+		panic(err)
+	}
+	h := authn.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	for _, cred := range []string{"guess-1", "guess-2", "guess-3", "guess-4", "key-reader"} {
+		r := httptest.NewRequest("GET", "/v1/data", nil)
+		r.RemoteAddr = "203.0.113.9:41000"
+		r.Header.Set("Authorization", "Bearer "+cred)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		fmt.Printf("%s %d Retry-After=%q\n", cred, w.Code, w.Header().Get("Retry-After"))
+	}
+	// Output:
+	// guess-1 401 Retry-After=""
+	// guess-2 401 Retry-After=""
+	// guess-3 401 Retry-After=""
+	// guess-4 429 Retry-After="60"
+	// key-reader 429 Retry-After="60"
 }
