@@ -48,6 +48,8 @@
 //	                                        {"error":"https_required","message":"HTTPS is required"}
 //	verifier's store or keys down      503  Retry-After: 5
 //	                                        {"error":"temporarily_unavailable","message":"Authentication is temporarily unavailable"}
+//	too many failures, or over the     429  Retry-After: seconds left in the window
+//	rate limit (with a Throttle)            {"error":"too_many_requests","message":"Too many requests"}
 //
 // The reason, a sentinel error of this package wrapped with %w, goes to
 // [Config.OnFailure]; [LogFailures] logs it with log/slog. The package
@@ -80,6 +82,17 @@
 // [RequireHTTPS] believes X-Forwarded-Proto only from the proxy networks
 // it is given. Plain HTTP is answered 403 with Connection: close and never
 // redirected.
+//
+// # Throttling
+//
+// A [Throttle] in [Config.Throttle] counts failed attempts per client
+// network (an IPv4 address or an IPv6 /64) and, for verifiers that
+// implement [CredentialIDer], per credential ID, and refuses a caller that
+// failed too often with 429 before any verifier runs. It can also limit
+// each principal's request rate, with RateLimit-Limit, RateLimit-Remaining
+// and RateLimit-Reset headers. Its counts live in a [Limiter]: the default
+// in-memory one has a fixed size; a fleet shares limits by giving every
+// instance a Limiter backed by a shared store.
 //
 // # Context
 //
