@@ -193,8 +193,9 @@ func (v *Verifier) Refresh(ctx context.Context) error {
 
 // refreshRun is one fetch of every remote source.
 type refreshRun struct {
-	done chan struct{}
-	err  error // set before done is closed
+	done          chan struct{}
+	err           error // set before done is closed
+	forUnknownKey bool  // started by a token with an unknown kid; set under v.mu
 }
 
 // startLocked returns the run in progress or starts one. v.mu is held.
@@ -218,32 +219,23 @@ func (v *Verifier) startLocked() *refreshRun {
 	return run
 }
 
-// refreshForUnknownKey starts (or joins) a fetch for a token whose "kid"
-// is unknown, unless one was started within RefreshRateLimit, and waits for
-// it at most RefreshWait. It reports whether a fetch completed, so looking
-// the key up again is worth it.
-func (v *Verifier) refreshForUnknownKey(ctx context.Context) bool {
+// runForUnknownKey returns the fetch a request with an unknown "kid" should
+// wait for: the one in progress, or a new one unless a fetch for an
+// unknown kid started within RefreshRateLimit (then nil).
+func (v *Verifier) runForUnknownKey() *refreshRun {
 	v.mu.Lock()
-	run := v.running
-	if run == nil {
-		now := v.now()
-		if v.onDemand && now.Sub(v.onDemandAt) < v.rateLimit && now.Sub(v.onDemandAt) >= 0 {
-			v.mu.Unlock()
-			return false
-		}
-		v.onDemand, v.onDemandAt = true, now
-		run = v.startLocked()
+	defer v.mu.Unlock()
+	if v.running != nil {
+		return v.running
 	}
-	v.mu.Unlock()
-	t := time.NewTimer(v.wait)
-	defer t.Stop()
-	select {
-	case <-run.done:
-		return true
-	case <-t.C:
-	case <-ctx.Done():
+	now := v.now()
+	if since := now.Sub(v.onDemandAt); v.onDemand && since >= 0 && since < v.rateLimit {
+		return nil
 	}
-	return false
+	v.onDemand, v.onDemandAt = true, now
+	run := v.startLocked()
+	run.forUnknownKey = true
+	return run
 }
 
 // loop fetches the remote sources now and then every RefreshInterval;

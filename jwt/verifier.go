@@ -314,21 +314,46 @@ func (v *Verifier) checkSignature(ctx context.Context, h *header, alg *algorithm
 }
 
 // key returns the key named kid, bound to alg. An unknown kid makes the
-// JWKS be fetched again, rate limited, waiting at most RefreshWait.
+// JWKS be fetched again, rate limited, and the request waits for the fetch
+// at most RefreshWait. A fetch already running may have started before the
+// key was published, so after it one more may start, within the same
+// rate limit.
 func (v *Verifier) key(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, error) {
 	key, err := v.lookup(ctx, kid, alg)
 	if err != errUnknownKey || len(v.remotes) == 0 {
 		return key, err
 	}
-	if v.refreshForUnknownKey(ctx) {
-		key, err = v.lookup(ctx, kid, alg)
+	t := time.NewTimer(v.wait)
+	defer t.Stop()
+wait:
+	for range 2 {
+		run := v.runForUnknownKey()
+		if run == nil {
+			break
+		}
+		select {
+		case <-run.done:
+		case <-t.C:
+			break wait
+		case <-ctx.Done():
+			break wait
+		}
+		if key, err = v.lookup(ctx, kid, alg); err != errUnknownKey {
+			return key, err
+		}
+		v.mu.Lock()
+		ours := run.forUnknownKey
+		v.mu.Unlock()
+		if ours {
+			break
+		}
 	}
-	if err == errUnknownKey && !v.allLoaded() {
+	if !v.allLoaded() {
 		// The key may be in a source that never loaded: neither
 		// accept nor refuse (fail closed with 503).
 		return nil, errNoKeys
 	}
-	return key, err
+	return nil, errUnknownKey
 }
 
 func (v *Verifier) checkClaims(c *tokenClaims) error {
