@@ -180,6 +180,19 @@ func (v *Verifier) Refresh(ctx context.Context) error {
 	if len(v.remotes) == 0 {
 		return nil
 	}
+	// A fetch in progress may have read the endpoint before the change
+	// the caller knows of: let it end, then fetch (or join a fetch that
+	// began after this call).
+	v.mu.Lock()
+	prev := v.running
+	v.mu.Unlock()
+	if prev != nil {
+		select {
+		case <-prev.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	v.mu.Lock()
 	run := v.startLocked()
 	v.mu.Unlock()
