@@ -1,6 +1,8 @@
 package apikey
 
 import (
+	"crypto/rand"
+	"crypto/subtle"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,10 +30,20 @@ type entry struct {
 	// lastMinute is the Unix minute last reported to the last-used
 	// tracker, so a busy key takes the tracker's lock once a minute.
 	lastMinute atomic.Int64
+
+	// seen is the key that last matched hash, XORed with pad. A request
+	// presenting the same key is then checked with a constant-time
+	// comparison instead of a SHA-256 (or HMAC), which would otherwise be
+	// the most expensive step of every request. The key is held only in
+	// this process's memory, which sees every key it is sent anyway, and
+	// only while the entry is cached; the mask keeps it out of plain
+	// sight in a core dump scanned for "adx_live_".
+	seen atomic.Pointer[[MaxKeyLength]byte]
+	pad  [MaxKeyLength]byte
 }
 
 func newEntry(r *Record) *entry {
-	return &entry{
+	e := &entry{
 		hash:    r.Hash,
 		pepper:  r.PepperVersion,
 		revoked: r.Revoked(),
@@ -44,6 +56,42 @@ func newEntry(r *Record) *entry {
 			ExpiresAt:    r.ExpiresAt,
 		},
 	}
+	rand.Read(e.pad[:])
+	return e
+}
+
+// matchesSeen reports whether key is the key last remembered by
+// rememberSeen, in time that depends only on len(key).
+func (e *entry) matchesSeen(key string) bool {
+	seen := e.seen.Load()
+	if seen == nil || len(key) > MaxKeyLength {
+		return false
+	}
+	var diff byte
+	for i := 0; i < len(key); i++ {
+		diff |= key[i] ^ e.pad[i] ^ seen[i]
+	}
+	// Bytes past the key must be unused (zero before masking), so a
+	// remembered longer key never matches a prefix of it.
+	for i := len(key); i < MaxKeyLength; i++ {
+		diff |= e.pad[i] ^ seen[i]
+	}
+	return subtle.ConstantTimeByteEq(diff, 0) == 1
+}
+
+// rememberSeen records key, which has just matched the stored hash.
+func (e *entry) rememberSeen(key string) {
+	if len(key) > MaxKeyLength {
+		return
+	}
+	var m [MaxKeyLength]byte
+	for i := range m {
+		m[i] = e.pad[i]
+		if i < len(key) {
+			m[i] ^= key[i]
+		}
+	}
+	e.seen.Store(&m)
 }
 
 func (e *entry) expired(now time.Time) bool {

@@ -70,7 +70,11 @@
 // keys for an ID they know. A store error is answered 503, never 401 and
 // never allowed.
 //
-// Looked-up keys are cached for 30 s and unknown IDs for 5 s. Revocation
+// Looked-up keys are cached for 30 s and unknown IDs for 5 s. While a
+// key's record is cached, the key that last matched its hash is also kept
+// in memory (masked), so a repeated key is confirmed with a constant-time
+// comparison instead of a hash: the process already sees every key sent to
+// it, and nothing about a key is ever written anywhere but as a hash. Revocation
 // and rotation through a [Manager] the Verifier was built on take effect on
 // the very next request. Changes made by another process become visible
 // within the cache TTL, or at once through [Verifier.Invalidate]. Last-use

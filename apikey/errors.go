@@ -2,7 +2,6 @@ package apikey
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/audexum/auth"
 )
@@ -57,19 +56,46 @@ var (
 	ErrClosed = errors.New("apikey: verifier closed")
 )
 
-// The verifier's answers, wrapped once here so the refusal path never
-// allocates: an attacker's garbage costs no garbage.
+// The verifier's answers, built once so the refusal path never allocates:
+// an attacker's garbage costs no garbage.
 var (
-	errVerifyMalformed = fmt.Errorf("%w: %w", auth.ErrInvalidCredential, ErrMalformed)
-	errVerifyPrefix    = fmt.Errorf("%w: %w", auth.ErrInvalidCredential, ErrWrongPrefix)
-	errVerifyEnv       = fmt.Errorf("%w: %w", auth.ErrInvalidCredential, ErrWrongEnvironment)
-	errVerifyChecksum  = fmt.Errorf("%w: %w", auth.ErrInvalidCredential, ErrChecksum)
-	errVerifySecret    = fmt.Errorf("%w: %w", auth.ErrInvalidCredential, ErrSecretMismatch)
-	errVerifyUnknown   = fmt.Errorf("%w: %w", auth.ErrUnknownCredential, ErrNotFound)
-	errVerifyPepper    = fmt.Errorf("%w: %w", auth.ErrUnavailable, ErrUnknownPepper)
-	errVerifyRevoked   = fmt.Errorf("apikey: %w", auth.ErrRevoked)
-	errVerifyExpired   = fmt.Errorf("apikey: %w", auth.ErrExpired)
+	errVerifyMalformed = refusal(auth.ErrInvalidCredential, ErrMalformed)
+	errVerifyPrefix    = refusal(auth.ErrInvalidCredential, ErrWrongPrefix)
+	errVerifyEnv       = refusal(auth.ErrInvalidCredential, ErrWrongEnvironment)
+	errVerifyChecksum  = refusal(auth.ErrInvalidCredential, ErrChecksum)
+	errVerifySecret    = refusal(auth.ErrInvalidCredential, ErrSecretMismatch)
+	errVerifyUnknown   = refusal(auth.ErrUnknownCredential, ErrNotFound)
+	errVerifyPepper    = refusal(auth.ErrUnavailable, ErrUnknownPepper)
+	errVerifyRevoked   = refusal(auth.ErrRevoked, nil)
+	errVerifyExpired   = refusal(auth.ErrExpired, nil)
 )
+
+// refusalError is a verifier's answer: the root sentinel that picks the
+// response and this package's reason. It matches both with [errors.Is],
+// through its Is method.
+//
+// It has no Unwrap on purpose. The Authenticator classifies each failure
+// with several errors.Is calls; a two-level wrapped error made them the
+// costliest step of refusing a malformed key. Both sentinels are leaves
+// (errors.New), so equality is all Is needs.
+type refusalError struct {
+	msg          string
+	kind, reason error
+}
+
+func refusal(kind, reason error) error {
+	msg := "apikey: " + kind.Error()
+	if reason != nil {
+		msg = kind.Error() + ": " + reason.Error()
+	}
+	return &refusalError{msg: msg, kind: kind, reason: reason}
+}
+
+func (e *refusalError) Error() string { return e.msg }
+
+func (e *refusalError) Is(target error) bool {
+	return target == e.kind || (e.reason != nil && target == e.reason)
+}
 
 // verifyError maps a parse failure to the verifier's wrapped answer.
 func verifyError(err error) error {

@@ -76,8 +76,9 @@ type fixture struct {
 	// vcfg is used by verifier(); a test may change it before.
 	vcfg apikey.VerifierConfig
 
-	v       *apikey.Verifier
-	handler http.Handler
+	v         *apikey.Verifier
+	handler   http.Handler
+	plainHTTP bool // send requests without TLS
 
 	mu       sync.Mutex
 	failures []error
@@ -109,26 +110,32 @@ func (fx *fixture) verifier() *apikey.Verifier {
 	return fx.v
 }
 
-// serve sends credential through the whole chain: Authenticator →
+// serve sends credential through the whole chain: RequireHTTPS → Authenticator →
 // RequireScopes("data:read") → a handler answering 200.
 func (fx *fixture) serve(credential string) *httptest.ResponseRecorder {
 	fx.t.Helper()
 	if fx.handler == nil {
+		record := func(e auth.Event) {
+			fx.mu.Lock()
+			fx.failures = append(fx.failures, e.Err)
+			fx.mu.Unlock()
+		}
 		authn, err := auth.New(auth.Config{
 			Verifiers: []auth.Verifier{fx.verifier()},
-			OnFailure: func(e auth.Event) {
-				fx.mu.Lock()
-				fx.failures = append(fx.failures, e.Err)
-				fx.mu.Unlock()
-			},
+			OnFailure: record,
 		})
 		if err != nil {
 			fx.t.Fatalf("auth.New: %v", err)
 		}
-		fx.handler = authn.Handler(auth.RequireScopes("data:read")(okHandler()))
+		fx.handler = auth.RequireHTTPS(auth.HTTPSConfig{OnFailure: record})(
+			authn.Handler(auth.RequireScopes("data:read")(okHandler())))
 	}
-	r := httptest.NewRequest("GET", "https://api.example/v1/data", nil)
-	r.TLS = &tls.ConnectionState{}
+	// NewRequest sets r.TLS for an https URL; set it explicitly anyway,
+	// as a TLS server would.
+	r := httptest.NewRequest("GET", "http://api.example/v1/data", nil)
+	if !fx.plainHTTP {
+		r.TLS = &tls.ConnectionState{}
+	}
 	r.Header.Set("Authorization", "Bearer "+credential)
 	w := httptest.NewRecorder()
 	fx.handler.ServeHTTP(w, r)

@@ -349,11 +349,11 @@ func (m *Manager) Rotate(ctx context.Context, id string) (key string, rec Record
 func inactive(r *Record, now time.Time) error {
 	switch {
 	case r.Revoked():
-		return fmt.Errorf("apikey: rotate: %w: %w", ErrNotActive, auth.ErrRevoked)
+		return fmt.Errorf("%w: %w", ErrNotActive, auth.ErrRevoked)
 	case r.ReplacedBy != "":
-		return fmt.Errorf("apikey: rotate: %w: %w", ErrNotActive, ErrAlreadyRotated)
+		return fmt.Errorf("%w: %w", ErrNotActive, ErrAlreadyRotated)
 	case r.Expired(now):
-		return fmt.Errorf("apikey: rotate: %w: %w", ErrNotActive, auth.ErrExpired)
+		return fmt.Errorf("%w: %w", ErrNotActive, auth.ErrExpired)
 	}
 	return nil
 }

@@ -202,14 +202,17 @@ func (v *Verifier) Verify(ctx context.Context, credential string) (*auth.Princip
 			return nil, err
 		}
 	}
-	sum, ok := v.hasher.hash(credential, e.pepper)
-	if !ok {
-		return nil, errVerifyPepper
-	}
 	// The secret is judged before the key's state, so someone who knows
 	// only an ID learns nothing about the key, not even from the hook.
-	if !equalHash(&sum, &e.hash) {
-		return nil, errVerifySecret
+	if !e.matchesSeen(credential) {
+		sum, ok := v.hasher.hash(credential, e.pepper)
+		if !ok {
+			return nil, errVerifyPepper
+		}
+		if !equalHash(&sum, &e.hash) {
+			return nil, errVerifySecret
+		}
+		e.rememberSeen(credential)
 	}
 	if e.revoked {
 		return nil, errVerifyRevoked

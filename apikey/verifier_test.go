@@ -239,6 +239,17 @@ func TestVerifyHostile(t *testing.T) {
 			wantStatus: http.StatusForbidden, wantErrs: []error{auth.ErrInsufficientScope}, wantGets: 1,
 		},
 		{
+			// Refused by RequireHTTPS before the key is looked at: it
+			// has been exposed, but the store is not asked about it.
+			name: "valid key over plain HTTP",
+			setup: func(t *testing.T, fx *fixture) string {
+				k, _ := fx.create(apikey.CreateParams{})
+				fx.plainHTTP = true
+				return k
+			},
+			wantStatus: http.StatusForbidden, wantErrs: []error{auth.ErrHTTPSRequired},
+		},
+		{
 			// Fail closed, and not as "invalid": 503, never 401 or 200.
 			name: "store unavailable",
 			setup: func(t *testing.T, fx *fixture) string {
@@ -294,6 +305,9 @@ func TestVerifyHostile(t *testing.T) {
 			}
 			// Whatever the reason, the client sees only the generic text.
 			wantBody := map[int]string{401: bodyInvalidToken, 403: bodyScope, 503: bodyUnavailable}[tt.wantStatus]
+			if fx.plainHTTP {
+				wantBody = `{"error":"https_required","message":"HTTPS is required"}`
+			}
 			if got := w.Body.String(); wantBody != "" && got != wantBody {
 				t.Errorf("body = %s, want %s", got, wantBody)
 			}
