@@ -2,6 +2,7 @@ package apikey
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -96,5 +97,39 @@ func TestCacheDisabled(t *testing.T) {
 	}
 	if _, neg := c.get("b", t0); neg {
 		t.Error("disabled negative cache hit")
+	}
+}
+
+func TestEntrySeen(t *testing.T) {
+	key, _ := generate(DefaultPrefix, EnvLive)
+	other, _ := generate(DefaultPrefix, EnvLive)
+	e := testEntry("a")
+	if e.matchesSeen(key) {
+		t.Fatal("matchesSeen before rememberSeen = true, want false")
+	}
+	e.rememberSeen(key)
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{"same key", key, true},
+		{"same key, new string", string([]byte(key)), true},
+		{"other key", other, false},
+		{"last byte differs", key[:len(key)-1] + "!", false},
+		{"prefix of the key", key[:len(key)-1], false},
+		{"key plus a byte", key + "0", false},
+		{"empty", "", false},
+		{"too long", key + key, false},
+	}
+	for _, tt := range tests {
+		if got := e.matchesSeen(tt.in); got != tt.want {
+			t.Errorf("%s: matchesSeen = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// The key is not kept in the clear.
+	seen := e.seen.Load()
+	if strings.Contains(string(seen[:]), key[:12]) {
+		t.Error("remembered key is stored unmasked")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -612,5 +613,69 @@ func TestVerifyAllocations(t *testing.T) {
 		if n := testing.AllocsPerRun(100, func() { v.Verify(ctx, tt.cred) }); n != 0 {
 			t.Errorf("%s: Verify allocated %v times per run, want 0", tt.name, n)
 		}
+	}
+}
+
+// TestVerifyAfterRemembered: once a key has been accepted and remembered,
+// a forged secret for the same ID is still refused as a secret mismatch,
+// and the real key still accepted.
+func TestVerifyAfterRemembered(t *testing.T) {
+	fx := newFixture(t)
+	key, _ := fx.create(apikey.CreateParams{})
+	forged := checksummed(flip(key, 30))
+	v := fx.verifier()
+	steps := []struct {
+		key  string
+		want error
+	}{
+		{key, nil},
+		{forged, apikey.ErrSecretMismatch},
+		{key, nil},
+		{forged, apikey.ErrSecretMismatch},
+	}
+	for i, st := range steps {
+		_, err := v.Verify(t.Context(), st.key)
+		if !errors.Is(err, st.want) || (st.want == nil && err != nil) {
+			t.Errorf("step %d: error = %v, want %v", i, err, st.want)
+		}
+	}
+}
+
+// TestVerifyServer runs the chain behind a real TLS server and client,
+// which fill the request the way production does.
+func TestVerifyServer(t *testing.T) {
+	fx := newFixture(t)
+	key, _ := fx.create(apikey.CreateParams{})
+	fx.serve(key) // builds the handler
+	srv := httptest.NewTLSServer(fx.handler)
+	defer srv.Close()
+	tests := []struct {
+		name string
+		auth string
+		want int
+	}{
+		{"valid key", "Bearer " + key, http.StatusOK},
+		{"no credential", "", http.StatusUnauthorized},
+		{"bad checksum", "Bearer " + flip(key, len(key)-1), http.StatusUnauthorized},
+		{"lower-case scheme", "bearer " + key, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequestWithContext(t.Context(), "GET", srv.URL+"/v1/data", nil)
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("status = %d, want %d", resp.StatusCode, tt.want)
+			}
+			if got := resp.Header.Get("Strict-Transport-Security"); got == "" {
+				t.Error("no Strict-Transport-Security header over HTTPS")
+			}
+		})
 	}
 }
