@@ -176,8 +176,10 @@ func claimBit(name string) uint16 {
 	return 0
 }
 
+// isCaseVariant reports whether name folds to a claim name, as
+// encoding/json would match it ("Sub", or "ſub" with a long s).
 func isCaseVariant(name string) bool {
-	if len(name) > len("client_id") {
+	if len(name) > 2*len("client_id") {
 		return false
 	}
 	for _, n := range claimNames {

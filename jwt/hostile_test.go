@@ -164,6 +164,7 @@ func TestHostile(t *testing.T) {
 		{"duplicate claim keys", nil, esRaw(strings.Replace(claims(nil), `"sub":"user-1"`, `"sub":"user-1","sub":"admin"`, 1)), jwt.ErrInvalidClaim},
 		{"escaped duplicate claim key", nil, esRaw(strings.Replace(claims(nil), `"sub":"user-1"`, `"sub":"user-1","\u0073ub":"admin"`, 1)), jwt.ErrInvalidClaim},
 		{"case variant of a claim", nil, esRaw(strings.Replace(claims(nil), `"sub":"user-1"`, `"sub":"user-1","SUB":"admin"`, 1)), jwt.ErrInvalidClaim},
+		{"long-s variant of a claim", nil, esRaw(strings.Replace(claims(nil), `"sub":"user-1"`, `"sub":"user-1","\u017fub":"admin"`, 1)), jwt.ErrInvalidClaim},
 		{"duplicate unknown claims are allowed", nil, esRaw(strings.Replace(claims(nil), `"sub":"user-1"`, `"sub":"user-1","x":1,"x":2`, 1)), nil},
 		{"claims are an array", nil, esRaw(`[` + claims(nil) + `]`), jwt.ErrMalformed},
 		{"claims are not JSON", nil, esRaw(`{"iss":`), jwt.ErrMalformed},
