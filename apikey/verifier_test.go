@@ -679,3 +679,43 @@ func TestVerifyServer(t *testing.T) {
 		})
 	}
 }
+
+// FuzzVerify: whatever the credential, Verify does not panic, accepts only
+// the real key, and refuses with an error the Authenticator can classify.
+func FuzzVerify(f *testing.F) {
+	mgr, err := apikey.NewManager(apikey.ManagerConfig{Store: apikey.NewMemoryStore()})
+	if err != nil {
+		f.Fatal(err)
+	}
+	key, _, err := mgr.Create(context.Background(), apikey.CreateParams{Name: "n", Owner: "o"})
+	if err != nil {
+		f.Fatal(err)
+	}
+	v, err := apikey.NewVerifier(apikey.VerifierConfig{Manager: mgr, LastUsedInterval: -1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { v.Close() })
+	for _, s := range []string{key, flip(key, 30), checksummed(flip(key, 30)), checksummed(flip(key, 10)), key[:40], ""} {
+		f.Add(s)
+	}
+	roots := []error{auth.ErrInvalidCredential, auth.ErrUnknownCredential, auth.ErrExpired, auth.ErrRevoked, auth.ErrUnavailable}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := v.Verify(context.Background(), s)
+		if err == nil {
+			if s != key || p == nil {
+				t.Fatalf("Verify accepted %q", s)
+			}
+			return
+		}
+		if p != nil {
+			t.Fatal("Verify returned a principal with an error")
+		}
+		for _, r := range roots {
+			if errors.Is(err, r) {
+				return
+			}
+		}
+		t.Fatalf("Verify error %v wraps no root sentinel", err)
+	})
+}
