@@ -1,0 +1,192 @@
+package jwt_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/jwt"
+)
+
+// exampleNow is the examples' clock, so their output does not change.
+func exampleNow() time.Time { return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC) }
+
+// A resource server verifies access tokens with its authorization server's
+// JWKS. Give the Verifier the exact issuer, this API's audience and the
+// algorithms the issuer signs with; keys are fetched, cached, refreshed,
+// and fetched again (rate limited) when a token names an unknown key. Turn
+// the cache on: a token seen before then costs a map lookup.
+func ExampleNewVerifier() {
+	// The authorization server, here in the same process for the
+	// example: a key set published at its JWKS URL, and a signer.
+	keys, err := jwt.NewKeySet(jwt.KeySetConfig{Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	as := httptest.NewServer(keys.JWKSHandler())
+	defer as.Close()
+	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: "https://auth.example.com", Keys: keys, Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The resource server.
+	v, err := jwt.NewVerifier(jwt.Config{
+		Issuer:     "https://auth.example.com",
+		Audiences:  []string{"https://api.example.com"},
+		Algorithms: []string{jwt.ES256},
+		JWKSURLs:   []string{as.URL}, // in production: https, the issuer's jwks_uri
+		CacheSize:  10000,
+		Now:        exampleNow,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := v.WaitReady(ctx); err != nil { // or report v.Ready() in a health check
+		log.Fatal(err)
+	}
+	authn, err := auth.New(auth.Config{Verifiers: []auth.Verifier{v}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	api := authn.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := auth.FromContext(r.Context())
+		fmt.Fprintf(w, "%s via %s as %s, scopes %q", p.Subject, p.ClientID, p.Method, p.Scopes)
+	}))
+
+	tok, err := signer.Sign(context.Background(), jwt.Claims{
+		Subject:  "user-42",
+		ClientID: "photo-app",
+		Audience: []string{"https://api.example.com"},
+		Scopes:   auth.MustScopes("photos:read"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, bearer := range []string{tok.Value, tok.Value[:len(tok.Value)-4] + "AAAA"} {
+		r := httptest.NewRequest("GET", "https://api.example.com/photos", nil)
+		r.Header.Set("Authorization", "Bearer "+bearer)
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Body.String())
+	}
+	// Output:
+	// 200 user-42 via photo-app as authorization_code, scopes "photos:read"
+	// 401 {"error":"invalid_token","message":"Authentication failed"}
+}
+
+// Keys can be given instead of fetched: a JWK Set document (pinned at
+// deploy time, say) or public keys each with its algorithm. Rotating them
+// then means redeploying, so prefer JWKSURLs when the issuer publishes
+// them.
+func ExampleNewVerifier_givenKeys() {
+	keys, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: "https://auth.example.com", Keys: keys, Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	doc, err := keys.PublicJWKS()
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	v, err := jwt.NewVerifier(jwt.Config{
+		Issuer:     "https://auth.example.com",
+		Audiences:  []string{"https://api.example.com"},
+		Algorithms: []string{jwt.EdDSA},
+		JWKS:       doc,
+		Now:        exampleNow,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+
+	// A client acting for itself: sub equals client_id.
+	tok, err := signer.Sign(context.Background(), jwt.Claims{
+		Subject:  "billing-job",
+		ClientID: "billing-job",
+		Audience: []string{"https://api.example.com"},
+		Scopes:   auth.MustScopes("invoices:write"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := v.Verify(context.Background(), tok.Value)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p.Subject, p.Method, p.IsUser(), p.Scopes.Has("invoices:write"), p.ExpiresAt.Format(time.RFC3339))
+	// Output:
+	// billing-job client_credentials false true 2030-01-02T04:04:05Z
+}
+
+// The authorization server mints access tokens with a Signer over a
+// KeySet, and publishes the public keys with the key set's JWKS handler.
+func ExampleSigner_Sign() {
+	keys, err := jwt.NewKeySet(jwt.KeySetConfig{Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	signer, err := jwt.NewSigner(jwt.SignerConfig{
+		Issuer:          "https://auth.example.com",
+		Keys:            keys,
+		DefaultLifetime: 15 * time.Minute,
+		Now:             exampleNow,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tok, err := signer.Sign(context.Background(), jwt.Claims{
+		Subject:  "user-42",
+		ClientID: "photo-app",
+		Audience: []string{"https://api.example.com"},
+		Scopes:   auth.MustScopes("photos:read", "photos:write"),
+		Extra:    map[string]any{"auth_time": exampleNow().Add(-time.Hour).Unix()},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	parts := strings.Split(tok.Value, ".")
+	var header struct{ Alg, Typ, Kid string }
+	var claims map[string]any
+	decode(parts[0], &header)
+	decode(parts[1], &claims)
+	fmt.Println("header:", header.Alg, header.Typ, header.Kid == keys.ActiveKeyID())
+	fmt.Println("sub:", claims["sub"], "client_id:", claims["client_id"], "aud:", claims["aud"])
+	fmt.Println("scope:", claims["scope"])
+	fmt.Println("lifetime:", tok.ExpiresAt.Sub(tok.IssuedAt), "jti is the ID:", claims["jti"] == tok.ID)
+
+	w := httptest.NewRecorder()
+	keys.JWKSHandler().ServeHTTP(w, httptest.NewRequest("GET", "/.well-known/jwks.json", nil))
+	fmt.Println(w.Code, w.Header().Get("Content-Type"), w.Header().Get("Cache-Control"))
+	// Output:
+	// header: ES256 at+jwt true
+	// sub: user-42 client_id: photo-app aud: https://api.example.com
+	// scope: photos:read photos:write
+	// lifetime: 15m0s jti is the ID: true
+	// 200 application/jwk-set+json public, max-age=300
+}
+
+func decode(seg string, v any) {
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		log.Fatal(err)
+	}
+}

@@ -1,0 +1,78 @@
+// Package sqlstore provides database/sql implementations of the toolkit's
+// store interfaces, on SQLite (the embedded default, for one machine) and
+// PostgreSQL (for several instances sharing one database), with one schema
+// and embedded, versioned migrations.
+//
+// The package imports no database driver. Open the *sql.DB with the driver
+// of your choice, name the engine in [Config.Dialect], and call [Open]:
+//
+//	import _ "modernc.org/sqlite" // pure Go, no cgo
+//
+//	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN("/var/lib/audexum/auth.db"))
+//	…
+//	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite})
+//	…
+//	keys, err := apikey.NewManager(apikey.ManagerConfig{Store: store.APIKeys()})
+//
+// or, for PostgreSQL with github.com/jackc/pgx/v5/stdlib:
+//
+//	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
+//	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.Postgres})
+//
+// # Stores
+//
+// [Store.APIKeys] is an [github.com/audexum/auth/apikey.Store].
+//
+// # Migrations
+//
+// [Open] applies the migrations the database lacks, in one transaction,
+// and records them in the table schema_migrations. Several processes may
+// start at once: they queue (on a PostgreSQL advisory lock, or on SQLite's
+// write lock) and the later ones find the work done. A database migrated
+// by a newer program is refused with [ErrSchemaTooNew] rather than used
+// with a schema this code does not know. [Migrate] does the same without
+// opening a Store.
+//
+// # SQLite
+//
+// Build the DSN with [SQLiteDSN]: it turns on WAL (readers and the writer
+// do not wait for each other), a busy timeout (writers from several
+// connections or processes take turns instead of failing), foreign keys,
+// and synchronous=FULL (a revocation that returned survives a power cut;
+// see [SQLiteDSN] for the trade-off). Open refuses connections without
+// foreign keys or a busy timeout ([ErrConnectionSetup]).
+//
+// # Atomicity
+//
+// Each operation that must not happen twice is one statement or one
+// transaction that begins with a conditional write, so exactly one of
+// several concurrent callers wins, on both engines and across processes:
+// rotating an API key is a compare-and-swap on the old key's "replaced
+// by" column. Last-used times only move forward, so their batches may
+// arrive late, twice or out of order.
+//
+// # Other processes' caches
+//
+// Verifiers cache what they read. Every revocation or rotation is also
+// written to a change log in the same transaction; [Store.Watch] follows
+// the log and tells the process what to evict, so a key revoked by one
+// process (the CLI, another instance) stops working in all of them within
+// about a second. On PostgreSQL, give [Config.WaitForNotification] and the
+// log is announced with LISTEN/NOTIFY, for millisecond latency; on SQLite,
+// and as the fallback, Watch polls [Store.LatestChange], one indexed read.
+//
+// # Errors
+//
+// Not-found and the other refusals are the sentinels of the interface's
+// package (apikey.ErrNotFound, …). Every other error is the database's,
+// wrapped with %w; the verifiers answer those with
+// [github.com/audexum/auth.ErrUnavailable] (503), never with "allow" and
+// never with "invalid".
+//
+// # Schema
+//
+// One schema serves both engines: times are BIGINT microseconds since the
+// Unix epoch (UTC; NULL for "never"), identifiers are TEXT compared and
+// ordered byte-wise (COLLATE "C" on PostgreSQL, BINARY on SQLite), hashes
+// are BLOB/BYTEA, and scopes live in child tables, one row per scope.
+package sqlstore

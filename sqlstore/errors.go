@@ -1,0 +1,27 @@
+package sqlstore
+
+import "errors"
+
+// Sentinel errors. Errors from the database itself are returned wrapped
+// with %w, never replaced by one of these, so the cause stays visible; the
+// verifiers of the other packages turn any such error into
+// [github.com/audexum/auth.ErrUnavailable] (503), never into a verdict on a
+// credential.
+var (
+	// ErrInvalidConfig: Open was given an unusable Config.
+	ErrInvalidConfig = errors.New("sqlstore: invalid config")
+	// ErrSchemaTooNew: the database was migrated by a newer version of this
+	// package. Open refuses to touch it rather than guess what the newer
+	// schema means.
+	ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this program")
+	// ErrConnectionSetup: the connection lacks a setting the store relies
+	// on, such as SQLite's foreign_keys=ON or a busy_timeout. Build SQLite
+	// DSNs with [SQLiteDSN].
+	ErrConnectionSetup = errors.New("sqlstore: database connection not set up as required")
+	// ErrCorruptRecord: a stored row cannot be turned back into a record
+	// (a hash of the wrong size, an invalid scope). Treated like any other
+	// store failure: unavailable, never allow.
+	ErrCorruptRecord = errors.New("sqlstore: stored record is invalid")
+	// ErrClosed: the Store was closed.
+	ErrClosed = errors.New("sqlstore: store closed")
+)

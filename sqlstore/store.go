@@ -1,0 +1,226 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Config configures a [Store].
+type Config struct {
+	// Dialect is the engine behind the *sql.DB. Required.
+	Dialect Dialect
+
+	// Now returns the current time, used for the change log. If nil,
+	// [time.Now]. Times in records come from the callers (the managers of
+	// the other packages), never from this clock.
+	Now func() time.Time
+
+	// PollInterval is how often [Store.Watch] reads the change log when it
+	// has no notification to wake it. If zero, [DefaultPollInterval] (1 s):
+	// another process's revocation reaches this process's caches within
+	// about that long, also on SQLite, where nothing else can tell.
+	PollInterval time.Duration
+
+	// ChangeRetention is how long change-log rows are kept. A watcher
+	// that falls further behind than this is told to drop everything
+	// ([KindAll]). If zero, [DefaultChangeRetention] (1 h).
+	ChangeRetention time.Duration
+
+	// WaitForNotification, if set on PostgreSQL, lets [Store.Watch] use
+	// LISTEN/NOTIFY: it must block on the driver connection driverConn
+	// (as given by [sql.Conn.Raw]) until a notification arrives, and
+	// return nil, or until ctx ends or the connection fails, and return an
+	// error. The package imports no driver, so the caller supplies this;
+	// with github.com/jackc/pgx/v5/stdlib it is
+	//
+	//	func(ctx context.Context, c any) error {
+	//		_, err := c.(*stdlib.Conn).Conn().WaitForNotification(ctx)
+	//		return err
+	//	}
+	//
+	// If nil, Watch polls the change log every PollInterval. Ignored on
+	// SQLite.
+	WaitForNotification func(ctx context.Context, driverConn any) error
+
+	// OnError, if set, receives errors of background work ([Store.Watch]
+	// losing its connection, say). Work continues; the package never logs.
+	OnError func(error)
+}
+
+// Defaults for the zero fields of [Config].
+const (
+	DefaultPollInterval    = time.Second
+	DefaultChangeRetention = time.Hour
+)
+
+// Store is a database holding the records of every store interface of the
+// toolkit. Create one with [Open]; it is safe for concurrent use. The
+// stores of the other packages are views of it: [Store.APIKeys].
+//
+// The Store does not own the *sql.DB: Close releases what the Store
+// prepared, and the caller closes the database.
+type Store struct {
+	db        *sql.DB
+	dialect   Dialect
+	now       func() time.Time
+	poll      time.Duration
+	retention time.Duration
+	wait      func(ctx context.Context, driverConn any) error
+	onError   func(error)
+	version   int
+
+	mu     sync.Mutex
+	stmts  map[string]*sql.Stmt
+	closed bool
+}
+
+// Open checks db's setup, applies the migrations the database lacks (see
+// [Migrate]) and returns a Store. It fails with an error wrapping
+// [ErrInvalidConfig] for an unusable cfg, [ErrConnectionSetup] if a SQLite
+// connection lacks foreign_keys=ON or a busy_timeout, [ErrSchemaTooNew] if
+// a newer program migrated the database, or the database's error.
+func Open(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
+	if db == nil {
+		return nil, fmt.Errorf("%w: nil *sql.DB", ErrInvalidConfig)
+	}
+	s := &Store{
+		db:        db,
+		dialect:   cfg.Dialect,
+		now:       cfg.Now,
+		poll:      cfg.PollInterval,
+		retention: cfg.ChangeRetention,
+		wait:      cfg.WaitForNotification,
+		onError:   cfg.OnError,
+		stmts:     make(map[string]*sql.Stmt),
+	}
+	switch s.dialect {
+	case SQLite, Postgres:
+	default:
+		return nil, fmt.Errorf("%w: Dialect must be SQLite or Postgres", ErrInvalidConfig)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	switch {
+	case s.poll < 0:
+		return nil, fmt.Errorf("%w: negative PollInterval", ErrInvalidConfig)
+	case s.poll == 0:
+		s.poll = DefaultPollInterval
+	}
+	switch {
+	case s.retention < 0:
+		return nil, fmt.Errorf("%w: negative ChangeRetention", ErrInvalidConfig)
+	case s.retention == 0:
+		s.retention = DefaultChangeRetention
+	}
+	if s.dialect == SQLite {
+		if err := checkSQLite(ctx, db); err != nil {
+			return nil, err
+		}
+	}
+	v, err := Migrate(ctx, db, s.dialect)
+	if err != nil {
+		return nil, err
+	}
+	s.version = v
+	return s, nil
+}
+
+// Dialect returns the engine the Store was opened for.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// SchemaVersion returns the schema version of the database after Open's
+// migrations.
+func (s *Store) SchemaVersion() int { return s.version }
+
+// Close releases the statements the Store prepared. It does not close the
+// *sql.DB. Using the Store after Close fails with [ErrClosed].
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return ErrClosed
+	}
+	s.closed = true
+	var first error
+	for _, st := range s.stmts {
+		if err := st.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	clear(s.stmts)
+	if first != nil {
+		return fmt.Errorf("sqlstore: close: %w", first)
+	}
+	return nil
+}
+
+// stmt returns the prepared form of query, preparing it on first use.
+// Statements on the request path are prepared so SQLite parses them once
+// per connection instead of on every call (PostgreSQL drivers cache them
+// anyway).
+func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// inTx runs fn in a transaction and commits it if fn returns nil.
+//
+// On SQLite every transaction fn runs must begin with a write, or be
+// opened as BEGIN IMMEDIATE (the _txlock=immediate of [SQLiteDSN]): a
+// transaction that reads first and writes later cannot wait for a
+// concurrent writer (busy_timeout does not apply to that upgrade) and
+// fails with SQLITE_BUSY instead. Every fn in this package writes first.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// Times are stored as integer microseconds since the Unix epoch: the finest
+// precision both engines keep exactly in a BIGINT, and the precision the
+// managers of the other packages round to, so a record reads back equal to
+// what was written. NULL stands for the zero time.
+
+func micros(t time.Time) int64 { return t.UnixMicro() }
+
+func nullMicros(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}
+
+func fromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+func fromNullMicros(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromMicros(n.Int64)
+}
+
+func nullString(s string) sql.NullString {
+	return sql.NullString{String: s, Valid: s != ""}
+}
