@@ -15,6 +15,7 @@
 //	defer v.Close()
 //	authn, err := auth.New(auth.Config{Verifiers: []auth.Verifier{v}})
 //	mux.Handle("GET /v1/data", authn.Handler(auth.RequireScopes("data:read")(h)))
+//	http.ListenAndServeTLS(addr, cert, key, auth.RequireHTTPS(auth.HTTPSConfig{})(mux))
 //
 // [Manager.Create] returns the key once; only its hash is stored. Clients
 // send it as "Authorization: Bearer <key>".

@@ -275,3 +275,14 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// The key shown in the package documentation is a real one.
+func TestDocExampleKey(t *testing.T) {
+	const key = "adx_live_mHIcBNz8KnC9_RKWjUGsI8QXvnG0oQLbOI1jPuuEWx3wT35D8Cy"
+	if _, err := Parse(key); err != nil {
+		t.Errorf("Parse(documented key): %v", err)
+	}
+	if !scannerRegexp.MatchString(key) {
+		t.Error("documented key does not match the documented pattern")
+	}
+}

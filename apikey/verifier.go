@@ -173,7 +173,9 @@ func (v *Verifier) MatchShape(credential string) bool {
 // Verify implements [auth.Verifier]. In order, it checks the key's
 // format, prefix, environment and checksum (no store access, no
 // allocation); finds the key by ID in the cache or the store; compares the
-// hash of the whole key with the stored one in constant time; and refuses a
+// hash of the whole key with the stored one in constant time (a key already
+// accepted while its record is cached is compared, in constant time, with
+// that key instead of hashed again); and refuses a
 // revoked or expired key (a rotated-out key expires at the end of its
 // grace period). It returns the key's principal, shared between requests
 // and read-only.
