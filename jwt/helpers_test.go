@@ -12,6 +12,8 @@ import (
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
@@ -231,4 +233,9 @@ func newVerifier(t testing.TB, cfg jwt.Config) *jwt.Verifier {
 	}
 	t.Cleanup(func() { v.Close() })
 	return v
+}
+
+func readAll(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
 }
