@@ -110,6 +110,7 @@ type cache struct {
 	size        int
 
 	gen atomic.Uint64 // changed only with mu held
+	off atomic.Bool   // set by close: every lookup misses, nothing is put
 
 	mu  sync.RWMutex
 	pos map[string]*entry
@@ -127,6 +128,9 @@ func newCache(ttl, negTTL time.Duration, size int) *cache {
 // get returns the fresh entry for id, or negative=true if id is fresh in
 // the negative cache, or neither.
 func (c *cache) get(id string, now time.Time) (e *entry, negative bool) {
+	if c.off.Load() {
+		return nil, false
+	}
 	c.mu.RLock()
 	e = c.pos[id]
 	if e != nil && !now.Before(e.until) {
@@ -152,7 +156,7 @@ func (c *cache) putPositive(id string, e *entry, gen uint64, now time.Time) {
 	}
 	e.until = now.Add(c.ttl)
 	c.mu.Lock()
-	if c.gen.Load() == gen {
+	if c.gen.Load() == gen && !c.off.Load() {
 		if _, ok := c.pos[id]; !ok && len(c.pos) >= c.size {
 			evictOne(c.pos)
 		}
@@ -169,7 +173,7 @@ func (c *cache) putNegative(id string, gen uint64, now time.Time) {
 		return
 	}
 	c.mu.Lock()
-	if c.gen.Load() == gen {
+	if c.gen.Load() == gen && !c.off.Load() {
 		if _, ok := c.neg[id]; !ok && len(c.neg) >= c.size {
 			evictOne(c.neg)
 		}
@@ -202,4 +206,12 @@ func (c *cache) invalidateAll() {
 	clear(c.pos)
 	clear(c.neg)
 	c.mu.Unlock()
+}
+
+// close turns the cache off for good and empties it.
+func (c *cache) close() {
+	c.mu.Lock()
+	c.off.Store(true)
+	c.mu.Unlock()
+	c.invalidateAll()
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/audexum/auth"
 	"github.com/audexum/auth/apikey"
 )
 
@@ -128,8 +129,20 @@ func TestCloseFlushes(t *testing.T) {
 	if err := v.Close(); !errors.Is(err, apikey.ErrClosed) {
 		t.Errorf("second Close: error = %v, want ErrClosed", err)
 	}
+	// After Close, requests still get answers, from the store: the cache
+	// no longer hears of the Manager's changes.
+	fx.store.gets.Store(0)
 	if _, err := v.Verify(t.Context(), key); err != nil {
 		t.Errorf("Verify after Close: %v, want it to still work", err)
+	}
+	if err := fx.mgr.Revoke(t.Context(), rec.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), key); !errors.Is(err, auth.ErrRevoked) {
+		t.Errorf("Verify after Close and Revoke: error = %v, want ErrRevoked", err)
+	}
+	if got := fx.store.gets.Load(); got != 2 {
+		t.Errorf("store lookups after Close = %d, want 2 (no cache)", got)
 	}
 }
 

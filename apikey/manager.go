@@ -67,8 +67,9 @@ type Manager struct {
 	grace  time.Duration
 	now    func() time.Time
 
-	mu   sync.Mutex
-	subs []func(id string)
+	mu     sync.Mutex
+	subs   map[uint64]func(id string)
+	nextID uint64
 }
 
 // NewManager returns a Manager for cfg. It fails with an error wrapping
@@ -121,16 +122,30 @@ func checkPrefix(p string) (string, error) {
 }
 
 // subscribe registers fn to be called with the ID of every key whose
-// record the Manager changed, after the store has changed it.
-func (m *Manager) subscribe(fn func(id string)) {
+// record the Manager changed, after the store has changed it and before
+// the changing method returns. The returned function unregisters fn.
+func (m *Manager) subscribe(fn func(id string)) (cancel func()) {
 	m.mu.Lock()
-	m.subs = append(m.subs, fn)
-	m.mu.Unlock()
+	defer m.mu.Unlock()
+	if m.subs == nil {
+		m.subs = make(map[uint64]func(string))
+	}
+	n := m.nextID
+	m.nextID++
+	m.subs[n] = fn
+	return func() {
+		m.mu.Lock()
+		delete(m.subs, n)
+		m.mu.Unlock()
+	}
 }
 
 func (m *Manager) changed(ids ...string) {
 	m.mu.Lock()
-	subs := m.subs
+	subs := make([]func(string), 0, len(m.subs))
+	for _, fn := range m.subs {
+		subs = append(subs, fn)
+	}
 	m.mu.Unlock()
 	for _, fn := range subs {
 		for _, id := range ids {

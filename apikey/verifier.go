@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/audexum/auth"
@@ -80,9 +81,11 @@ type Verifier struct {
 	used      lastUsed
 	onError   func(error)
 
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	stop        chan struct{}
+	done        chan struct{}
+	closeOnce   sync.Once
+	closed      atomic.Bool
+	unsubscribe func() // from the Manager; nil without one
 }
 
 // NewVerifier returns a Verifier for cfg. It fails with an error wrapping
@@ -157,7 +160,7 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	if cfg.Manager != nil {
 		// Subscribed last, once nothing can fail: a Verifier that
 		// NewVerifier refused is never called.
-		cfg.Manager.subscribe(v.Invalidate)
+		v.unsubscribe = cfg.Manager.subscribe(v.Invalidate)
 	}
 	return v, nil
 }
@@ -222,7 +225,9 @@ func (v *Verifier) Verify(ctx context.Context, credential string) (*auth.Princip
 	if e.expired(now) {
 		return nil, errVerifyExpired
 	}
-	v.used.mark(e, now)
+	if !v.closed.Load() {
+		v.used.mark(e, now)
+	}
 	return e.p, nil
 }
 
@@ -286,12 +291,19 @@ func (v *Verifier) flushLoop(interval time.Duration) {
 }
 
 // Close stops the background flusher and writes pending last-used times,
-// waiting at most 10 seconds for the store. The Verifier still verifies
-// keys after Close, but no longer records their use. Close returns the
+// waiting at most 10 seconds for the store. Close it after the server has
+// stopped sending it requests. Should a request still come, it is verified
+// against the store directly, never from a cache that no longer hears of
+// the Manager's changes, and its use is not recorded. Close returns the
 // final flush's error; calling it again returns [ErrClosed].
 func (v *Verifier) Close() error {
 	err := ErrClosed
 	v.closeOnce.Do(func() {
+		if v.unsubscribe != nil {
+			v.unsubscribe()
+		}
+		v.closed.Store(true)
+		v.cache.close()
 		close(v.stop)
 		<-v.done
 		ctx, cancel := context.WithTimeout(context.Background(), closeFlushTimeout)
