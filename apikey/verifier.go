@@ -165,6 +165,14 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	return v, nil
 }
 
+// Verifier does not implement auth.CredentialIDer, on purpose. Key IDs are
+// public (logged, shown in dashboards), and a Throttle that counts failures
+// per ID refuses the real key too once the count is reached: anyone who
+// knows an ID could lock its owner out with a few forged keys a minute. In
+// exchange it would slow down guessing a 190-bit secret, which needs no
+// slowing down. Failures still count per client address, and a forged
+// secret for a known ID reaches the hook as [ErrSecretMismatch].
+
 // MatchShape implements [auth.ShapeMatcher]: it claims credentials that
 // start with the prefix and an underscore ("adx_"). It does no I/O and does
 // not allocate.
