@@ -1,0 +1,147 @@
+package oauth
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/jwt"
+)
+
+// Defaults and limits of [Config].
+const (
+	// DefaultAccessTokenTTL is the lifetime of access tokens when
+	// Config.AccessTokenTTL is zero: "expires_in": 3600.
+	DefaultAccessTokenTTL = time.Hour
+	// DefaultCodeTTL is the lifetime of authorization codes when
+	// Config.CodeTTL is zero.
+	DefaultCodeTTL = 60 * time.Second
+	// MaxCodeTTL is the longest Config.CodeTTL accepted. RFC 6749 §4.1.2:
+	// "A maximum authorization code lifetime of 10 minutes is
+	// RECOMMENDED."
+	MaxCodeTTL = 10 * time.Minute
+	// DefaultRefreshTokenTTL is the absolute lifetime of a grant's
+	// refresh tokens when Config.RefreshTokenTTL is zero.
+	DefaultRefreshTokenTTL = 30 * 24 * time.Hour
+	// DefaultRefreshIdleTimeout is how long an unused refresh token stays
+	// valid when Config.RefreshIdleTimeout is zero.
+	DefaultRefreshIdleTimeout = 7 * 24 * time.Hour
+	// DefaultRefreshGrace is how long after a rotation the previous
+	// refresh token may be presented again (concurrent refreshes by one
+	// client) when Config.RefreshGrace is zero.
+	DefaultRefreshGrace = 10 * time.Second
+	// DefaultMaxAuthFailures is the number of failed client
+	// authentications for one client ID within AuthFailureWindow after
+	// which further attempts get 429, when Config.MaxAuthFailures is zero.
+	DefaultMaxAuthFailures = 10
+	// DefaultAuthFailureWindow is the window of MaxAuthFailures when
+	// Config.AuthFailureWindow is zero.
+	DefaultAuthFailureWindow = time.Minute
+	// DefaultRealm is the realm of the Basic challenge when Config.Realm
+	// is empty.
+	DefaultRealm = "oauth"
+)
+
+// Signer mints access tokens. [jwt.Signer] implements it; tests may use a
+// fake.
+type Signer interface {
+	Sign(ctx context.Context, c jwt.Claims) (jwt.Token, error)
+}
+
+// Config configures a [Server]. The zero value of every field is the
+// secure choice; Issuer, Signer, Clients, Grants and Audience must be set.
+type Config struct {
+	// Issuer is the authorization server's issuer identifier (RFC 8414
+	// §2): an https URL without query or fragment. It is the "iss" of
+	// access tokens (the Signer must use the same), the "iss" of
+	// authorization responses (RFC 9207) and the base of every endpoint
+	// URL in the metadata. Required.
+	Issuer string
+
+	// Signer mints the access tokens: a [jwt.Signer] with the same
+	// issuer. Required.
+	Signer Signer
+
+	// JWKS serves the public keys of the Signer at /.well-known/jwks.json,
+	// usually [jwt.KeySet.JWKSHandler]. If nil, the route is not served
+	// and the metadata has no jwks_uri.
+	JWKS http.Handler
+
+	// AccessTokenVerifier recognises this server's access tokens at the
+	// revocation and introspection endpoints: a [jwt.Verifier] built on
+	// the same key set, issuer and audience. If nil, those endpoints know
+	// refresh tokens only and treat access tokens as unknown.
+	AccessTokenVerifier auth.Verifier
+
+	// Clients stores registered clients. Required.
+	Clients ClientStore
+
+	// Grants stores codes, grants, refresh tokens and revoked token IDs.
+	// Required.
+	Grants GrantStore
+
+	// Scopes, if not empty, are the only scopes clients may be registered
+	// with; they are listed as scopes_supported in the metadata.
+	Scopes auth.Scopes
+
+	// Audience is the "aud" of every access token: the resource servers
+	// that accept them (RFC 9068 §3). Required.
+	Audience []string
+
+	// AccessTokenTTL is the lifetime of access tokens. If zero,
+	// [DefaultAccessTokenTTL].
+	AccessTokenTTL time.Duration
+
+	// CodeTTL is the lifetime of authorization codes. If zero,
+	// [DefaultCodeTTL]; at most [MaxCodeTTL].
+	CodeTTL time.Duration
+
+	// RefreshTokenTTL is the absolute lifetime of a grant: after it, its
+	// refresh tokens stop working however often they were rotated. If
+	// zero, [DefaultRefreshTokenTTL].
+	RefreshTokenTTL time.Duration
+
+	// RefreshIdleTimeout is how long a refresh token stays valid unused.
+	// If zero, [DefaultRefreshIdleTimeout].
+	RefreshIdleTimeout time.Duration
+
+	// RefreshGrace is how long after a rotation the previous refresh token
+	// is still exchanged (each exchange supersedes the current head, so a
+	// grant never has two live refresh tokens). After it, presenting the
+	// old token revokes the whole grant (RFC 9700 §4.14.2). If zero,
+	// [DefaultRefreshGrace].
+	RefreshGrace time.Duration
+
+	// SecretGrace is how long a client's previous secret keeps working
+	// after a rotation. If zero, [DefaultSecretGrace].
+	SecretGrace time.Duration
+
+	// MaxAuthFailures and AuthFailureWindow limit failed client
+	// authentications per client ID: after MaxAuthFailures failures
+	// within AuthFailureWindow, requests naming that client get 429 with
+	// Retry-After until the window ends. If zero,
+	// [DefaultMaxAuthFailures] and [DefaultAuthFailureWindow].
+	MaxAuthFailures   int
+	AuthFailureWindow time.Duration
+
+	// Realm is the realm of the WWW-Authenticate: Basic challenge. If
+	// empty, [DefaultRealm].
+	Realm string
+
+	// Consent is called by [Server.AuthorizeHandler] for every valid
+	// authorization request: the application authenticates the user,
+	// asks for consent and answers with [Server.Approve] or
+	// [Server.Deny]. If nil, every valid request is answered as denied,
+	// so no code is ever issued without the application.
+	Consent func(w http.ResponseWriter, r *http.Request, req *AuthorizeRequest)
+
+	// Now returns the current time. If nil, time.Now.
+	Now func() time.Time
+
+	// OnEvent, if set, is called for every token issued or refused, every
+	// authorization answered, every revocation and every detected replay.
+	// It must be safe for concurrent use and return quickly. The package
+	// never logs on its own.
+	OnEvent func(Event)
+}

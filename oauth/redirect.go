@@ -1,0 +1,150 @@
+package oauth
+
+import (
+	"net/url"
+	"strings"
+)
+
+// maxRedirectURILength bounds a redirect URI, registered or requested.
+const maxRedirectURILength = 2000
+
+// validateRedirectURI checks a redirect URI at registration. RFC 6749
+// §3.1.2: "The redirection endpoint URI MUST be an absolute URI … MUST NOT
+// include a fragment component." RFC 9700 §2.6 and RFC 8252 §7.3, §8.3:
+// it must use https, except http on a loopback address for native apps.
+// Userinfo is refused: "https://good@evil" names the host evil.
+func validateRedirectURI(s string) error {
+	if s == "" || len(s) > maxRedirectURILength || strings.ContainsAny(s, "#\\") || !printableASCII(s) {
+		return ErrInvalidRedirectURI
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Opaque != "" || u.User != nil || u.Host == "" || u.Fragment != "" || u.RawFragment != "" {
+		return ErrInvalidRedirectURI
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return ErrInvalidRedirectURI
+		}
+	default:
+		// Only lower-case schemes: the URI is compared byte for byte, so
+		// "HTTPS://" would be a distinct, confusing registration.
+		return ErrInvalidRedirectURI
+	}
+	if !strings.HasPrefix(s, u.Scheme+"://") {
+		return ErrInvalidRedirectURI
+	}
+	return nil
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// isLoopbackHost reports whether host is a loopback name or address.
+// RFC 8252 §8.3 prefers the IP literals; "localhost" is accepted for
+// registration but compared exactly.
+func isLoopbackHost(host string) bool {
+	return host == "127.0.0.1" || host == "::1" || host == "localhost"
+}
+
+// matchRedirectURI returns the registered redirect URI that got matches,
+// or false. Matching is exact string comparison (RFC 9700 §2.1: "exact
+// string matching"), with one exception from RFC 8252 §7.3: for an http
+// redirect URI on a loopback IP literal, "The authorization server MUST
+// allow any port to be specified at the time of the request", since a
+// native app listens on an ephemeral port.
+func matchRedirectURI(registered []string, got string) (string, bool) {
+	if got == "" || len(got) > maxRedirectURILength {
+		return "", false
+	}
+	for _, r := range registered {
+		if r == got {
+			return r, true
+		}
+	}
+	for _, r := range registered {
+		if loopbackPortVariant(r, got) {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// loopbackPortVariant reports whether got equals the registered reg except
+// for the port, when reg is http on 127.0.0.1 or [::1].
+func loopbackPortVariant(reg, got string) bool {
+	const scheme = "http://"
+	if !strings.HasPrefix(reg, scheme) || !strings.HasPrefix(got, scheme) {
+		return false
+	}
+	rHost, rPort, rRest := splitAuthority(reg[len(scheme):])
+	gHost, gPort, gRest := splitAuthority(got[len(scheme):])
+	if rHost != "127.0.0.1" && rHost != "[::1]" {
+		return false
+	}
+	return rHost == gHost && rRest == gRest && validPort(rPort) && validPort(gPort) && printableASCII(got) && !strings.ContainsAny(got, "#\\")
+}
+
+// splitAuthority splits "host[:port]rest" where rest starts at the first
+// "/" or "?".
+func splitAuthority(s string) (host, port, rest string) {
+	end := strings.IndexAny(s, "/?")
+	if end < 0 {
+		end = len(s)
+	}
+	hostport, rest := s[:end], s[end:]
+	host = hostport
+	if i := strings.LastIndexByte(hostport, ':'); i >= 0 && !strings.HasSuffix(hostport, "]") {
+		host, port = hostport[:i], hostport[i+1:]
+	}
+	return host, port, rest
+}
+
+// validPort reports whether p is empty or 1 to 5 digits.
+func validPort(p string) bool {
+	if len(p) > 5 {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// redirectWith returns base with the given parameters added to its query.
+// RFC 6749 §3.1.2: the endpoint URI "MAY include an
+// application/x-www-form-urlencoded formatted … query component, which
+// MUST be retained when adding additional query parameters". The
+// registered URI's own query is kept byte for byte and the new parameters
+// are appended.
+func redirectWith(base string, params [][2]string) string {
+	var b strings.Builder
+	b.Grow(len(base) + 128)
+	b.WriteString(base)
+	sep := byte('?')
+	if strings.IndexByte(base, '?') >= 0 {
+		sep = '&'
+		if strings.HasSuffix(base, "?") || strings.HasSuffix(base, "&") {
+			sep = 0
+		}
+	}
+	for _, p := range params {
+		if sep != 0 {
+			b.WriteByte(sep)
+		}
+		sep = '&'
+		b.WriteString(url.QueryEscape(p[0]))
+		b.WriteByte('=')
+		b.WriteString(url.QueryEscape(p[1]))
+	}
+	return b.String()
+}

@@ -1,0 +1,245 @@
+package oauth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/audexum/auth"
+)
+
+// DefaultSecretGrace is how long a client's previous secret keeps working
+// after a rotation when RegistryConfig.SecretGrace is zero.
+const DefaultSecretGrace = 24 * time.Hour
+
+// maxNameLength bounds a client's name.
+const maxNameLength = 200
+
+// maxRedirectURIs bounds the redirect URIs of one client.
+const maxRedirectURIs = 20
+
+// RegistryConfig configures a [Registry].
+type RegistryConfig struct {
+	// Clients stores the clients. Required.
+	Clients ClientStore
+
+	// AllowedScopes, if not empty, are the only scopes a client may be
+	// registered with.
+	AllowedScopes auth.Scopes
+
+	// SecretGrace is how long the previous secrets keep working after
+	// RotateSecret, so deployed instances can switch without downtime.
+	// If zero, [DefaultSecretGrace]. Negative is an error.
+	SecretGrace time.Duration
+
+	// Now returns the current time. If nil, time.Now.
+	Now func() time.Time
+}
+
+// Registry registers OAuth 2.0 clients and issues their secrets. It is
+// safe for concurrent use.
+type Registry struct {
+	store   ClientStore
+	allowed auth.Scopes
+	grace   time.Duration
+	now     func() time.Time
+}
+
+// NewRegistry returns a Registry for cfg. It fails with an error wrapping
+// [ErrInvalidConfig] if cfg.Clients is nil or SecretGrace is negative.
+func NewRegistry(cfg RegistryConfig) (*Registry, error) {
+	if cfg.Clients == nil {
+		return nil, fmt.Errorf("%w: a ClientStore is required", ErrInvalidConfig)
+	}
+	if cfg.SecretGrace < 0 {
+		return nil, fmt.Errorf("%w: negative SecretGrace", ErrInvalidConfig)
+	}
+	r := &Registry{store: cfg.Clients, allowed: cfg.AllowedScopes, grace: cfg.SecretGrace, now: cfg.Now}
+	if r.grace == 0 {
+		r.grace = DefaultSecretGrace
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	return r, nil
+}
+
+// Registration describes a client to register.
+type Registration struct {
+	// Name is a human label, shown on consent pages. Required, printable,
+	// at most 200 bytes.
+	Name string
+	// Type is server, web or mobile. Required.
+	Type ClientType
+	// RedirectURIs are the exact redirection endpoints: absolute https
+	// URIs without fragment or userinfo, or http on a loopback address
+	// for native apps. At least one is required with the
+	// authorization_code grant.
+	RedirectURIs []string
+	// GrantTypes the client may use. If empty: client_credentials for
+	// server clients, authorization_code and refresh_token for web and
+	// mobile clients. Mobile (public) clients may not use
+	// client_credentials, and refresh_token needs authorization_code.
+	GrantTypes []string
+	// Scopes the client may obtain.
+	Scopes auth.Scopes
+	// DefaultScopes are granted when a request names no scope; they must
+	// be within Scopes. If empty, Scopes.
+	DefaultScopes auth.Scopes
+}
+
+// Register validates reg, creates the client with a new ID and, for
+// confidential clients, a new secret. The secret is returned once and
+// never stored: only its SHA-256 is kept. Public (mobile) clients get an
+// empty secret.
+//
+// It fails with an error wrapping [ErrInvalidClientConfig] or
+// [ErrInvalidRedirectURI] for a registration it refuses, or the store's
+// error.
+func (r *Registry) Register(ctx context.Context, reg Registration) (*Client, string, error) {
+	c, err := r.validate(reg)
+	if err != nil {
+		return nil, "", err
+	}
+	now := r.now()
+	c.CreatedAt = now
+	var secret string
+	if c.Type.Confidential() {
+		secret = newValue(SecretPrefix)
+		c.Secrets = []ClientSecret{{Hash: HashSecret(secret), CreatedAt: now}}
+	}
+	for range 3 {
+		c.ID = newClientID()
+		err = r.store.CreateClient(ctx, c)
+		if !errors.Is(err, ErrAlreadyExists) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return c.Clone(), secret, nil
+}
+
+func (r *Registry) validate(reg Registration) (*Client, error) {
+	if reg.Name == "" || len(reg.Name) > maxNameLength || !printableText(reg.Name) {
+		return nil, fmt.Errorf("%w: name must be 1 to %d printable bytes", ErrInvalidClientConfig, maxNameLength)
+	}
+	if !reg.Type.valid() {
+		return nil, fmt.Errorf("%w: type must be server, web or mobile", ErrInvalidClientConfig)
+	}
+	grants := slices.Clone(reg.GrantTypes)
+	if len(grants) == 0 {
+		if reg.Type == ClientServer {
+			grants = []string{GrantClientCredentials}
+		} else {
+			grants = []string{GrantAuthorizationCode, GrantRefreshToken}
+		}
+	}
+	slices.Sort(grants)
+	grants = slices.Compact(grants)
+	for _, g := range grants {
+		switch g {
+		case GrantAuthorizationCode, GrantRefreshToken:
+		case GrantClientCredentials:
+			if !reg.Type.Confidential() {
+				return nil, fmt.Errorf("%w: a public client cannot use client_credentials", ErrInvalidClientConfig)
+			}
+		default:
+			return nil, fmt.Errorf("%w: unsupported grant type", ErrInvalidClientConfig)
+		}
+	}
+	hasCode := slices.Contains(grants, GrantAuthorizationCode)
+	if slices.Contains(grants, GrantRefreshToken) && !hasCode {
+		return nil, fmt.Errorf("%w: refresh_token needs authorization_code", ErrInvalidClientConfig)
+	}
+	if hasCode && len(reg.RedirectURIs) == 0 {
+		return nil, fmt.Errorf("%w: authorization_code needs a redirect URI", ErrInvalidRedirectURI)
+	}
+	if len(reg.RedirectURIs) > maxRedirectURIs {
+		return nil, fmt.Errorf("%w: more than %d redirect URIs", ErrInvalidRedirectURI, maxRedirectURIs)
+	}
+	uris := slices.Clone(reg.RedirectURIs)
+	for i, u := range uris {
+		if err := validateRedirectURI(u); err != nil {
+			return nil, fmt.Errorf("%w: redirect URI %d", err, i)
+		}
+	}
+	if r.allowed.Len() > 0 && !r.allowed.Includes(reg.Scopes) {
+		return nil, fmt.Errorf("%w: scope not allowed by the server", ErrInvalidClientConfig)
+	}
+	if !reg.Scopes.Includes(reg.DefaultScopes) {
+		return nil, fmt.Errorf("%w: default scopes must be within the client's scopes", ErrInvalidClientConfig)
+	}
+	return &Client{
+		Name:          reg.Name,
+		Type:          reg.Type,
+		RedirectURIs:  uris,
+		GrantTypes:    grants,
+		Scopes:        reg.Scopes,
+		DefaultScopes: reg.DefaultScopes,
+	}, nil
+}
+
+func printableText(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || r == 0xfffd {
+			return false
+		}
+	}
+	return true
+}
+
+// RotateSecret issues a new secret for a confidential client and returns
+// it (once). The previous secrets keep working for the grace period
+// (RegistryConfig.SecretGrace), then stop. It fails with [ErrNotFound] for
+// an unknown client and [ErrInvalidClientConfig] for a public client.
+func (r *Registry) RotateSecret(ctx context.Context, clientID string) (string, error) {
+	c, err := r.store.Client(ctx, clientID)
+	if err != nil {
+		return "", err
+	}
+	if !c.Type.Confidential() {
+		return "", fmt.Errorf("%w: a public client has no secret", ErrInvalidClientConfig)
+	}
+	now := r.now()
+	secret := newValue(SecretPrefix)
+	if err := r.store.RotateClientSecret(ctx, clientID, ClientSecret{Hash: HashSecret(secret), CreatedAt: now}, now.Add(r.grace)); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
+// Client returns the registered client with the given ID, or an error
+// wrapping [ErrNotFound].
+func (r *Registry) Client(ctx context.Context, clientID string) (*Client, error) {
+	return r.store.Client(ctx, clientID)
+}
+
+// Delete removes a client. Tokens already issued to it stay valid until
+// they expire or are revoked.
+func (r *Registry) Delete(ctx context.Context, clientID string) error {
+	return r.store.DeleteClient(ctx, clientID)
+}
+
+// verifySecret reports whether secret is one of c's active secrets at
+// now. Every stored hash is compared, in constant time, so the time taken
+// does not tell which one matched or how much of it.
+func verifySecret(c *Client, secret string, now time.Time) bool {
+	if !validValue(secret, SecretPrefix) {
+		return false
+	}
+	h := HashSecret(secret)
+	ok := 0
+	for i := range c.Secrets {
+		s := &c.Secrets[i]
+		match := subtle.ConstantTimeCompare(h[:], s.Hash[:])
+		if s.Active(now) {
+			ok |= match
+		}
+	}
+	return ok == 1
+}
