@@ -146,3 +146,42 @@ func BenchmarkVerifyAPIKeyReference(b *testing.B) {
 	})
 	runBench(b, h, benchRequest(key), http.StatusOK, nil)
 }
+
+// fixedVerifier claims API-key-shaped credentials and returns one principal
+// without checking anything.
+type fixedVerifier struct{ p *auth.Principal }
+
+func (f fixedVerifier) Verify(context.Context, string) (*auth.Principal, error) { return f.p, nil }
+func (f fixedVerifier) MatchShape(c string) bool                                { return strings.HasPrefix(c, "adx_") }
+
+// BenchmarkChainWithoutVerifier is the chain of BenchmarkVerifyAPIKey with
+// a verifier that does nothing: the part of its cost that is not the API
+// key check (HTTPS check, header parsing, principal in the context, scope
+// check).
+func BenchmarkChainWithoutVerifier(b *testing.B) {
+	_, key, _ := benchChain(b)
+	authn, err := auth.New(auth.Config{Verifiers: []auth.Verifier{fixedVerifier{&auth.Principal{
+		Subject: "app-1", Method: auth.MethodAPIKey, CredentialID: key[9:21], Scopes: auth.MustScopes("data:read"),
+	}}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := auth.RequireHTTPS(auth.HTTPSConfig{})(authn.Handler(auth.RequireScopes("data:read")(noop)))
+	runBench(b, h, benchRequest(key), http.StatusOK, nil)
+}
+
+// BenchmarkVerifierCacheHit is Verifier.Verify alone, on a cached key.
+func BenchmarkVerifierCacheHit(b *testing.B) {
+	mgr, _ := apikey.NewManager(apikey.ManagerConfig{Store: apikey.NewMemoryStore()})
+	key, _, _ := mgr.Create(context.Background(), apikey.CreateParams{Name: "n", Owner: "o"})
+	v, _ := apikey.NewVerifier(apikey.VerifierConfig{Manager: mgr, LastUsedInterval: -1})
+	defer v.Close()
+	ctx := context.Background()
+	if _, err := v.Verify(ctx, key); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		v.Verify(ctx, key)
+	}
+}

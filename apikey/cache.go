@@ -2,7 +2,7 @@ package apikey
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,9 +38,13 @@ type entry struct {
 	// this process's memory, which sees every key it is sent anyway, and
 	// only while the entry is cached; the mask keeps it out of plain
 	// sight in a core dump scanned for "adx_live_".
-	seen atomic.Pointer[[MaxKeyLength]byte]
-	pad  [MaxKeyLength]byte
+	seen atomic.Pointer[masked]
+	pad  masked
 }
+
+// masked is a key with its length in the last byte, XORed with a pad, in
+// words so the comparison takes a few instructions.
+type masked [(MaxKeyLength + 1 + 7) / 8]uint64
 
 func newEntry(r *Record) *entry {
 	e := &entry{
@@ -56,46 +60,55 @@ func newEntry(r *Record) *entry {
 			ExpiresAt:    r.ExpiresAt,
 		},
 	}
-	rand.Read(e.pad[:])
+	var b [len(masked{}) * 8]byte
+	rand.Read(b[:])
+	for i := range e.pad {
+		e.pad[i] = binary.LittleEndian.Uint64(b[i*8:])
+	}
 	return e
-}
-
-// matchesSeen reports whether key is the key last remembered by
-// rememberSeen, in time that depends only on len(key).
-func (e *entry) matchesSeen(key string) bool {
-	seen := e.seen.Load()
-	if seen == nil || len(key) > MaxKeyLength {
-		return false
-	}
-	var diff byte
-	for i := 0; i < len(key); i++ {
-		diff |= key[i] ^ e.pad[i] ^ seen[i]
-	}
-	// Bytes past the key must be unused (zero before masking), so a
-	// remembered longer key never matches a prefix of it.
-	for i := len(key); i < MaxKeyLength; i++ {
-		diff |= e.pad[i] ^ seen[i]
-	}
-	return subtle.ConstantTimeByteEq(diff, 0) == 1
-}
-
-// rememberSeen records key, which has just matched the stored hash.
-func (e *entry) rememberSeen(key string) {
-	if len(key) > MaxKeyLength {
-		return
-	}
-	var m [MaxKeyLength]byte
-	for i := range m {
-		m[i] = e.pad[i]
-		if i < len(key) {
-			m[i] ^= key[i]
-		}
-	}
-	e.seen.Store(&m)
 }
 
 func (e *entry) expired(now time.Time) bool {
 	return !e.expires.IsZero() && !now.Before(e.expires)
+}
+
+// mask returns key masked with pad, or false if key is too long.
+func mask(key string, pad *masked) (m masked, ok bool) {
+	var buf [len(masked{}) * 8]byte
+	if len(key) >= len(buf) {
+		return m, false
+	}
+	copy(buf[:], key)
+	buf[len(buf)-1] = byte(len(key))
+	for i := range m {
+		m[i] = binary.LittleEndian.Uint64(buf[i*8:]) ^ pad[i]
+	}
+	return m, true
+}
+
+// matchesSeen reports whether key is the key last remembered by
+// rememberSeen. Its time does not depend on the content of either key.
+func (e *entry) matchesSeen(key string) bool {
+	seen := e.seen.Load()
+	if seen == nil {
+		return false
+	}
+	m, ok := mask(key, &e.pad)
+	if !ok {
+		return false
+	}
+	var diff uint64
+	for i := range m {
+		diff |= m[i] ^ seen[i]
+	}
+	return diff == 0
+}
+
+// rememberSeen records key, which has just matched the stored hash.
+func (e *entry) rememberSeen(key string) {
+	if m, ok := mask(key, &e.pad); ok {
+		e.seen.Store(&m)
+	}
 }
 
 // cache is a bounded map from key ID to entry (positive) or to the expiry
