@@ -76,28 +76,35 @@ type fixtureOption func(*oauth.Config)
 
 func newFixture(t testing.TB, opts ...fixtureOption) *fixture {
 	t.Helper()
-	f := &fixture{clock: newClock(), clients: oauth.NewMemoryClientStore(), grants: oauth.NewMemoryGrantStore()}
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Now: f.clock.Now})
+	c := newClock()
+	return newFixtureAt(t, testIssuer, c, c.Now, opts...)
+}
+
+// newFixtureAt is newFixture with another issuer and clock.
+func newFixtureAt(t testing.TB, issuer string, clk *clock, now func() time.Time, opts ...fixtureOption) *fixture {
+	t.Helper()
+	f := &fixture{clock: clk, clients: oauth.NewMemoryClientStore(), grants: oauth.NewMemoryGrantStore()}
+	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Now: now})
 	if err != nil {
 		t.Fatalf("NewKeySet: %v", err)
 	}
 	f.keys = ks
-	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: testIssuer, Keys: ks, Now: f.clock.Now})
+	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: ks, Now: now})
 	if err != nil {
 		t.Fatalf("NewSigner: %v", err)
 	}
 	f.verifier, err = jwt.NewVerifier(jwt.Config{
-		Issuer:     testIssuer,
+		Issuer:     issuer,
 		Audiences:  []string{testAudience},
 		Algorithms: []string{jwt.ES256},
 		KeySet:     ks,
-		Now:        f.clock.Now,
+		Now:        now,
 	})
 	if err != nil {
 		t.Fatalf("NewVerifier: %v", err)
 	}
 	cfg := oauth.Config{
-		Issuer:              testIssuer,
+		Issuer:              issuer,
 		Signer:              signer,
 		JWKS:                ks.JWKSHandler(),
 		AccessTokenVerifier: f.verifier,
@@ -105,7 +112,7 @@ func newFixture(t testing.TB, opts ...fixtureOption) *fixture {
 		Grants:              f.grants,
 		Scopes:              auth.MustScopes("read", "write", "admin"),
 		Audience:            []string{testAudience},
-		Now:                 f.clock.Now,
+		Now:                 now,
 		OnEvent: func(e oauth.Event) {
 			f.mu.Lock()
 			f.events = append(f.events, e)
