@@ -184,12 +184,11 @@ func (v *Verifier) MatchShape(credential string) bool {
 // Verify implements [auth.Verifier]. In order, it checks the key's
 // format, prefix, environment and checksum (no store access, no
 // allocation); finds the key by ID in the cache or the store; compares the
-// hash of the whole key with the stored one in constant time (a key already
-// accepted while its record is cached is compared, in constant time, with
-// that key instead of hashed again); and refuses a
-// revoked or expired key (a rotated-out key expires at the end of its
-// grace period). It returns the key's principal, shared between requests
-// and read-only.
+// hash of the whole key with the stored one in constant time (or, for the
+// key last accepted while its record is cached, compares the key itself in
+// constant time instead of hashing it again); and refuses a revoked or
+// expired key (a rotated-out key expires at the end of its grace period).
+// It returns the key's principal, shared between requests and read-only.
 //
 // Errors wrap a root sentinel and a reason of this package:
 // [auth.ErrInvalidCredential] with [ErrMalformed], [ErrWrongPrefix],
