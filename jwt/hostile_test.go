@@ -169,6 +169,8 @@ func TestHostile(t *testing.T) {
 		{"claims are an array", nil, esRaw(`[` + claims(nil) + `]`), jwt.ErrMalformed},
 		{"claims are not JSON", nil, esRaw(`{"iss":`), jwt.ErrMalformed},
 		{"claims with trailing garbage", nil, esRaw(claims(nil) + `x`), jwt.ErrMalformed},
+		// RFC 8259 §8.1: decoders would read U+FFFD where the verifier saw other bytes.
+		{"invalid UTF-8 in a claim", nil, esRaw(strings.Replace(claims(nil), `"user-1"`, "\"user-\xff\"", 1)), jwt.ErrMalformed},
 
 		// Shape: checked before anything is decoded.
 		{"JWE, five parts", nil, parts[0] + ".a.b.c.d", jwt.ErrMalformed},

@@ -190,7 +190,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, e
 			return e.p, nil
 		}
 	}
-	p, c, err := v.verify(ctx, token)
+	var c tokenClaims
+	p, err := v.verify(ctx, token, &c)
 	if err != nil {
 		return nil, err
 	}
@@ -203,24 +204,26 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, e
 	return p, nil
 }
 
-func (v *Verifier) verify(ctx context.Context, token string) (*auth.Principal, *tokenClaims, error) {
+// verify checks token and returns its principal; the claims, read into c,
+// are kept for the cache.
+func (v *Verifier) verify(ctx context.Context, token string, c *tokenClaims) (*auth.Principal, error) {
 	// 1. Exactly two dots, found before anything is decoded: a JWE (four
 	// dots), the JSON serialisation (none) and 100 000 dots stop here.
 	d1 := strings.IndexByte(token, '.')
 	if d1 < 0 {
-		return nil, nil, errMalformed
+		return nil, errMalformed
 	}
 	d2 := strings.IndexByte(token[d1+1:], '.')
 	if d2 < 0 {
-		return nil, nil, errMalformed
+		return nil, errMalformed
 	}
 	d2 += d1 + 1
 	if strings.IndexByte(token[d2+1:], '.') >= 0 {
-		return nil, nil, errMalformed
+		return nil, errMalformed
 	}
 	hlen, plen, slen := d1, d2-d1-1, len(token)-d2-1
 	if hlen == 0 || plen == 0 || slen == 0 || hlen > maxHeaderLength || slen > maxSignatureLength {
-		return nil, nil, errMalformed
+		return nil, errMalformed
 	}
 
 	// One copy of the token as bytes serves every decoder and the
@@ -230,54 +233,61 @@ func (v *Verifier) verify(ctx context.Context, token string) (*auth.Principal, *
 	// 2. The header.
 	var hbuf [maxHeaderLength * 3 / 4]byte
 	n, err := b64.Decode(hbuf[:], tb[:d1])
-	if err != nil || !json.Valid(hbuf[:n]) {
-		return nil, nil, errMalformed
+	if err != nil {
+		return nil, errMalformed
+	}
+	hs := string(hbuf[:n])
+	if !validJSON(hs) {
+		return nil, errMalformed
 	}
 	var h header
-	if err := parseHeader(string(hbuf[:n]), &h); err != nil {
-		return nil, nil, err
+	if err := parseHeader(hs, &h); err != nil {
+		return nil, err
 	}
 	alg := v.allowedAlgorithm(h.alg)
 	if alg == nil {
-		return nil, nil, errAlgorithm
+		return nil, errAlgorithm
 	}
 	if !v.anyType && !(h.hasTyp && isAccessTokenType(h.typ)) {
-		return nil, nil, errType
+		return nil, errType
 	}
 
 	// The claims, decoded once: the issuer is needed before the key.
 	payload := make([]byte, b64.DecodedLen(plen))
 	n, err = b64.Decode(payload, tb[d1+1:d2])
-	if err != nil || !json.Valid(payload[:n]) {
-		return nil, nil, errMalformed
+	if err != nil {
+		return nil, errMalformed
 	}
 	payload = payload[:n]
-	c := new(tokenClaims)
-	if err := parseClaims(string(payload), c); err != nil {
-		return nil, nil, err
+	ps := string(payload)
+	if !validJSON(ps) {
+		return nil, errMalformed
+	}
+	if err := parseClaims(ps, c); err != nil {
+		return nil, err
 	}
 	// 3. RFC 9068 §4: the issuer must match exactly, and is checked
 	// before any key lookup, so tokens of other issuers never cause a
 	// JWKS fetch.
 	if c.has&hasIss == 0 || c.iss != v.issuer {
-		return nil, nil, errIssuer
+		return nil, errIssuer
 	}
 
 	// 4 and 5. The key and the signature.
 	var sbuf [512]byte
 	n, err = b64.Decode(sbuf[:], tb[d2+1:])
 	if err != nil {
-		return nil, nil, errMalformed
+		return nil, errMalformed
 	}
 	if err := v.checkSignature(ctx, &h, alg, tb[:d2], sbuf[:n]); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := v.checkClaims(c); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	scopes, err := c.scopes()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	// RFC 9068 §2.2: a token a client got for itself carries its own
 	// client_id as "sub"; any other subject is a user the client acts for.
@@ -294,7 +304,7 @@ func (v *Verifier) verify(ctx context.Context, token string) (*auth.Principal, *
 		ExpiresAt:    dateTime(c.exp),
 		Issuer:       c.iss,
 		Claims:       json.RawMessage(payload),
-	}, c, nil
+	}, nil
 }
 
 // checkSignature finds the key for the token and checks the signature
