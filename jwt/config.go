@@ -68,7 +68,9 @@ type Config struct {
 	// JWKSURLs are JWK Set endpoints of the issuer (its "jwks_uri"). They
 	// are fetched in the background when the Verifier is created, then
 	// every RefreshInterval, and when a token names an unknown "kid" (at
-	// most once per RefreshRateLimit). Use https URLs.
+	// most once per RefreshRateLimit). They must be https URLs; http is
+	// accepted only for loopback hosts (a sidecar, a test server), since
+	// whoever can alter the response can mint tokens.
 	JWKSURLs []string
 
 	// JWKS is a JWK Set document (RFC 7517 §5) of trusted public keys.

@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -94,14 +96,25 @@ func (v *Verifier) addRemotes(cfg Config) error {
 	}
 	for _, u := range cfg.JWKSURLs {
 		p, err := url.Parse(u)
-		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
-			return configError("JWKS URL %q is not an absolute http(s) URL", u)
+		if err != nil || p.Host == "" || !(p.Scheme == "https" || p.Scheme == "http" && isLoopback(p.Hostname())) {
+			return configError("JWKS URL %q is not an absolute https URL (http only for loopback hosts)", u)
 		}
 		src := &keySource{store: jwkset.NewMemoryStorage(), url: u}
 		v.remotes = append(v.remotes, src)
 		v.sources = append(v.sources, src)
 	}
 	return nil
+}
+
+// isLoopback reports whether host names this machine: keys fetched over
+// plain HTTP can be replaced by anyone on the path, except on loopback (a
+// sidecar, a test server).
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -374,9 +387,16 @@ func parseJWKS(data []byte, allowed []*algorithm) ([]jwkset.JWK, error) {
 		return nil, fmt.Errorf("not a JWK Set: %v", err)
 	}
 	var out []jwkset.JWK
+	seen := make(map[string]bool, len(set.Keys))
 	for _, m := range set.Keys {
 		if m.USE != "" && m.USE != jwkset.UseSig {
 			continue // RFC 7517 §4.2: an encryption key never verifies
+		}
+		if len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify) {
+			continue // RFC 7517 §4.3
+		}
+		if seen[m.KID] {
+			continue // one key per kid: the first
 		}
 		j, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
 		if err != nil {
@@ -390,6 +410,7 @@ func parseJWKS(data []byte, allowed []*algorithm) ([]jwkset.JWK, error) {
 		if !ok {
 			continue
 		}
+		seen[m.KID] = true
 		out = append(out, k)
 	}
 	if len(out) == 0 {

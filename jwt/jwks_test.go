@@ -247,7 +247,11 @@ func TestJWKSUnsupportedKeys(t *testing.T) {
 	weakJWK, _ := jose.JSONWebKey{Key: weak.Public(), KeyID: "weak", Algorithm: "RS256", Use: "sig"}.MarshalJSON()
 	enc := newTestKey(t, jwt.ES256, "enc", 0)
 	encJWK, _ := jose.JSONWebKey{Key: enc.priv.Public(), KeyID: "enc", Use: "enc"}.MarshalJSON()
-	s := newJWKSServer(t, jwks(t, []*testKey{k},
+	opsEncrypt := newTestKey(t, jwt.ES256, "ops", 0)
+	opsJWK := strings.Replace(string(opsEncrypt.jwk(t, false)), `"use":"sig"`, `"key_ops":["encrypt"]`, 1)
+	dup := newTestKey(t, jwt.ES256, "good", 0) // same kid as k, listed after it: ignored
+	s := newJWKSServer(t, jwks(t, []*testKey{k, dup},
+		opsJWK,
 		`{"kty":"oct","kid":"hmac","alg":"HS256","k":"c2VjcmV0"}`,
 		`{"kty":"OKP","crv":"Ed448","kid":"ed448","x":"`+strings.Repeat("A", 76)+`"}`,
 		`{"kty":"EC","crv":"P-256","kid":"broken","x":"AA","y":"AA"}`,
@@ -257,6 +261,8 @@ func TestJWKSUnsupportedKeys(t *testing.T) {
 	expectVerify(t, v, k.token(t, claims(nil)), nil)
 	expectVerify(t, v, weakKey.token(t, claims(nil)), jwt.ErrUnknownKey)
 	expectVerify(t, v, enc.token(t, claims(nil)), jwt.ErrUnknownKey)
+	expectVerify(t, v, opsEncrypt.token(t, claims(nil)), jwt.ErrUnknownKey)
+	expectVerify(t, v, dup.token(t, claims(nil)), jwt.ErrBadSignature)
 }
 
 // TestJWKSRemovedKey: after a refresh that drops a key, its tokens stop

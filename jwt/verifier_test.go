@@ -159,6 +159,8 @@ func TestNewVerifierConfig(t *testing.T) {
 		{"key not in allow-list", func(c *jwt.Config) { c.Algorithms = []string{jwt.EdDSA} }},
 		{"key of wrong curve", func(c *jwt.Config) { c.Algorithms = []string{jwt.ES384}; c.Keys[0].Algorithm = jwt.ES384 }},
 		{"relative JWKS URL", func(c *jwt.Config) { c.JWKSURLs = []string{"/jwks.json"} }},
+		// Whoever can alter a plain-HTTP response can mint tokens.
+		{"plain http JWKS URL", func(c *jwt.Config) { c.JWKSURLs = []string{"http://auth.example.com/jwks.json"} }},
 		{"JWKS with no usable key", func(c *jwt.Config) { c.Keys = nil; c.JWKS = []byte(`{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`) }},
 	}
 	for _, tc := range tests {
