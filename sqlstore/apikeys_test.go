@@ -5,7 +5,6 @@ import (
 
 	"github.com/audexum/auth/apikey"
 	"github.com/audexum/auth/apikey/apikeytest"
-	"github.com/audexum/auth/sqlstore"
 )
 
 func TestAPIKeyStoreContract(t *testing.T) {
@@ -13,13 +12,7 @@ func TestAPIKeyStoreContract(t *testing.T) {
 		apikeytest.Run(t, func(t *testing.T) apikey.Store {
 			// A fresh database per subtest: the contract wants an empty
 			// store each time.
-			var fresh testDB
-			if db.dialect == sqlstore.SQLite {
-				fresh = sqliteDB(t)
-			} else {
-				fresh = postgresDB(t)
-			}
-			return openStore(t, fresh).APIKeys()
+			return openStore(t, db.fresh(t)).APIKeys()
 		})
 	})
 }

@@ -14,6 +14,9 @@ type Kind string
 const (
 	// KindAPIKey: an API key was revoked or rotated. ID is the key ID.
 	KindAPIKey Kind = "api_key"
+	// KindClient: an OAuth 2.0 client's secrets changed or the client
+	// was deleted. ID is the client ID.
+	KindClient Kind = "oauth_client"
 	// KindAll: changes may have been missed (the watcher fell behind the
 	// log's retention, or could not read it for a while). Drop every
 	// cached record. ID is empty.

@@ -31,6 +31,14 @@ type testDB struct {
 	pgConfig *pgx.ConnConfig
 }
 
+// fresh returns another empty database of the same engine.
+func (db testDB) fresh(t testing.TB) testDB {
+	if db.dialect == sqlstore.Postgres {
+		return postgresDB(t)
+	}
+	return sqliteDB(t)
+}
+
 // engines runs fn once per engine as subtests "sqlite" and "postgres",
 // each with a fresh database. The PostgreSQL run is skipped, with the
 // reason printed, when no test database is configured.
