@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,9 +32,10 @@ func TestHostile(t *testing.T) {
 
 	// A server that counts requests: jku and x5u must never be followed.
 	var hits atomic.Int32
+	attackerSet := jwks(t, []*testKey{attacker})
 	trap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
-		w.Write(jwks(t, []*testKey{attacker}))
+		w.Write(attackerSet)
 	}))
 	defer trap.Close()
 
@@ -222,8 +224,13 @@ func TestHostileThroughServer(t *testing.T) {
 	es := newTestKey(t, jwt.ES256, "es", 0)
 	other := newTestKey(t, jwt.ES256, "es", 0)
 	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.ES256}, Keys: []jwt.PublicKey{es.public()}})
+	var mu sync.Mutex // the hook runs on the server's goroutine
 	var reasons []error
-	a, err := auth.New(auth.Config{Verifiers: []auth.Verifier{v}, OnFailure: func(e auth.Event) { reasons = append(reasons, e.Err) }})
+	a, err := auth.New(auth.Config{Verifiers: []auth.Verifier{v}, OnFailure: func(e auth.Event) {
+		mu.Lock()
+		reasons = append(reasons, e.Err)
+		mu.Unlock()
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,12 +267,16 @@ func TestHostileThroughServer(t *testing.T) {
 		jwt.ErrIssuer:       es.token(t, claims(map[string]any{"iss": "x"})),
 	}
 	for reason, tok := range bad {
+		mu.Lock()
 		reasons = nil
+		mu.Unlock()
 		if diff := cmp.Diff(want, do(tok)); diff != "" {
 			t.Errorf("%v: answer (-want +got):\n%s", reason, diff)
 		}
+		mu.Lock()
 		if len(reasons) != 1 || !errors.Is(reasons[0], reason) {
 			t.Errorf("hook: got %v, want %v", reasons, reason)
 		}
+		mu.Unlock()
 	}
 }
