@@ -1,0 +1,190 @@
+package oauth_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/jwt"
+	"github.com/audexum/auth/oauth"
+)
+
+// newExampleServer builds a server with memory stores and an ES256 key
+// set, as a small deployment would.
+func newExampleServer(consent func(http.ResponseWriter, *http.Request, *oauth.AuthorizeRequest)) *oauth.Server {
+	keys, err := jwt.NewKeySet(jwt.KeySetConfig{})
+	if err != nil {
+		panic(err)
+	}
+	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: "https://auth.example.com", Keys: keys})
+	if err != nil {
+		panic(err)
+	}
+	srv, err := oauth.NewServer(oauth.Config{
+		Issuer:   "https://auth.example.com",
+		Signer:   signer,
+		JWKS:     keys.JWKSHandler(),
+		Clients:  oauth.NewMemoryClientStore(),
+		Grants:   oauth.NewMemoryGrantStore(),
+		Scopes:   auth.MustScopes("data:read", "data:write"),
+		Audience: []string{"https://api.example.com"},
+		Consent:  consent,
+	})
+	if err != nil {
+		panic(err)
+	}
+	return srv
+}
+
+// A server-to-server client obtains a token with the client credentials
+// grant, exactly as in the product documentation: a form POST with the
+// client ID and secret. Register such clients as oauth.ClientServer; the
+// secret is shown once and only its hash is stored.
+func Example_clientCredentials() {
+	srv := newExampleServer(nil)
+	client, secret, err := srv.Registry().Register(context.Background(), oauth.Registration{
+		Name:   "Billing service",
+		Type:   oauth.ClientServer,
+		Scopes: auth.MustScopes("data:read"),
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("secret prefix:", strings.SplitN(secret, "_", 2)[0], "length:", len(secret))
+
+	body := url.Values{"grant_type": {"client_credentials"}, "client_id": {client.ID}, "client_secret": {secret}}
+	r := httptest.NewRequest(http.MethodPost, "https://auth.example.com/oauth/token", strings.NewReader(body.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	w := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(w, r)
+
+	var resp struct {
+		TokenType string `json:"token_type"`
+		ExpiresIn int    `json:"expires_in"`
+	}
+	json.Unmarshal(w.Body.Bytes(), &resp)
+	fmt.Println(w.Code, w.Header().Get("Cache-Control"), w.Header().Get("Pragma"))
+	fmt.Println(resp.TokenType, resp.ExpiresIn)
+	// Output:
+	// secret prefix: adxcs length: 55
+	// 200 no-store no-cache
+	// Bearer 3600
+}
+
+// Errors are RFC 6749 §5.2 JSON with constant text: a wrong secret and an
+// unknown client look the same, and nothing from the request is echoed.
+// A failed Basic attempt carries the Basic challenge.
+func Example_errors() {
+	srv := newExampleServer(nil)
+	r := httptest.NewRequest(http.MethodPost, "https://auth.example.com/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.SetBasicAuth("adxc_unknown", "adxcs_guess")
+	w := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(w, r)
+	fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
+	fmt.Println(w.Body)
+	// Output:
+	// 401 Basic realm="oauth"
+	// {"error":"invalid_client","error_description":"Client authentication failed."}
+}
+
+// The authorization code flow: the package validates the request and
+// issues the code; the application logs the user in and asks for consent
+// in Config.Consent, then calls Approve (or Deny). The redirect carries
+// the code, the client's state and the issuer (RFC 9207).
+func ExampleServer_Approve() {
+	var srv *oauth.Server
+	srv = newExampleServer(func(w http.ResponseWriter, r *http.Request, req *oauth.AuthorizeRequest) {
+		// A real application authenticates the user here and shows
+		// req.Client.Name and req.Scopes on a consent page.
+		srv.Approve(w, r, req, "user-123", req.Scopes)
+	})
+	client, _, err := srv.Registry().Register(context.Background(), oauth.Registration{
+		Name:         "Web app",
+		Type:         oauth.ClientWeb,
+		RedirectURIs: []string{"https://app.example.com/callback"},
+		Scopes:       auth.MustScopes("data:read", "data:write"),
+	})
+	if err != nil {
+		panic(err)
+	}
+	q := url.Values{
+		"response_type":         {"code"},
+		"client_id":             {client.ID},
+		"redirect_uri":          {"https://app.example.com/callback"},
+		"scope":                 {"data:read"},
+		"state":                 {"af0ifjsldkj"},
+		"code_challenge":        {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
+		"code_challenge_method": {"S256"},
+	}
+	w := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "https://auth.example.com/oauth/authorize?"+q.Encode(), nil))
+	loc, _ := url.Parse(w.Header().Get("Location"))
+	fmt.Println(w.Code, loc.Host+loc.Path)
+	fmt.Println("code:", strings.HasPrefix(loc.Query().Get("code"), "adxac_"))
+	fmt.Println("state:", loc.Query().Get("state"))
+	fmt.Println("iss:", loc.Query().Get("iss"))
+	fmt.Println(w.Header().Get("X-Frame-Options"), w.Header().Get("Referrer-Policy"))
+	// Output:
+	// 303 app.example.com/callback
+	// code: true
+	// state: af0ifjsldkj
+	// iss: https://auth.example.com
+	// DENY no-referrer
+}
+
+// A redirect URI that is not registered exactly is never redirected to:
+// the user sees a 400 page instead, so a code can never be sent to an
+// attacker's address.
+func ExampleServer_ParseAuthorizeRequest() {
+	srv := newExampleServer(nil)
+	client, _, _ := srv.Registry().Register(context.Background(), oauth.Registration{
+		Name:         "Web app",
+		Type:         oauth.ClientWeb,
+		RedirectURIs: []string{"https://app.example.com/callback"},
+	})
+	q := url.Values{"response_type": {"code"}, "client_id": {client.ID}, "redirect_uri": {"https://app.example.com/callback/../evil"}}
+	r := httptest.NewRequest(http.MethodGet, "https://auth.example.com/oauth/authorize?"+q.Encode(), nil)
+	_, err := srv.ParseAuthorizeRequest(r)
+	var ae *oauth.AuthorizeError
+	if errors.As(err, &ae) {
+		fmt.Println("redirects:", ae.Redirects())
+	}
+	w := httptest.NewRecorder()
+	srv.WriteAuthorizeError(w, r, err)
+	fmt.Println(w.Code, w.Header().Get("Location") == "", w.Header().Get("Content-Type"))
+	// Output:
+	// redirects: false
+	// 400 true text/html; charset=utf-8
+}
+
+// Resource servers refuse revoked tokens when their verifier asks the
+// authorization server: give it Server.IsRevoked (in the same process) as
+// jwt.Config.Revoked.
+func ExampleServer_IsRevoked() {
+	srv := newExampleServer(nil)
+	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{})
+	verifier, err := jwt.NewVerifier(jwt.Config{
+		Issuer:     srv.Issuer(),
+		Audiences:  []string{"https://api.example.com"},
+		Algorithms: []string{jwt.ES256},
+		KeySet:     keys,
+		Revoked:    srv.IsRevoked,
+	})
+	if err != nil {
+		panic(err)
+	}
+	authn, err := auth.New(auth.Config{Verifiers: []auth.Verifier{verifier}})
+	fmt.Println(authn != nil, err)
+	revoked, err := srv.IsRevoked(context.Background(), "some-jti")
+	fmt.Println(revoked, err)
+	// Output:
+	// true <nil>
+	// false <nil>
+}
