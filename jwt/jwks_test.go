@@ -309,3 +309,49 @@ func TestJWKSUnreachable(t *testing.T) {
 		t.Errorf("got %v, want ErrUnavailable", err)
 	}
 }
+
+// TestJWKSCancelledRequest: a request that gives up does not cancel the
+// fetch it started; the next request finds the new key.
+func TestJWKSCancelledRequest(t *testing.T) {
+	k1 := newTestKey(t, jwt.ES256, "k1", 0)
+	k2 := newTestKey(t, jwt.ES256, "k2", 0)
+	s := newJWKSServer(t, jwks(t, []*testKey{k1}))
+	v := remoteVerifier(t, s, jwt.Config{})
+	gate := make(chan struct{})
+	both := jwks(t, []*testKey{k1, k2})
+	s.set(func(w http.ResponseWriter, r *http.Request) {
+		<-gate
+		w.Write(both)
+	})
+	tok2 := k2.token(t, claims(nil))
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := v.Verify(ctx, tok2); !errors.Is(err, jwt.ErrUnknownKey) {
+		t.Errorf("cancelled request: got %v, want ErrUnknownKey", err)
+	}
+	close(gate)
+	expectVerify(t, v, tok2, nil)
+	if got := s.hits.Load(); got != 2 {
+		t.Errorf("got %d fetches, want 2", got)
+	}
+}
+
+// TestJWKSRecovers: a source that fails at first is retried in the
+// background, and the verifier becomes ready when it answers.
+func TestJWKSRecovers(t *testing.T) {
+	k := newTestKey(t, jwt.ES256, "k1", 0)
+	s := newJWKSServer(t, nil)
+	s.set(func(w http.ResponseWriter, r *http.Request) { http.Error(w, "starting", http.StatusServiceUnavailable) })
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.ES256}, JWKSURLs: []string{s.URL}, RefreshWait: 10 * time.Millisecond})
+	if err := v.Refresh(t.Context()); err == nil {
+		t.Fatal("Refresh: got nil, want an error")
+	}
+	expectVerify(t, v, k.token(t, claims(nil)), jwt.ErrNoKeys)
+	s.serve(jwks(t, []*testKey{k}))
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := v.WaitReady(ctx); err != nil {
+		t.Fatalf("WaitReady: %v", err)
+	}
+	expectVerify(t, v, k.token(t, claims(nil)), nil)
+}
