@@ -178,7 +178,9 @@ func (v *Verifier) allLoaded() bool { return int(v.loaded.Load()) == len(v.sourc
 // call more than once.
 func (v *Verifier) Close() error {
 	v.closed.Do(func() {
-		v.stop()
+		v.mu.Lock()
+		v.stop() // under mu: startLocked starts nothing after this
+		v.mu.Unlock()
 		v.wg.Wait()
 	})
 	return nil
@@ -230,6 +232,11 @@ func (v *Verifier) startLocked() *refreshRun {
 		return v.running
 	}
 	run := &refreshRun{done: make(chan struct{})}
+	if v.bg.Err() != nil {
+		run.err = fmt.Errorf("%w: verifier closed", ErrFetch)
+		close(run.done)
+		return run
+	}
 	v.running = run
 	v.wg.Add(1)
 	// The fetch runs on the Verifier's context, not a request's: a client

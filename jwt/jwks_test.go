@@ -355,3 +355,21 @@ func TestJWKSRecovers(t *testing.T) {
 	}
 	expectVerify(t, v, k.token(t, claims(nil)), nil)
 }
+
+// TestJWKSClose: after Close the verifier keeps its keys and fetches no
+// more.
+func TestJWKSClose(t *testing.T) {
+	k := newTestKey(t, jwt.ES256, "k1", 0)
+	s := newJWKSServer(t, jwks(t, []*testKey{k}))
+	v := remoteVerifier(t, s, jwt.Config{})
+	v.Close()
+	v.Close()
+	expectVerify(t, v, k.token(t, claims(nil)), nil)
+	expectVerify(t, v, newTestKey(t, jwt.ES256, "k2", 0).token(t, claims(nil)), jwt.ErrUnknownKey)
+	if err := v.Refresh(t.Context()); !errors.Is(err, jwt.ErrFetch) {
+		t.Errorf("Refresh after Close: got %v, want ErrFetch", err)
+	}
+	if got := s.hits.Load(); got != 1 {
+		t.Errorf("got %d fetches, want 1", got)
+	}
+}
