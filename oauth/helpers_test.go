@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -262,4 +263,11 @@ func decodeToken(t testing.TB, w *httptest.ResponseRecorder) tokenBody {
 		t.Fatalf("decoding %q: %v", w.Body, err)
 	}
 	return b
+}
+
+// fakeSigner stands in where no token is signed.
+type fakeSigner struct{}
+
+func (fakeSigner) Sign(context.Context, jwt.Claims) (jwt.Token, error) {
+	return jwt.Token{}, errors.New("fake signer: not for signing")
 }
