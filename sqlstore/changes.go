@@ -17,6 +17,9 @@ const (
 	// KindClient: an OAuth 2.0 client's secrets changed or the client
 	// was deleted. ID is the client ID.
 	KindClient Kind = "oauth_client"
+	// KindSigningKey: the signing key set was saved (a rotation, or the
+	// first keys). ID is empty. Reload the jwt.KeySet.
+	KindSigningKey Kind = "signing_key"
 	// KindAll: changes may have been missed (the watcher fell behind the
 	// log's retention, or could not read it for a while). Drop every
 	// cached record. ID is empty.

@@ -22,6 +22,21 @@ var (
 	// (a hash of the wrong size, an invalid scope). Treated like any other
 	// store failure: unavailable, never allow.
 	ErrCorruptRecord = errors.New("sqlstore: stored record is invalid")
+	// ErrKeySetConflict: a save of the signing key set was computed from
+	// a stale copy (another instance rotated in between). Nothing was
+	// changed; reload the key set and try again.
+	ErrKeySetConflict = errors.New("sqlstore: signing key set changed since it was loaded")
+	// ErrUnencryptedSigningKeys is the warning [Store.SigningKeys] gives
+	// [Config.OnWarning] when no key-encryption key is configured: private
+	// signing keys are stored in clear, and anyone who can read the
+	// database (or a backup of it) can mint tokens.
+	ErrUnencryptedSigningKeys = errors.New("sqlstore: WARNING: signing keys are stored unencrypted; set a key-encryption key (" + KeyEncryptionKeyEnv + ")")
+	// ErrKeyEncryptionKeyRequired: stored signing keys are encrypted and
+	// the Store has no key-encryption key.
+	ErrKeyEncryptionKeyRequired = errors.New("sqlstore: signing keys are encrypted: a key-encryption key is required")
+	// ErrWrongKeyEncryptionKey: stored signing keys were encrypted under
+	// another key-encryption key than the Store's.
+	ErrWrongKeyEncryptionKey = errors.New("sqlstore: signing keys were encrypted under another key-encryption key")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("sqlstore: store closed")
 )

@@ -45,6 +45,20 @@ type Config struct {
 	// SQLite.
 	WaitForNotification func(ctx context.Context, driverConn any) error
 
+	// KeyEncryptionKey, if set, is the AES-256 key ([KeyEncryptionKeySize]
+	// bytes) that seals the private signing keys at rest (AES-GCM). Read
+	// it from the environment ([KeyEncryptionKeyEnv], decoded with
+	// [ParseKeyEncryptionKey]) or a file readable only by the server,
+	// never from a command-line flag, which other users see in ps. Keep
+	// it out of the database and its backups: the point is that a copy of
+	// the database alone cannot mint tokens. If nil, signing keys are
+	// stored in clear, and [Store.SigningKeys] warns through OnWarning.
+	KeyEncryptionKey []byte
+
+	// OnWarning, if set, receives warnings about insecure settings, such
+	// as [ErrUnencryptedSigningKeys]. Print them at startup.
+	OnWarning func(error)
+
 	// OnError, if set, receives errors of background work ([Store.Watch]
 	// losing its connection, say). Work continues; the package never logs.
 	OnError func(error)
@@ -70,7 +84,10 @@ type Store struct {
 	retention time.Duration
 	wait      func(ctx context.Context, driverConn any) error
 	onError   func(error)
+	onWarning func(error)
+	kek       *kek
 	version   int
+	warnOnce  sync.Once
 
 	mu     sync.Mutex
 	stmts  map[string]*sql.Stmt
@@ -94,6 +111,7 @@ func Open(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 		retention: cfg.ChangeRetention,
 		wait:      cfg.WaitForNotification,
 		onError:   cfg.OnError,
+		onWarning: cfg.OnWarning,
 		stmts:     make(map[string]*sql.Stmt),
 	}
 	switch s.dialect {
@@ -103,6 +121,13 @@ func Open(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if cfg.KeyEncryptionKey != nil {
+		k, err := newKEK(cfg.KeyEncryptionKey)
+		if err != nil {
+			return nil, err
+		}
+		s.kek = k
 	}
 	switch {
 	case s.poll < 0:
