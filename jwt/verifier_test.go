@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -288,5 +290,46 @@ func TestOptionalClaims(t *testing.T) {
 	var c map[string]any
 	if err := json.Unmarshal(p.Claims, &c); err != nil || c["client_id"] != nil {
 		t.Errorf("claims: got %v (%v), want no client_id", c, err)
+	}
+}
+
+// TestConcurrentVerify: verifying from many goroutines while the cache
+// evicts and the key set is replaced, under -race.
+func TestConcurrentVerify(t *testing.T) {
+	k1 := newTestKey(t, jwt.ES256, "k1", 0)
+	k2 := newTestKey(t, jwt.ES256, "k2", 0)
+	sets := [][]byte{jwks(t, []*testKey{k1}), jwks(t, []*testKey{k1, k2})}
+	s := newJWKSServer(t, sets[1])
+	v := remoteVerifier(t, s, jwt.Config{CacheSize: 2})
+	toks := make([]string, 5)
+	for i := range toks {
+		toks[i] = k1.token(t, claims(map[string]any{"jti": fmt.Sprint("t", i)}))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				p, err := v.Verify(context.Background(), toks[(g+i)%len(toks)])
+				if err == nil && p.Subject != "user-1" {
+					err = fmt.Errorf("got subject %q", p.Subject)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for i := range 6 {
+		s.serve(sets[i%2])
+		if err := v.Refresh(t.Context()); err != nil {
+			t.Error(err)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("got %v, want success", err)
 	}
 }
