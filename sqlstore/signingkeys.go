@@ -1,0 +1,183 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/audexum/auth/jwt"
+)
+
+// SigningKeyStore is the [jwt.KeyStore] of a [Store]: table
+// signing_keys, so every instance signs with and publishes the same key
+// set. Get it from [Store.SigningKeys]; it is safe for concurrent use.
+//
+// Private keys are sealed with AES-256-GCM under [Config.KeyEncryptionKey]
+// when one is set (each bound to its key ID and algorithm), and stored in
+// clear otherwise. Keys stored in clear before a key-encryption key was set
+// are still read, and sealed at the next save.
+//
+// Save only accepts a set that follows from the stored one: it may add
+// keys, activate or retire keys, and drop retired keys, but not drop a key
+// that is active or next, nor undo an activation or retirement. A save
+// computed from a stale copy (another instance rotated in between) fails
+// with [ErrKeySetConflict] and changes nothing, so of concurrent rotations
+// exactly one takes effect; the loser's KeySet should Reload. Every save
+// is recorded in the change log ([KindSigningKey]), so other instances can
+// Reload when they see it in [Store.Watch].
+type SigningKeyStore struct{ s *Store }
+
+var _ jwt.KeyStore = (*SigningKeyStore)(nil)
+
+// SigningKeys returns the store of signing keys. If the Store has no
+// key-encryption key, the first call passes [ErrUnencryptedSigningKeys] to
+// [Config.OnWarning].
+func (s *Store) SigningKeys() *SigningKeyStore {
+	if s.kek == nil {
+		s.warnOnce.Do(func() {
+			if s.onWarning != nil {
+				s.onWarning(ErrUnencryptedSigningKeys)
+			}
+		})
+	}
+	return &SigningKeyStore{s: s}
+}
+
+// Encrypted reports whether private keys are sealed at rest, that is
+// whether the Store has a key-encryption key.
+func (ks *SigningKeyStore) Encrypted() bool { return ks.s.kek != nil }
+
+type storedRow struct {
+	activated, retired sql.NullInt64
+}
+
+// Load implements [jwt.KeyStore]: the keys of the last save, in the order
+// they were saved. It fails with [ErrKeyEncryptionKeyRequired] if keys are sealed
+// and the Store has no key-encryption key, [ErrWrongKeyEncryptionKey] if
+// they were sealed under another one, and [ErrCorruptRecord] if a sealed
+// key does not open.
+func (ks *SigningKeyStore) Load(ctx context.Context) ([]jwt.StoredKey, error) {
+	rows, err := ks.s.db.QueryContext(ctx, `SELECT id, algorithm, private_key, kek_id, created_at, activated_at, retired_at
+FROM signing_keys ORDER BY position`)
+	if err != nil {
+		return nil, wrap("load signing keys", err)
+	}
+	defer rows.Close()
+	var out []jwt.StoredKey
+	for rows.Next() {
+		var (
+			k                  jwt.StoredKey
+			priv               []byte
+			kekID              sql.NullString
+			created            int64
+			activated, retired sql.NullInt64
+		)
+		if err := rows.Scan(&k.ID, &k.Algorithm, &priv, &kekID, &created, &activated, &retired); err != nil {
+			return nil, wrap("load signing keys", err)
+		}
+		if kekID.Valid {
+			switch {
+			case ks.s.kek == nil:
+				return nil, fmt.Errorf("%w: signing key %q", ErrKeyEncryptionKeyRequired, k.ID)
+			case kekID.String != ks.s.kek.id:
+				return nil, fmt.Errorf("%w: signing key %q was sealed under key-encryption key %s, this one is %s",
+					ErrWrongKeyEncryptionKey, k.ID, kekID.String, ks.s.kek.id)
+			}
+			if priv, err = ks.s.kek.open(priv, k.ID, k.Algorithm); err != nil {
+				return nil, err
+			}
+		}
+		k.PrivateKey = priv
+		k.CreatedAt, k.ActivatedAt, k.RetiredAt = fromMicros(created), fromNullMicros(activated), fromNullMicros(retired)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap("load signing keys", err)
+	}
+	return out, nil
+}
+
+// Save implements [jwt.KeyStore]: it replaces the stored set with keys in
+// one transaction, after checking that keys follows from the stored set
+// (see [SigningKeyStore]); otherwise it fails with [ErrKeySetConflict].
+func (ks *SigningKeyStore) Save(ctx context.Context, keys []jwt.StoredKey) error {
+	err := ks.s.inTx(ctx, func(tx *sql.Tx) error {
+		// First statement: the lock. Concurrent saves queue here, and
+		// each then checks its set against the one saved before it.
+		if _, err := tx.ExecContext(ctx, `UPDATE signing_key_set SET version = version + 1 WHERE id = 1`); err != nil {
+			return err
+		}
+		stored, err := storedKeyStates(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := followsFrom(stored, keys); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signing_keys`); err != nil {
+			return err
+		}
+		for i, k := range keys {
+			priv, kekID := k.PrivateKey, sql.NullString{}
+			if ks.s.kek != nil {
+				priv, kekID = ks.s.kek.seal(k.PrivateKey, k.ID, k.Algorithm), sql.NullString{String: ks.s.kek.id, Valid: true}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO signing_keys (id, position, algorithm, private_key, kek_id, created_at, activated_at, retired_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, k.ID, i, k.Algorithm, priv, kekID,
+				micros(k.CreatedAt), nullMicros(k.ActivatedAt), nullMicros(k.RetiredAt)); err != nil {
+				return err
+			}
+		}
+		return ks.s.recordChange(ctx, tx, KindSigningKey, "")
+	})
+	return wrap("save signing keys", err, ErrKeySetConflict)
+}
+
+func storedKeyStates(ctx context.Context, tx *sql.Tx) (map[string]storedRow, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, activated_at, retired_at FROM signing_keys`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[string]storedRow)
+	for rows.Next() {
+		var id string
+		var r storedRow
+		if err := rows.Scan(&id, &r.activated, &r.retired); err != nil {
+			return nil, err
+		}
+		out[id] = r
+	}
+	return out, rows.Err()
+}
+
+// followsFrom checks that next is a successor of the stored set: a key
+// leaves only once retired, and a key's activation and retirement, once
+// stored, never change. A set computed from a stale copy breaks one of
+// these (it lacks the next key another instance added, or still shows a
+// key active that another instance retired).
+func followsFrom(stored map[string]storedRow, next []jwt.StoredKey) error {
+	seen := make(map[string]bool, len(next))
+	for _, k := range next {
+		if seen[k.ID] {
+			return fmt.Errorf("%w: key %q twice in the set", ErrKeySetConflict, k.ID)
+		}
+		seen[k.ID] = true
+		st, ok := stored[k.ID]
+		if !ok {
+			continue
+		}
+		if st.activated.Valid && (k.ActivatedAt.IsZero() || micros(k.ActivatedAt) != st.activated.Int64) {
+			return fmt.Errorf("%w: key %q was activated at another time", ErrKeySetConflict, k.ID)
+		}
+		if st.retired.Valid && (k.RetiredAt.IsZero() || micros(k.RetiredAt) != st.retired.Int64) {
+			return fmt.Errorf("%w: key %q was retired at another time", ErrKeySetConflict, k.ID)
+		}
+	}
+	for id, st := range stored {
+		if !seen[id] && !st.retired.Valid {
+			return fmt.Errorf("%w: the set drops key %q, which is not retired", ErrKeySetConflict, id)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,203 @@
+package sqlstore_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/audexum/auth/jwt"
+	"github.com/audexum/auth/sqlstore"
+)
+
+func testKEK(b byte) []byte { return bytes.Repeat([]byte{b}, sqlstore.KeyEncryptionKeySize) }
+
+func openStoreKEK(t testing.TB, db testDB, kek []byte, onWarning func(error)) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.Open(context.Background(), db.open(t), sqlstore.Config{
+		Dialect: db.dialect, KeyEncryptionKey: kek, OnWarning: onWarning,
+	})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newKeySet(t testing.TB, ks jwt.KeyStore) *jwt.KeySet {
+	t.Helper()
+	set, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: ks})
+	if err != nil {
+		t.Fatalf("NewKeySet: %v", err)
+	}
+	return set
+}
+
+func storedIDs(t testing.TB, ks jwt.KeyStore) []string {
+	t.Helper()
+	keys, err := ks.Load(t.Context())
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	var ids []string
+	for _, k := range keys {
+		ids = append(ids, k.ID)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// TestSigningKeysSharedAndEncrypted: a key set saved by one instance is
+// the one another instance loads; private keys are sealed at rest and need
+// the same key-encryption key.
+func TestSigningKeysSharedAndEncrypted(t *testing.T) {
+	engines(t, func(t *testing.T, db testDB) {
+		a := openStoreKEK(t, db, testKEK(1), nil).SigningKeys()
+		if !a.Encrypted() {
+			t.Fatal("Encrypted() = false with a key-encryption key")
+		}
+		setA := newKeySet(t, a)
+		if err := setA.Rotate(t.Context()); err != nil {
+			t.Fatalf("Rotate: %v", err)
+		}
+		setB := newKeySet(t, openStoreKEK(t, db, testKEK(1), nil).SigningKeys())
+		if got, want := setB.ActiveKeyID(), setA.ActiveKeyID(); got != want {
+			t.Errorf("second instance's active key: got %s, want %s", got, want)
+		}
+		jwksA, _ := setA.PublicJWKS()
+		jwksB, _ := setB.PublicJWKS()
+		if !bytes.Equal(jwksA, jwksB) {
+			t.Errorf("instances publish different key sets:\n%s\n%s", jwksA, jwksB)
+		}
+
+		// The database holds no private key in clear.
+		keys, err := a.Load(t.Context())
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		raw := db.open(t)
+		for _, k := range keys {
+			var stored []byte
+			if err := raw.QueryRowContext(t.Context(), `SELECT private_key FROM signing_keys WHERE id = $1`, k.ID).Scan(&stored); err != nil {
+				t.Fatalf("reading row: %v", err)
+			}
+			if bytes.Contains(stored, k.PrivateKey) || bytes.Contains(stored, k.PrivateKey[len(k.PrivateKey)-32:]) {
+				t.Errorf("key %s: private key stored in clear", k.ID)
+			}
+		}
+
+		_, err = openStoreKEK(t, db, testKEK(2), nil).SigningKeys().Load(t.Context())
+		if !errors.Is(err, sqlstore.ErrWrongKeyEncryptionKey) {
+			t.Errorf("Load with another key-encryption key: got %v, want ErrWrongKeyEncryptionKey", err)
+		}
+		_, err = openStoreKEK(t, db, nil, nil).SigningKeys().Load(t.Context())
+		if !errors.Is(err, sqlstore.ErrKeyEncryptionKeyRequired) {
+			t.Errorf("Load without a key-encryption key: got %v, want ErrKeyEncryptionKeyRequired", err)
+		}
+
+		// A sealed key moved onto another row does not open.
+		if _, err := raw.ExecContext(t.Context(), `UPDATE signing_keys SET private_key = (SELECT private_key FROM signing_keys WHERE id = $1) WHERE id = $2`,
+			keys[0].ID, keys[1].ID); err != nil {
+			t.Fatalf("swapping rows: %v", err)
+		}
+		if _, err := a.Load(t.Context()); !errors.Is(err, sqlstore.ErrCorruptRecord) {
+			t.Errorf("Load of a moved ciphertext: got %v, want ErrCorruptRecord", err)
+		}
+	})
+}
+
+// TestSigningKeysUnencryptedWarns: without a key-encryption key the store
+// works, says so once through OnWarning, and keys saved in clear are
+// sealed by the next save once a key is configured.
+func TestSigningKeysUnencryptedWarns(t *testing.T) {
+	db := sqliteDB(t)
+	var warnings []error
+	s := openStoreKEK(t, db, nil, func(err error) { warnings = append(warnings, err) })
+	clear1 := s.SigningKeys()
+	s.SigningKeys()
+	if clear1.Encrypted() {
+		t.Error("Encrypted() = true without a key-encryption key")
+	}
+	if len(warnings) != 1 || !errors.Is(warnings[0], sqlstore.ErrUnencryptedSigningKeys) {
+		t.Fatalf("warnings: got %v, want one ErrUnencryptedSigningKeys", warnings)
+	}
+	set := newKeySet(t, clear1)
+
+	sealed := openStoreKEK(t, db, testKEK(7), func(err error) { t.Errorf("unexpected warning: %v", err) }).SigningKeys()
+	set2 := newKeySet(t, sealed) // reads the keys stored in clear
+	if set2.ActiveKeyID() != set.ActiveKeyID() {
+		t.Fatalf("active key: got %s, want %s", set2.ActiveKeyID(), set.ActiveKeyID())
+	}
+	if err := set2.Rotate(t.Context()); err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	if _, err := clear1.Load(t.Context()); !errors.Is(err, sqlstore.ErrKeyEncryptionKeyRequired) {
+		t.Errorf("after a save with a key-encryption key, Load without: got %v, want ErrKeyEncryptionKeyRequired", err)
+	}
+}
+
+// TestSigningKeysConcurrentRotation: instances that loaded the same set
+// rotate at once, on two database handles: exactly one rotation takes
+// effect and the database gains exactly one key; the others fail with
+// ErrKeySetConflict and change nothing.
+func TestSigningKeysConcurrentRotation(t *testing.T) {
+	engines(t, func(t *testing.T, db testDB) {
+		stores := []*sqlstore.Store{openStore(t, db), openStore(t, db)}
+		newKeySet(t, stores[0].SigningKeys()) // the first keys
+		before := storedIDs(t, stores[0].SigningKeys())
+
+		const n = 10
+		sets := make([]*jwt.KeySet, n)
+		for i := range sets {
+			sets[i] = newKeySet(t, stores[i%2].SigningKeys())
+		}
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range sets {
+			wg.Go(func() {
+				<-start
+				errs[i] = sets[i].Rotate(context.Background())
+			})
+		}
+		close(start)
+		wg.Wait()
+		wins := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				wins++
+			case !errors.Is(err, sqlstore.ErrKeySetConflict) || !errors.Is(err, jwt.ErrKeyStore):
+				t.Errorf("rotation %d: got %v, want nil or ErrKeySetConflict (as jwt.ErrKeyStore)", i, err)
+			}
+		}
+		if wins != 1 {
+			t.Errorf("got %d successful rotations, want exactly 1", wins)
+		}
+		after := storedIDs(t, stores[1].SigningKeys())
+		var added []string
+		for _, id := range after {
+			if !slices.Contains(before, id) {
+				added = append(added, id)
+			}
+		}
+		if len(added) != 1 {
+			t.Errorf("keys added by concurrent rotations: got %v, want exactly one", added)
+		}
+		// A loser reloads and agrees with the winner.
+		for i, err := range errs {
+			if err == nil {
+				continue
+			}
+			if err := sets[i].Reload(t.Context()); err != nil {
+				t.Fatalf("Reload: %v", err)
+			}
+			if got, want := storedIDs(t, stores[0].SigningKeys()), after; !slices.Equal(got, want) {
+				t.Errorf("Reload changed the stored set: got %v, want %v", got, want)
+			}
+			break
+		}
+	})
+}
