@@ -82,15 +82,21 @@ func (s *Server) exchangeCode(ctx context.Context, c *Client, tr tokenRequest, e
 		AccessTokenID:        tok.ID,
 		AccessTokenExpiresAt: tok.ExpiresAt,
 	}
+	resp := s.response(tok)
 	switch err := s.grants.CreateGrant(ctx, g, head); {
 	case errors.Is(err, ErrAlreadyExists):
-		// Revoked by a concurrent replay of the code.
-		return nil, fmt.Errorf("%w: grant revoked while the code was redeemed", ErrInvalidGrant)
+		// A concurrent replay of the code revoked the grant while this
+		// redemption, the one that claimed the code, was signing. This
+		// request still is the single successful redemption, but what it
+		// issues is dead on arrival, exactly as if the replay had come a
+		// moment later: the access token is revoked and no refresh token
+		// is handed out.
+		if err := s.grants.RevokeAccessToken(ctx, tok.ID, tok.ExpiresAt); err != nil {
+			return nil, fmt.Errorf("%w: grant store: %w", ErrUnavailable, err)
+		}
 	case err != nil:
 		return nil, fmt.Errorf("%w: grant store: %w", ErrUnavailable, err)
-	}
-	resp := s.response(tok)
-	if c.HasGrantType(GrantRefreshToken) {
+	case c.HasGrantType(GrantRefreshToken):
 		resp.RefreshToken = refresh
 	}
 	// The token request names no scope, so the granted scope always

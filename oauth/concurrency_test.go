@@ -18,25 +18,46 @@ const racers = 50
 func TestConcurrentCodeRedemption(t *testing.T) {
 	f := newFixture(t)
 	v := f.exchangeValues(f.webCode(t))
-	codes := make([]int, racers)
+	recs := make([]*httptest.ResponseRecorder, racers)
 	var wg sync.WaitGroup
 	for i := range racers {
 		r := basic(form("/oauth/token", v), f.webID, f.webSecret)
-		wg.Go(func() { codes[i] = f.serve(r).Code })
+		wg.Go(func() { recs[i] = f.serve(r) })
 	}
 	wg.Wait()
+	var winner *httptest.ResponseRecorder
 	wins := 0
-	for i, c := range codes {
-		switch c {
+	for i, w := range recs {
+		switch w.Code {
 		case http.StatusOK:
 			wins++
+			winner = w
 		case http.StatusBadRequest:
+			if got := decodeToken(t, w).Error; got != "invalid_grant" {
+				t.Errorf("request %d: got error %q, want invalid_grant", i, got)
+			}
 		default:
-			t.Errorf("request %d: got status %d, want 200 or 400", i, c)
+			t.Errorf("request %d: got status %d, want 200 or 400", i, w.Code)
 		}
 	}
 	if wins != 1 {
-		t.Errorf("got %d successful redemptions, want exactly 1", wins)
+		t.Fatalf("got %d successful redemptions, want exactly 1", wins)
+	}
+	// The other 49 were replays of a used code: whatever the winner got
+	// is revoked (RFC 6749 §4.1.2), however the requests interleaved.
+	tb := decodeToken(t, winner)
+	p, err := f.verifier.Verify(context.Background(), tb.AccessToken)
+	if err != nil {
+		t.Fatalf("Verify: %v", err)
+	}
+	if revoked, err := f.srv.IsRevoked(context.Background(), p.CredentialID); err != nil || !revoked {
+		t.Errorf("IsRevoked(winner's access token): got %v, %v; want true", revoked, err)
+	}
+	if tb.RefreshToken != "" {
+		w := f.serve(basic(form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tb.RefreshToken}}), f.webID, f.webSecret))
+		if w.Code != http.StatusBadRequest {
+			t.Errorf("refresh with the winner's refresh token: got %d, want 400", w.Code)
+		}
 	}
 }
 

@@ -96,7 +96,8 @@
 //   - The client is authenticated before any code or token is looked at.
 //   - Codes are claimed in one atomic store step: of concurrent
 //     redemptions exactly one wins, and a replayed code revokes every
-//     token issued from it.
+//     token issued from it, also when the replay races the first
+//     redemption (the winner then gets a token that is already revoked).
 //   - Refresh tokens rotate on every use. Presenting a rotated token
 //     again within Config.RefreshGrace (for clients that refresh
 //     concurrently) supersedes the current one, so a grant never has two

@@ -219,6 +219,11 @@ func (r *Registry) Client(ctx context.Context, clientID string) (*Client, error)
 	return r.store.Client(ctx, clientID)
 }
 
+// List returns every registered client, ordered by ID.
+func (r *Registry) List(ctx context.Context) ([]*Client, error) {
+	return r.store.ListClients(ctx)
+}
+
 // Delete removes a client. Tokens already issued to it stay valid until
 // they expire or are revoked.
 func (r *Registry) Delete(ctx context.Context, clientID string) error {

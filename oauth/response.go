@@ -3,6 +3,7 @@ package oauth
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -123,6 +124,9 @@ func (s *Server) writeError(w http.ResponseWriter, f failure) {
 	}
 	writeJSON(w, resp.status, resp.body)
 }
+
+// errMethod is the reason reported for a 405.
+var errMethod = fmt.Errorf("%w: method not allowed", ErrMalformedRequest)
 
 func writeMethodNotAllowed(w http.ResponseWriter, allow string) {
 	h := w.Header()

@@ -15,6 +15,8 @@ import (
 func (s *Server) clientRequest(w http.ResponseWriter, r *http.Request, ev *Event) (params, *Client, bool) {
 	if r.Method != http.MethodPost {
 		writeMethodNotAllowed(w, http.MethodPost)
+		ev.Err = errMethod
+		s.emit(*ev)
 		return nil, nil, false
 	}
 	refuse := func(f failure) (params, *Client, bool) {

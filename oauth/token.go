@@ -70,6 +70,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		// RFC 6749 §3.2: "The client MUST use the HTTP "POST" method".
 		writeMethodNotAllowed(w, http.MethodPost)
+		s.emit(Event{Kind: EventTokenRefused, Request: r, Err: errMethod})
 		return
 	}
 	ev := Event{Kind: EventTokenRefused, Request: r}

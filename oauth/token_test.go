@@ -685,6 +685,18 @@ func TestTokenEndpoint(t *testing.T) {
 					t.Errorf("body: got %s, want %s", got, want)
 				}
 			}
+			if tt.err != "" {
+				// The reason went to the hook, not to the client.
+				f.mu.Lock()
+				var last oauth.Event
+				if len(f.events) > 0 {
+					last = f.events[len(f.events)-1]
+				}
+				f.mu.Unlock()
+				if last.Kind != oauth.EventTokenRefused || last.Err == nil {
+					t.Errorf("last event: got %s with %v, want %s with a reason", last.Kind, last.Err, oauth.EventTokenRefused)
+				}
+			}
 			if tt.check != nil {
 				tt.check(t, f, b)
 			}
