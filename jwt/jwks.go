@@ -2,29 +2,19 @@ package jwt
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
-	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/MicahParks/jwkset"
 )
 
-// Keys live in jwkset storage, one store per source, each key stored with
-// the one algorithm it is bound to as its "alg". Lookups go through the
-// storage API with the request's context.
-//
 // Fetching is done here rather than by jwkset's HTTP storage, whose
 // refresh on an unknown "kid" runs on the caller's context behind a
 // rate.Limiter.Wait: callers arriving while that fetch runs fail at once
@@ -36,48 +26,28 @@ import (
 // it at most RefreshWait, at most one such fetch starts per
 // RefreshRateLimit, and a source records whether it ever loaded.
 
-// keySource is one place keys come from.
-type keySource struct {
-	store jwkset.Storage
-	url   string // "" for given keys and key sets
+// refresher is the Verifier's JWKS refresh state.
+type refresher struct {
+	client         *http.Client
+	fetchTimeout   time.Duration
+	interval       time.Duration
+	rateLimit      time.Duration
+	wait           time.Duration
+	onRefreshError func(url string, err error)
 
-	mu          sync.Mutex // serialises replacing the set
-	loaded      bool       // a set was loaded; guarded by mu, mirrored in refresher.loaded
-	fingerprint string     // of the loaded set, to notice removed or changed keys
-}
+	mu         sync.Mutex
+	running    *refreshRun // nil when no fetch runs
+	onDemand   bool        // a fetch for an unknown kid has happened
+	onDemandAt time.Time   // when
 
-func newLoadedSource(store jwkset.Storage) *keySource {
-	return &keySource{store: store, loaded: true}
-}
+	loaded    atomic.Int32 // sources with keys loaded
+	ready     chan struct{}
+	readyOnce sync.Once
 
-func (v *Verifier) addGivenKeys(cfg Config) error {
-	if len(cfg.JWKS) == 0 && len(cfg.Keys) == 0 {
-		return nil
-	}
-	ctx := context.Background()
-	store := jwkset.NewMemoryStorage()
-	if len(cfg.JWKS) > 0 {
-		keys, err := parseJWKS(cfg.JWKS, v.allowed)
-		if err != nil {
-			return configError("JWKS: %v", err)
-		}
-		for _, k := range keys {
-			store.KeyWrite(ctx, k)
-		}
-	}
-	for i, pk := range cfg.Keys {
-		alg := v.allowedAlgorithm(pk.Algorithm)
-		if alg == nil {
-			return configError("Keys[%d]: algorithm %q is not in Algorithms", i, pk.Algorithm)
-		}
-		k, ok := bindKey(pk.Key, pk.KeyID, alg)
-		if !ok {
-			return configError("Keys[%d]: key of type %T cannot verify %s (RSA keys need %d bits)", i, pk.Key, alg.name, minRSABits)
-		}
-		store.KeyWrite(ctx, k)
-	}
-	v.sources = append(v.sources, newLoadedSource(store))
-	return nil
+	bg     context.Context
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	closed sync.Once
 }
 
 func (v *Verifier) addRemotes(cfg Config) error {
@@ -370,145 +340,4 @@ func (v *Verifier) replace(ctx context.Context, src *keySource, keys []jwkset.JW
 		v.checkReady(len(v.sources))
 	}
 	return nil
-}
-
-func fingerprint(keys []jwkset.JWK) string {
-	var b strings.Builder
-	for _, k := range keys {
-		m := k.Marshal()
-		for _, s := range []string{m.KID, string(m.ALG), m.N, m.E, m.X, m.Y, "\n"} {
-			b.WriteString(s)
-			b.WriteByte(' ')
-		}
-	}
-	return b.String()
-}
-
-// parseJWKS reads a JWK Set and returns its usable keys, each bound to one
-// algorithm. Keys that are unsupported, not for signatures, too weak, or
-// fit no allowed algorithm are skipped, not fatal; a set with no usable key
-// at all is an error.
-func parseJWKS(data []byte, allowed []*algorithm) ([]jwkset.JWK, error) {
-	var set jwkset.JWKSMarshal
-	if err := json.Unmarshal(data, &set); err != nil {
-		return nil, fmt.Errorf("not a JWK Set: %v", err)
-	}
-	var out []jwkset.JWK
-	seen := make(map[string]bool, len(set.Keys))
-	for _, m := range set.Keys {
-		if m.USE != "" && m.USE != jwkset.UseSig {
-			continue // RFC 7517 §4.2: an encryption key never verifies
-		}
-		if len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify) {
-			continue // RFC 7517 §4.3
-		}
-		if seen[m.KID] {
-			continue // one key per kid: the first
-		}
-		j, err := jwkset.NewJWKFromMarshal(m, jwkset.JWKMarshalOptions{}, jwkset.JWKValidateOptions{})
-		if err != nil {
-			continue
-		}
-		alg := bindAlgorithm(j.Key(), string(m.ALG), allowed)
-		if alg == nil {
-			continue
-		}
-		k, ok := bindKey(j.Key(), m.KID, alg)
-		if !ok {
-			continue
-		}
-		seen[m.KID] = true
-		out = append(out, k)
-	}
-	if len(out) == 0 {
-		return nil, errors.New("no usable key in JWK Set")
-	}
-	return out, nil
-}
-
-// bindAlgorithm returns the one algorithm key will verify: the JWK's "alg"
-// if it names one, else the first allowed algorithm that fits the key's
-// type and curve. It returns nil when the key fits no allowed algorithm.
-func bindAlgorithm(key crypto.PublicKey, named string, allowed []*algorithm) *algorithm {
-	for _, a := range allowed {
-		if (named == "" || a.name == named) && a.fits(key) {
-			return a
-		}
-	}
-	return nil
-}
-
-// bindKey returns a JWK of the public key bound to alg, or false when the
-// key does not fit alg or is too weak (RSA under 2048 bits).
-func bindKey(key crypto.PublicKey, kid string, alg *algorithm) (jwkset.JWK, bool) {
-	switch k := key.(type) {
-	case *rsa.PublicKey:
-		if k.N == nil || k.N.BitLen() < minRSABits {
-			return jwkset.JWK{}, false
-		}
-	case *ecdsa.PrivateKey, *rsa.PrivateKey, ed25519.PrivateKey:
-		return jwkset.JWK{}, false
-	}
-	if !alg.fits(key) {
-		return jwkset.JWK{}, false
-	}
-	j, err := jwkset.NewJWKFromKey(key, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{
-		ALG: jwkset.ALG(alg.name),
-		KID: kid,
-		USE: jwkset.UseSig,
-	}})
-	return j, err == nil
-}
-
-// lookup returns the key named kid from the sources, or errUnknownKey. A
-// key bound to another algorithm than alg is refused (RFC 8725 §3.1): an
-// RS256 key never checks a PS256 token.
-func (v *Verifier) lookup(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, error) {
-	for _, src := range v.sources {
-		j, err := src.store.KeyRead(ctx, kid)
-		if err != nil {
-			if errors.Is(err, jwkset.ErrKeyNotFound) {
-				continue
-			}
-			return nil, errNoKeys
-		}
-		if string(j.Marshal().ALG) != alg.name {
-			return nil, errAlgorithm
-		}
-		return j.Key(), nil
-	}
-	return nil, errUnknownKey
-}
-
-// checkKidless verifies a token without "kid" with at most
-// maxKidlessTries keys bound to its algorithm (RFC 7515 §4.1.4 leaves the
-// key to the application; trying every key would let one token cost many
-// signature checks).
-func (v *Verifier) checkKidless(ctx context.Context, alg *algorithm, signed, sig []byte) error {
-	tries := 0
-	for _, src := range v.sources {
-		keys, err := src.store.KeyReadAll(ctx)
-		if err != nil {
-			return errNoKeys
-		}
-		for _, j := range keys {
-			if string(j.Marshal().ALG) != alg.name {
-				continue
-			}
-			if tries == maxKidlessTries {
-				return errBadSignature
-			}
-			tries++
-			if alg.verify(j.Key(), signed, sig) {
-				return nil
-			}
-		}
-	}
-	switch {
-	case tries > 0:
-		return errBadSignature
-	case !v.allLoaded():
-		return errNoKeys
-	}
-	return errUnknownKey
 }

@@ -6,10 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/audexum/auth"
@@ -413,28 +410,4 @@ func (v *Verifier) checkRevoked(ctx context.Context, jti string) error {
 		return errRevoked
 	}
 	return nil
-}
-
-// refresher is the Verifier's JWKS refresh state; see jwks.go.
-type refresher struct {
-	client         *http.Client
-	fetchTimeout   time.Duration
-	interval       time.Duration
-	rateLimit      time.Duration
-	wait           time.Duration
-	onRefreshError func(url string, err error)
-
-	mu         sync.Mutex
-	running    *refreshRun // nil when no fetch runs
-	onDemand   bool        // a fetch for an unknown kid has happened
-	onDemandAt time.Time   // when
-
-	loaded    atomic.Int32 // sources with keys loaded
-	ready     chan struct{}
-	readyOnce sync.Once
-
-	bg     context.Context
-	stop   context.CancelFunc
-	wg     sync.WaitGroup
-	closed sync.Once
 }
