@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"io"
 	"net/http"
@@ -82,6 +83,7 @@ func TestHostile(t *testing.T) {
 		// Algorithm confusion: the public key used as an HMAC secret.
 		// HMAC can never be allowed, and keys are bound to one algorithm.
 		{"HS256 with the RSA public key as secret", nil, hs256(hdr("HS256", `,"kid":"rs"`), claims(nil), rsaPub), jwt.ErrAlgorithm},
+		{"HS256 with the RSA public key PEM as secret", nil, hs256(hdr("HS256", `,"kid":"rs"`), claims(nil), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: rsaPub})), jwt.ErrAlgorithm},
 		{"RS256 where only ES256 is allowed", esOnly, rs.token(t, claims(nil)), jwt.ErrAlgorithm},
 		// The key "rs" is bound to RS256: a PS256 signature by the same
 		// RSA key is still refused (RFC 8725 §3.1).
