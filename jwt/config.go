@@ -129,12 +129,13 @@ type Config struct {
 	// failed revocation check never lets a token through.
 	Revoked func(ctx context.Context, jti string) (bool, error)
 
-	// Now returns the current time. If nil, time.Now.
+	// Now returns the current time, for the time claims and the
+	// RefreshRateLimit window. If nil, time.Now.
 	Now func() time.Time
 
-	// OnRefreshError, if set, is called with the reason each time a JWKS
-	// fetch fails (the previous keys stay in use). The package never logs
-	// on its own.
+	// OnRefreshError, if set, is called from a background goroutine with
+	// the reason each time a JWKS fetch fails (the previous keys stay in
+	// use). The package never logs on its own.
 	OnRefreshError func(url string, err error)
 
 	// InsecureAllowAnyType accepts tokens whose "typ" header is not
