@@ -95,10 +95,22 @@ type failure struct {
 // sensitive information, as well as the "Pragma" response header field
 // with a value of "no-cache"."
 func noStore(h http.Header) {
-	h["Cache-Control"] = []string{"no-store"}
-	h["Pragma"] = []string{"no-cache"}
-	h["X-Content-Type-Options"] = []string{"nosniff"}
+	h["Cache-Control"] = hdrNoStore
+	h["Pragma"] = hdrNoCache
+	h["X-Content-Type-Options"] = hdrNosniff
 }
+
+// Header values shared by every response, built once. Each slice has no
+// spare capacity, so a handler that appends to one copies it instead of
+// writing into the shared array.
+var (
+	hdrNoStore = one("no-store")
+	hdrNoCache = one("no-cache")
+	hdrNosniff = one("nosniff")
+	hdrJSON    = one("application/json;charset=UTF-8")
+)
+
+func one(v string) []string { return []string{v}[:1:1] }
 
 // writeError writes the answer for f. The error itself goes to the event
 // hook, never to the response.
@@ -138,7 +150,7 @@ func writeMethodNotAllowed(w http.ResponseWriter, allow string) {
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {
 	h := w.Header()
-	h["Content-Type"] = []string{"application/json;charset=UTF-8"}
+	h["Content-Type"] = hdrJSON
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(status)
 	w.Write(body)
