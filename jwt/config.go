@@ -70,7 +70,9 @@ type Config struct {
 	// every RefreshInterval, and when a token names an unknown "kid" (at
 	// most once per RefreshRateLimit). They must be https URLs; http is
 	// accepted only for loopback hosts (a sidecar, a test server), since
-	// whoever can alter the response can mint tokens.
+	// whoever can alter the response can mint tokens. A response that is
+	// not a JWK Set with at least one usable key counts as a failed fetch:
+	// the previous keys stay.
 	JWKSURLs []string
 
 	// JWKS is a JWK Set document (RFC 7517 §5) of trusted public keys.
