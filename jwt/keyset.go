@@ -62,6 +62,11 @@ type KeySetConfig struct {
 // for concurrent use. Save replaces the whole set (it is a handful of
 // keys); Load returns what the last Save stored, or nothing.
 //
+// A store shared by several instances may refuse a Save computed from a
+// stale copy (another instance rotated meanwhile): [KeySet.Rotate] then
+// fails without changing anything, and the caller reloads
+// ([KeySet.Reload]) and decides again.
+//
 // The keys are secrets: a store should keep them encrypted at rest.
 type KeyStore interface {
 	Load(ctx context.Context) ([]StoredKey, error)
@@ -189,17 +194,9 @@ func NewKeySet(cfg KeySetConfig) (*KeySet, error) {
 func (ks *KeySet) Reload(ctx context.Context) error {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
-	stored, err := ks.store.Load(ctx)
+	keys, err := ks.load(ctx)
 	if err != nil {
-		return fmt.Errorf("%w: load: %w", ErrKeyStore, err)
-	}
-	keys := make([]*setKey, 0, len(stored)+2)
-	for _, s := range stored {
-		k, err := parseStoredKey(s)
-		if err != nil {
-			return err
-		}
-		keys = append(keys, k)
+		return err
 	}
 	now := ks.now()
 	changed := false
@@ -220,10 +217,33 @@ func (ks *KeySet) Reload(ctx context.Context) error {
 	}
 	if changed {
 		if err := ks.save(ctx, keys); err != nil {
-			return err
+			// Another instance sharing the store may have saved its
+			// first keys just before: use them if they are complete.
+			again, lerr := ks.load(ctx)
+			if lerr != nil || activeOf(again) == nil || nextOf(again) == nil {
+				return err
+			}
+			keys = again
 		}
 	}
 	return ks.install(ctx, keys)
+}
+
+// load reads and parses the stored keys.
+func (ks *KeySet) load(ctx context.Context) ([]*setKey, error) {
+	stored, err := ks.store.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: load: %w", ErrKeyStore, err)
+	}
+	keys := make([]*setKey, 0, len(stored)+2)
+	for _, s := range stored {
+		k, err := parseStoredKey(s)
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 // Rotate makes the next key active, retires the active key (it stays

@@ -239,3 +239,35 @@ func TestSignConcurrentRotate(t *testing.T) {
 		t.Errorf("got %v, want success", err)
 	}
 }
+
+// peerWinsFirstSave is a shared store where another instance saves its
+// first keys just before this one.
+type peerWinsFirstSave struct {
+	*jwt.MemoryKeyStore
+	peer *jwt.KeySet
+}
+
+func (s *peerWinsFirstSave) Save(ctx context.Context, keys []jwt.StoredKey) error {
+	if s.peer == nil {
+		peer, err := jwt.NewKeySet(jwt.KeySetConfig{Store: s.MemoryKeyStore})
+		if err != nil {
+			return err
+		}
+		s.peer = peer
+		return errors.New("conflict: the set changed")
+	}
+	return s.MemoryKeyStore.Save(ctx, keys)
+}
+
+// TestKeySetFirstSaveRace: two instances starting on an empty shared store
+// end up with the same keys.
+func TestKeySetFirstSaveRace(t *testing.T) {
+	store := &peerWinsFirstSave{MemoryKeyStore: jwt.NewMemoryKeyStore()}
+	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Store: store})
+	if err != nil {
+		t.Fatalf("got %v, want the peer's keys", err)
+	}
+	if got, want := ks.ActiveKeyID(), store.peer.ActiveKeyID(); got != want {
+		t.Errorf("got active key %q, want the peer's %q", got, want)
+	}
+}
