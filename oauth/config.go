@@ -120,7 +120,10 @@ type Config struct {
 	// MaxAuthFailures and AuthFailureWindow limit failed client
 	// authentications per client ID: after MaxAuthFailures failures
 	// within AuthFailureWindow, requests naming that client get 429 with
-	// Retry-After until the window ends. If zero,
+	// Retry-After until the window ends, even with the right secret, so
+	// guessing gains nothing. The trade-off: whoever knows a client ID can
+	// keep it locked out; client IDs are public, so watch OnEvent for
+	// ErrTooManyFailures. Counters are per process. If zero,
 	// [DefaultMaxAuthFailures] and [DefaultAuthFailureWindow].
 	MaxAuthFailures   int
 	AuthFailureWindow time.Duration
