@@ -117,8 +117,14 @@ func openStore(t testing.TB, db testDB) *sqlstore.Store {
 
 func openStoreOn(t testing.TB, h *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	t.Helper()
-	cfg := sqlstore.Config{Dialect: d}
-	if d == sqlstore.Postgres {
+	return openStoreCfg(t, h, sqlstore.Config{Dialect: d})
+}
+
+// openStoreCfg opens a Store with cfg, adding the pgx notification waiter
+// on PostgreSQL.
+func openStoreCfg(t testing.TB, h *sql.DB, cfg sqlstore.Config) *sqlstore.Store {
+	t.Helper()
+	if cfg.Dialect == sqlstore.Postgres && cfg.WaitForNotification == nil {
 		cfg.WaitForNotification = waitForNotification
 	}
 	s, err := sqlstore.Open(context.Background(), h, cfg)

@@ -10,32 +10,27 @@ import (
 // watchBatch is how many changes Watch reads per query.
 const watchBatch = 1000
 
-// Watch calls fn for every change committed after Watch starts, in order,
-// until ctx ends; then it returns ctx.Err(). Run it in a goroutine of its
-// own, one per process, and evict what fn names from the caches: for API
-// keys, pass [APIKeyInvalidator] of the process's apikey.Verifier. A
-// revocation or rotation made by any process sharing the database then
-// reaches this one within about [Config.PollInterval] (1 s), on SQLite as
-// on PostgreSQL; with [Config.WaitForNotification] on PostgreSQL, within
-// milliseconds. The verifier's cache TTL stays the bound if the database
-// cannot be read for a while.
+// Watch calls fn for every change with a Seq above from, in order,
+// until ctx ends; then it returns ctx.Err(). Read from with
+// [Store.LatestChange] when the process starts, before its caches fill,
+// so that no change between the two is missed. Run Watch in a goroutine
+// of its own, one per process, and evict what fn names from the caches:
+// for API keys, pass [APIKeyInvalidator] of the process's
+// apikey.Verifier. A revocation or rotation made by any process sharing
+// the database then reaches this one within about [Config.PollInterval]
+// (1 s), on SQLite as on PostgreSQL; with [Config.WaitForNotification] on
+// PostgreSQL, within milliseconds. The verifier's cache TTL stays the
+// bound if the database cannot be read for a while.
 //
 // Watch reads the change log, so nothing is missed between wake-ups: a
 // lost notification only delays a change to the next poll. When the log
 // may have lost changes for this watcher (it fell behind the log's
-// retention, or it started while the database was down), fn receives a
-// Change of [KindAll]. Errors reading the database go to [Config.OnError]
-// and Watch keeps trying.
+// retention), fn receives a Change of [KindAll]. Errors reading the
+// database go to [Config.OnError] and Watch keeps trying.
 //
 // fn is called from Watch's goroutine, one change at a time.
-func (s *Store) Watch(ctx context.Context, fn func(Change)) error {
-	// -1: position unknown, so the first successful read must be
-	// treated as "anything may have changed".
-	cursor, err := s.LatestChange(ctx)
-	if err != nil {
-		s.report(err)
-		cursor = -1
-	}
+func (s *Store) Watch(ctx context.Context, from int64, fn func(Change)) error {
+	cursor := max(from, 0)
 	wake := make(chan struct{}, 1)
 	if s.dialect == Postgres && s.wait != nil {
 		done := make(chan struct{})
@@ -62,15 +57,6 @@ func (s *Store) Watch(ctx context.Context, fn func(Change)) error {
 
 // deliver hands fn the changes after cursor and returns the new cursor.
 func (s *Store) deliver(ctx context.Context, cursor int64, fn func(Change)) int64 {
-	if cursor < 0 {
-		latest, err := s.LatestChange(ctx)
-		if err != nil {
-			s.report(err)
-			return cursor
-		}
-		fn(Change{Seq: latest, Kind: KindAll})
-		return latest
-	}
 	for {
 		cs, err := s.Changes(ctx, cursor, watchBatch)
 		if err != nil {
