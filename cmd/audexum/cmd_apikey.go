@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/apikey"
+)
+
+// keyJSON is the --json shape of a created or rotated key (fixed).
+type keyJSON struct {
+	ID        string     `json:"id"`
+	Key       string     `json:"key"`
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// keyListJSON is one element of `apikey list --json` (fixed fields first).
+type keyListJSON struct {
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Scopes      []string   `json:"scopes"`
+	CreatedAt   time.Time  `json:"created_at"`
+	ExpiresAt   *time.Time `json:"expires_at"`
+	LastUsedAt  *time.Time `json:"last_used_at"`
+	Revoked     bool       `json:"revoked"`
+	Owner       string     `json:"owner"`
+	Description string     `json:"description,omitempty"`
+	RotatedFrom string     `json:"rotated_from,omitempty"`
+	ReplacedBy  string     `json:"replaced_by,omitempty"`
+	Warnings    []string   `json:"warnings,omitempty"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func (c *cli) printJSON(v any) error {
+	enc := json.NewEncoder(c.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (c *cli) apikeyCreate(ctx context.Context, args []string) error {
+	var cm common
+	fs := newFlagSet("apikey create", &cm)
+	name := fs.String("name", "", "name of the key (required)")
+	desc := fs.String("description", "", "description")
+	owner := fs.String("owner", "", "who the key acts for, the principal's subject (default: the name)")
+	var scopes listFlag
+	fs.Var(&scopes, "scope", "scope to grant (repeatable)")
+	var expires durationFlag
+	fs.Var(&expires, "expires-in", "lifetime, e.g. 90d or 36h (default 90d; 0 for a key that never expires)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("apikey create: unexpected argument %q", pos[0])
+	}
+	if *name == "" {
+		return usagef("apikey create: --name is required")
+	}
+	sc, err := auth.NewScopes(scopes...)
+	if err != nil {
+		return usagef("apikey create: %v", err)
+	}
+	if *owner == "" {
+		*owner = *name
+	}
+	sys, err := openSystem(ctx, cm)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	params := apikey.CreateParams{Name: *name, Description: *desc, Owner: *owner, Scopes: sc}
+	if expires.set {
+		if expires.d == 0 {
+			params.NoExpiry = true
+		} else {
+			params.TTL = expires.d
+		}
+	}
+	key, rec, err := sys.keys.Create(ctx, params)
+	if err != nil {
+		return err
+	}
+	return c.printNewKey("Created", key, rec, *asJSON)
+}
+
+func (c *cli) printNewKey(verb, key string, rec apikey.Record, asJSON bool) error {
+	if asJSON {
+		return c.printJSON(keyJSON{ID: rec.ID, Key: key, Name: rec.Name, Scopes: rec.Scopes.Slice(),
+			CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: timePtr(rec.ExpiresAt)})
+	}
+	exp := "never expires"
+	if !rec.ExpiresAt.IsZero() {
+		exp = "expires " + rec.ExpiresAt.UTC().Format(time.RFC3339)
+	}
+	fmt.Fprintf(c.stdout, "%s API key %q (id %s, scopes %q, %s).\n", verb, rec.Name, rec.ID, rec.Scopes.String(), exp)
+	fmt.Fprintf(c.stdout, "\n    %s\n\n", key)
+	fmt.Fprintln(c.stdout, "Copy it now: it is shown only once and cannot be retrieved later.")
+	return nil
+}
+
+// keyWarnings flags keys the seed's rotation advice (every 90 days)
+// says to look at.
+func keyWarnings(r apikey.Record, now time.Time) []string {
+	var w []string
+	if !r.Active(now) {
+		return nil
+	}
+	if now.Sub(r.CreatedAt) > 90*24*time.Hour {
+		w = append(w, "older than 90 days: rotate it")
+	}
+	if !r.ExpiresAt.IsZero() && r.ExpiresAt.Sub(now) < 14*24*time.Hour {
+		w = append(w, "expires within 14 days")
+	}
+	if r.ExpiresAt.IsZero() {
+		w = append(w, "never expires")
+	}
+	return w
+}
+
+func (c *cli) apikeyList(ctx context.Context, args []string) error {
+	var cm common
+	fs := newFlagSet("apikey list", &cm)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("apikey list: unexpected argument %q", pos[0])
+	}
+	sys, err := openSystem(ctx, cm)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	recs, err := sys.keys.List(ctx, apikey.Filter{})
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if *asJSON {
+		out := make([]keyListJSON, 0, len(recs))
+		for _, r := range recs {
+			out = append(out, keyListJSON{ID: r.ID, Name: r.Name, Scopes: r.Scopes.Slice(), CreatedAt: r.CreatedAt.UTC(),
+				ExpiresAt: timePtr(r.ExpiresAt), LastUsedAt: timePtr(r.LastUsedAt), Revoked: r.Revoked(),
+				Owner: r.Owner, Description: r.Description, RotatedFrom: r.RotatedFrom, ReplacedBy: r.ReplacedBy,
+				Warnings: keyWarnings(r, now)})
+		}
+		return c.printJSON(out)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSCOPES\tCREATED\tEXPIRES\tLAST USED\tSTATUS\tNOTES")
+	for _, r := range recs {
+		status := "active"
+		switch {
+		case r.Revoked():
+			status = "revoked"
+		case r.Expired(now):
+			status = "expired"
+		case r.ReplacedBy != "":
+			status = "rotated (in grace)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Scopes.String(), day(r.CreatedAt),
+			orDash(day(r.ExpiresAt)), orDash(r.LastUsedAt.UTC().Format("2006-01-02 15:04")), status, joinWarnings(keyWarnings(r, now)))
+	}
+	return tw.Flush()
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02")
+}
+
+func orDash(s string) string {
+	if s == "" || s == "0001-01-01 00:00" {
+		return "-"
+	}
+	return s
+}
+
+func joinWarnings(w []string) string {
+	s := ""
+	for i, x := range w {
+		if i > 0 {
+			s += "; "
+		}
+		s += x
+	}
+	return s
+}
+
+func (c *cli) apikeyRevoke(ctx context.Context, args []string) error {
+	var cm common
+	fs := newFlagSet("apikey revoke", &cm)
+	reason := fs.String("reason", "revoked with the audexum CLI", "why the key is revoked (kept with the key)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("apikey revoke: want exactly one key ID")
+	}
+	sys, err := openSystem(ctx, cm)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	if err := sys.keys.Revoke(ctx, pos[0], *reason); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Revoked API key %s.\n", pos[0])
+	return nil
+}
+
+func (c *cli) apikeyRotate(ctx context.Context, args []string) error {
+	var cm common
+	fs := newFlagSet("apikey rotate", &cm)
+	var grace durationFlag
+	fs.Var(&grace, "grace", "how long the old key keeps working (default 24h, at most 7d)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("apikey rotate: want exactly one key ID")
+	}
+	if grace.set && (grace.d == 0 || grace.d > apikey.MaxRotationGrace) {
+		return usagef("apikey rotate: --grace must be more than 0 and at most 7d (revoke the key to cut it off at once)")
+	}
+	sys, err := openSystem(ctx, cm)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	m := sys.keys
+	if grace.set {
+		if m, err = sys.keyManager(grace.d); err != nil {
+			return err
+		}
+	}
+	key, rec, err := m.Rotate(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	return c.printNewKey("Rotated to new", key, rec, *asJSON)
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/oauth"
+)
+
+// clientJSON is the --json shape of `client create` (fixed fields) and of
+// the elements of `client list`.
+type clientJSON struct {
+	ClientID     string     `json:"client_id"`
+	ClientSecret string     `json:"client_secret,omitempty"`
+	Name         string     `json:"name"`
+	Type         string     `json:"type"`
+	RedirectURIs []string   `json:"redirect_uris"`
+	Scopes       []string   `json:"scopes"`
+	GrantTypes   []string   `json:"grant_types,omitempty"`
+	CreatedAt    *time.Time `json:"created_at,omitempty"`
+}
+
+func toClientJSON(c *oauth.Client, secret string) clientJSON {
+	uris := append([]string{}, c.RedirectURIs...)
+	return clientJSON{ClientID: c.ID, ClientSecret: secret, Name: c.Name, Type: string(c.Type),
+		RedirectURIs: uris, Scopes: c.Scopes.Slice(), GrantTypes: c.GrantTypes, CreatedAt: timePtr(c.CreatedAt)}
+}
+
+func (c *cli) clientCreate(ctx context.Context, args []string) error {
+	var cm common
+	fs := newFlagSet("client create", &cm)
+	name := fs.String("name", "", "application name shown on the consent page (required)")
+	typ := fs.String("type", "", "server, web or mobile (required)")
+	var uris, scopes listFlag
+	fs.Var(&uris, "redirect-uri", "exact redirect URI for the authorization code flow (repeatable)")
+	fs.Var(&scopes, "scope", "scope the client may obtain (repeatable)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("client create: unexpected argument %q", pos[0])
+	}
+	if *name == "" {
+		return usagef("client create: --name is required")
+	}
+	t := oauth.ClientType(*typ)
+	if t != oauth.ClientServer && t != oauth.ClientWeb && t != oauth.ClientMobile {
+		return usagef("client create: --type must be server, web or mobile")
+	}
+	sc, err := auth.NewScopes(scopes...)
+	if err != nil {
+		return usagef("client create: %v", err)
+	}
+	sys, err := openSystem(ctx, cm)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	cl, secret, err := sys.registry.Register(ctx, oauth.Registration{Name: *name, Type: t, RedirectURIs: uris, Scopes: sc})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return c.printJSON(toClientJSON(cl, secret))
+	}
+	fmt.Fprintf(c.stdout, "Registered %s client %q.\n\n    client_id:     %s\n", cl.Type, cl.Name, cl.ID)
+	if secret != "" {
+		fmt.Fprintf(c.stdout, "    client_secret: %s\n\nCopy the secret now: it is shown only once and cannot be retrieved later.\n", secret)
+	} else {
+		fmt.Fprintln(c.stdout, "\nA mobile client is public: it has no secret and must use PKCE.")
+	}
+	return nil
+}
+
+func (c *cli) clientList(ctx context.Context, args []string) error {
+	var cm common
+	fs := newFlagSet("client list", &cm)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("client list: unexpected argument %q", pos[0])
+	}
+	sys, err := openSystem(ctx, cm)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	cls, err := sys.clients.ListClients(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		out := make([]clientJSON, 0, len(cls))
+		for _, cl := range cls {
+			out = append(out, toClientJSON(cl, ""))
+		}
+		return c.printJSON(out)
+	}
+	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tSCOPES\tREDIRECT URIS\tCREATED")
+	for _, cl := range cls {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.Type, cl.Scopes.String(),
+			orDash(strings.Join(cl.RedirectURIs, " ")), day(cl.CreatedAt))
+	}
+	return tw.Flush()
+}
+
+func (c *cli) clientRotateSecret(ctx context.Context, args []string) error {
+	var cm common
+	fs := newFlagSet("client rotate-secret", &cm)
+	var grace durationFlag
+	fs.Var(&grace, "grace", "how long the old secret keeps working (default 24h)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("client rotate-secret: want exactly one client ID")
+	}
+	if grace.set && grace.d == 0 {
+		return usagef("client rotate-secret: --grace must be more than 0 (delete the client to cut it off)")
+	}
+	sys, err := openSystem(ctx, cm)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	reg := sys.registry
+	if grace.set {
+		if reg, err = oauth.NewRegistry(oauth.RegistryConfig{Clients: sys.clients, SecretGrace: grace.d}); err != nil {
+			return err
+		}
+	}
+	secret, err := reg.RotateSecret(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return c.printJSON(map[string]string{"client_id": pos[0], "client_secret": secret})
+	}
+	fmt.Fprintf(c.stdout, "New secret for client %s:\n\n    %s\n\nCopy it now: it is shown only once. The previous secret keeps working for the grace period.\n", pos[0], secret)
+	return nil
+}
+
+func (c *cli) clientDelete(ctx context.Context, args []string) error {
+	var cm common
+	fs := newFlagSet("client delete", &cm)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("client delete: want exactly one client ID")
+	}
+	sys, err := openSystem(ctx, cm)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	if err := sys.registry.Delete(ctx, pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Deleted client %s.\n", pos[0])
+	return nil
+}
+
+func (c *cli) userAdd(ctx context.Context, args []string) error {
+	var cm common
+	fs := newFlagSet("user add", &cm)
+	username := fs.String("username", "", "username (required)")
+	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (required)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("user add: unexpected argument %q", pos[0])
+	}
+	if *username == "" || !*fromStdin {
+		return usagef("user add: --username and --password-stdin are required")
+	}
+	password, err := readPassword(c.stdin)
+	if err != nil {
+		return err
+	}
+	sys, err := openSystem(ctx, cm)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	u, err := sys.users.add(ctx, *username, password, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.stdout, "Added user %s (subject %s).\n", u.Username, u.ID)
+	return nil
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// usageError marks errors in how the command was called: exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// common holds the flags every subcommand takes.
+type common struct {
+	dataDir string
+	db      string
+}
+
+func (c *common) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.dataDir, "data-dir", "./audexum-data", "directory for the SQLite database and generated TLS files")
+	fs.StringVar(&c.db, "db", "", "database: a SQLite file path, or a postgres:// URL (default: DIR/audexum.db)")
+}
+
+// dsn returns the database the flags select.
+func (c *common) dsn() string {
+	if c.db != "" {
+		return c.db
+	}
+	return filepath.Join(c.dataDir, "audexum.db")
+}
+
+func (c *common) postgres() bool {
+	return strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://")
+}
+
+// newFlagSet returns a flag set that reports errors to us rather than
+// printing them, with the common flags registered.
+func newFlagSet(name string, c *common) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if c != nil {
+		c.register(fs)
+	}
+	return fs
+}
+
+// parseInterspersed parses flags that may appear before or after
+// positional arguments ("apikey revoke ID --data-dir X") and returns the
+// positional ones.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// listFlag collects a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// durationFlag is a duration flag with the "d" suffix for days.
+type durationFlag struct {
+	d   time.Duration
+	set bool
+}
+
+func (f *durationFlag) String() string { return f.d.String() }
+func (f *durationFlag) Set(v string) error {
+	d, err := parseDuration(v)
+	if err != nil {
+		return err
+	}
+	f.d, f.set = d, true
+	return nil
+}

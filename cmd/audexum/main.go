@@ -1,0 +1,116 @@
+// Command audexum is the Audexum reference server and its command-line
+// "developer portal": it serves the sample API and the OAuth 2.0
+// authorization server over HTTPS on an embedded SQLite database (or
+// PostgreSQL with --db postgres://…), and creates, lists, rotates and
+// revokes API keys, OAuth clients and end users.
+//
+// Usage:
+//
+//	audexum serve [--addr HOST:PORT] [--issuer URL] [--tls-cert FILE --tls-key FILE]
+//	audexum apikey create --name NAME [--description TEXT] [--scope S]... [--expires-in DURATION] [--json]
+//	audexum apikey list [--json]
+//	audexum apikey revoke ID [--reason TEXT]
+//	audexum apikey rotate ID [--grace DURATION] [--json]
+//	audexum client create --name NAME --type server|web|mobile [--redirect-uri URI]... [--scope S]... [--json]
+//	audexum client list [--json]
+//	audexum client rotate-secret ID [--grace DURATION] [--json]
+//	audexum client delete ID
+//	audexum user add --username NAME --password-stdin
+//
+// Every command takes --data-dir DIR (default ./audexum-data) and --db DSN.
+// Exit status is 0 on success, 2 on a usage error and 1 on any other
+// error, which is printed to stderr on one line.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usageText = `usage: audexum <command> [flags]
+
+commands:
+  serve                 run the HTTPS API and authorization server
+  apikey create|list|revoke|rotate
+  client create|list|rotate-secret|delete
+  user add              add an end user who can log in at the consent page
+
+common flags: --data-dir DIR (default ./audexum-data), --db DSN (SQLite path or postgres:// URL)
+run "audexum <command> -h" for a command's flags`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// cli carries the streams of one invocation, so tests can run commands in
+// process as well as through the built binary.
+type cli struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+// run executes one command line and returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
+	err := c.dispatch(ctx, args)
+	var ue *usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprintln(stdout, usageText)
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "audexum: %s\n", oneLine(err.Error()))
+		return 2
+	default:
+		fmt.Fprintf(stderr, "audexum: %s\n", oneLine(err.Error()))
+		return 1
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func (c *cli) dispatch(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usagef("no command given (try: audexum serve)")
+	}
+	cmd, rest := args[0], args[1:]
+	sub := func(name string, cmds map[string]func(context.Context, []string) error) error {
+		if len(rest) == 0 {
+			return usagef("%s: missing subcommand", name)
+		}
+		f, ok := cmds[rest[0]]
+		if !ok {
+			return usagef("%s: unknown subcommand %q", name, rest[0])
+		}
+		return f(ctx, rest[1:])
+	}
+	switch cmd {
+	case "serve":
+		return c.serve(ctx, rest)
+	case "apikey":
+		return sub("apikey", map[string]func(context.Context, []string) error{
+			"create": c.apikeyCreate, "list": c.apikeyList, "revoke": c.apikeyRevoke, "rotate": c.apikeyRotate,
+		})
+	case "client":
+		return sub("client", map[string]func(context.Context, []string) error{
+			"create": c.clientCreate, "list": c.clientList, "rotate-secret": c.clientRotateSecret, "delete": c.clientDelete,
+		})
+	case "user":
+		return sub("user", map[string]func(context.Context, []string) error{"add": c.userAdd})
+	case "-h", "--help", "help":
+		return flag.ErrHelp
+	}
+	return usagef("unknown command %q", cmd)
+}

@@ -1,0 +1,350 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/apikey"
+	"github.com/audexum/auth/jwt"
+	"github.com/audexum/auth/oauth"
+	"github.com/audexum/auth/sqlstore"
+)
+
+// Server limits. Timeouts bound slow clients; header and body caps bound
+// what one request can make the server hold.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 64 << 10
+	maxOAuthBody      = 64 << 10
+	shutdownTimeout   = 10 * time.Second
+)
+
+// apiAudience is the "aud" of access tokens for the sample API, relative
+// to the issuer.
+const apiAudiencePath = "/v1"
+
+func (c *cli) serve(ctx context.Context, args []string) error {
+	var cm common
+	fs := newFlagSet("serve", &cm)
+	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on (port 0 picks a free port)")
+	issuerFlag := fs.String("issuer", "", "issuer URL of the authorization server (default https://HOST:PORT as served)")
+	certFile := fs.String("tls-cert", "", "TLS certificate file (default: a self-signed certificate in the data dir)")
+	keyFile := fs.String("tls-key", "", "TLS private key file")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 0 {
+		return usagef("serve: unexpected argument %q", pos[0])
+	}
+	if (*certFile == "") != (*keyFile == "") {
+		return usagef("serve: --tls-cert and --tls-key go together")
+	}
+	if *issuerFlag != "" {
+		if u, err := url.Parse(*issuerFlag); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return usagef("serve: --issuer must be an https URL without query or fragment")
+		}
+	}
+
+	logger := slog.New(slog.NewJSONHandler(c.stderr, nil))
+	if *certFile == "" {
+		if err := ensureDataDir(cm.dataDir); err != nil {
+			return err
+		}
+		if *certFile, *keyFile, err = ensureSelfSigned(cm.dataDir, time.Now()); err != nil {
+			return fmt.Errorf("TLS certificate: %w", err)
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	if err != nil {
+		return fmt.Errorf("TLS certificate: %w", err)
+	}
+
+	sys, err := openSystem(ctx, cm)
+	if err != nil {
+		return err
+	}
+	defer sys.Close()
+	if !sys.signing.Encrypted() {
+		logger.Warn("signing keys are stored unencrypted: set " + envKEK + " to a base64 32-byte key to encrypt them at rest")
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	hostport := servedHostPort(*addr, ln.Addr())
+	issuer := *issuerFlag
+	if issuer == "" {
+		issuer = "https://" + hostport
+	}
+
+	app, err := newApp(ctx, sys, issuer, logger)
+	if err != nil {
+		return err
+	}
+	defer app.close()
+
+	srv := &http.Server{
+		Handler:           app.handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		TLSConfig: &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			Certificates: []tls.Certificate{cert},
+			NextProtos:   []string{"h2", "http/1.1"},
+		},
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
+	fmt.Fprintf(c.stdout, "listening on https://%s\n", hostport)
+	logger.Info("serving", "addr", hostport, "issuer", issuer, "database", sys.store.Dialect().String())
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("shutdown", "err", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func ensureDataDir(dir string) error {
+	if err := mkdirPrivate(dir); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	return nil
+}
+
+// servedHostPort is the HOST:PORT clients should use: the host as given
+// (so "localhost" stays a name), the port as bound (so port 0 shows the
+// one picked).
+func servedHostPort(flagAddr string, bound net.Addr) string {
+	host, _, err := net.SplitHostPort(flagAddr)
+	_, port, _ := net.SplitHostPort(bound.String())
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// app is the running server: verifiers, the OAuth server and handlers.
+type app struct {
+	sys       *system
+	logger    *slog.Logger
+	keySet    *jwt.KeySet
+	oauth     *oauth.Server
+	keyV      *apikey.Verifier
+	tokenV    *jwt.Verifier
+	authn     *auth.Authenticator
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
+}
+
+func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger) (*app, error) {
+	a := &app{sys: sys, logger: logger}
+	var err error
+	if a.keySet, err = jwt.NewKeySet(jwt.KeySetConfig{Store: sys.signing}); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: a.keySet})
+	if err != nil {
+		return nil, err
+	}
+	audience := strings.TrimSuffix(issuer, "/") + apiAudiencePath
+	// The token verifier consults the OAuth server's revocation list, and
+	// the OAuth server uses the verifier to recognise its own tokens; the
+	// hook closes over a so both can be built.
+	a.tokenV, err = jwt.NewVerifier(jwt.Config{
+		Issuer:     issuer,
+		Audiences:  []string{audience},
+		Algorithms: []string{jwt.ES256, jwt.RS256, jwt.EdDSA},
+		KeySet:     a.keySet,
+		Revoked: func(ctx context.Context, jti string) (bool, error) {
+			return a.oauth.IsRevoked(ctx, jti)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	scopes := auth.MustScopes("data:read", "data:write", "profile:read")
+	a.oauth, err = oauth.NewServer(oauth.Config{
+		Issuer:              issuer,
+		Signer:              signer,
+		JWKS:                a.keySet.JWKSHandler(),
+		AccessTokenVerifier: a.tokenV,
+		Clients:             sys.clients,
+		Grants:              sys.grants,
+		Audience:            []string{audience},
+		Scopes:              scopes,
+		OnEvent: func(e oauth.Event) {
+			logger.Info("oauth", "event", string(e.Kind), "client_id", e.ClientID, "err", errString(e.Err))
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.keyV, err = apikey.NewVerifier(apikey.VerifierConfig{
+		Store:  sys.keyStore,
+		Hasher: sys.hasher,
+		OnError: func(err error) {
+			logger.Error("api key last-used flush", "err", err)
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	throttle, err := auth.NewThrottle(auth.ThrottleConfig{})
+	if err != nil {
+		return nil, err
+	}
+	a.authn, err = auth.New(auth.Config{
+		Verifiers: []auth.Verifier{a.keyV, a.tokenV},
+		Throttle:  throttle,
+		OnFailure: auth.LogFailures(logger),
+	})
+	if err != nil {
+		return nil, err
+	}
+	// Changes made by other processes (the CLI, other instances) evict
+	// this process's caches: LISTEN/NOTIFY on PostgreSQL, polling the
+	// change log on SQLite.
+	from, err := sys.store.LatestChange(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read change log: %w", err)
+	}
+	wctx, cancel := context.WithCancel(context.Background())
+	a.stopWatch, a.watchDone = cancel, make(chan struct{})
+	go func() {
+		defer close(a.watchDone)
+		sys.store.Watch(wctx, from, a.onChange)
+	}()
+	return a, nil
+}
+
+func (a *app) onChange(ch sqlstore.Change) {
+	switch ch.Kind {
+	case sqlstore.KindAPIKey:
+		a.keyV.Invalidate(ch.ID)
+	case sqlstore.KindSigningKey:
+		if err := a.keySet.Reload(context.Background()); err != nil {
+			a.logger.Error("reload signing keys", "err", err)
+		}
+	case sqlstore.KindAll:
+		a.keyV.InvalidateAll()
+		a.keySet.Reload(context.Background())
+	}
+}
+
+func (a *app) close() {
+	a.stopWatch()
+	<-a.watchDone
+	// Flushes the pending last-used updates.
+	if err := a.keyV.Close(); err != nil {
+		a.logger.Error("close api key verifier", "err", err)
+	}
+	a.tokenV.Close()
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// handler is the whole HTTP surface.
+func (a *app) handler() http.Handler {
+	api := http.NewServeMux()
+	apiRoutes(api, a.sys.users)
+	protected := auth.RequireHTTPS(auth.HTTPSConfig{})(a.authn.Handler(api))
+
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", protected)
+	mux.Handle("GET /healthz", http.HandlerFunc(a.healthz))
+	limit := func(h http.Handler) http.Handler { return http.MaxBytesHandler(h, maxOAuthBody) }
+	mux.Handle("/oauth/token", limit(a.oauth.TokenHandler()))
+	mux.Handle("/oauth/revoke", limit(a.oauth.RevocationHandler()))
+	mux.Handle("/oauth/introspect", limit(a.oauth.IntrospectionHandler()))
+	mux.Handle("/oauth/authorize", limit(a.consentHandler()))
+	mux.Handle("/.well-known/", a.oauth.Handler())
+	return a.logRequests(mux)
+}
+
+func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status, body := http.StatusOK, `{"status":"ok"}`
+	if err := a.sys.db.PingContext(ctx); err != nil || a.keySet.ActiveKeyID() == "" || !a.tokenV.Ready() {
+		status, body = http.StatusServiceUnavailable, `{"status":"unavailable"}`
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintln(w, body)
+}
+
+// statusRecorder remembers the status a handler wrote, for the log line.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// logRequests logs one JSON line per request: never the query string
+// (which may carry a leaked credential) nor any header.
+func (a *app) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		a.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.Int("status", rec.status),
+			slog.String("remote_addr", r.RemoteAddr),
+			slog.String("proto", r.Proto),
+			slog.Duration("elapsed", time.Since(start)),
+		)
+	})
+}

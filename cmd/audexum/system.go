@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/audexum/auth/apikey"
+	"github.com/audexum/auth/oauth"
+	"github.com/audexum/auth/sqlstore"
+)
+
+// Environment variables. Secrets come from the environment, never from
+// flags, whose values any local user can read in the process list.
+const (
+	// envPepper, if set, is a base64 server pepper (at least 32 bytes)
+	// mixed into API key hashes as pepper version 1.
+	envPepper = "AUDEXUM_APIKEY_PEPPER"
+	// envKEK, if set, is a 32-byte key (base64 or hex) that encrypts the
+	// signing keys stored in the database (AES-256-GCM).
+	envKEK = sqlstore.KeyEncryptionKeyEnv
+)
+
+// system is the database and everything built directly on it, shared by
+// the serve command and the management commands.
+type system struct {
+	db       *sql.DB
+	store    *sqlstore.Store
+	pg       bool
+	hasher   *apikey.Hasher
+	keyStore apikey.Store
+	keys     *apikey.Manager
+	clients  oauth.ClientStore
+	grants   oauth.GrantStore
+	registry *oauth.Registry
+	users    *userStore
+	signing  *sqlstore.SigningKeyStore
+}
+
+// openSystem opens the database the flags select, applies migrations and
+// builds the stores.
+func openSystem(ctx context.Context, cm common) (*system, error) {
+	s := &system{pg: cm.postgres()}
+	var err error
+	dialect := sqlstore.SQLite
+	if s.pg {
+		dialect = sqlstore.Postgres
+		s.db, err = sql.Open("pgx", cm.dsn())
+	} else {
+		if cm.db == "" {
+			if err := mkdirPrivate(cm.dataDir); err != nil {
+				return nil, fmt.Errorf("data dir: %w", err)
+			}
+		}
+		s.db, err = sql.Open("sqlite", sqlstore.SQLiteDSN(cm.dsn()))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	cfg := sqlstore.Config{Dialect: dialect}
+	if s.pg {
+		cfg.WaitForNotification = func(ctx context.Context, c any) error {
+			_, err := c.(*stdlib.Conn).Conn().WaitForNotification(ctx)
+			return err
+		}
+	}
+	if kek := os.Getenv(envKEK); kek != "" {
+		k, err := sqlstore.ParseKeyEncryptionKey(kek)
+		if err != nil {
+			s.db.Close()
+			return nil, fmt.Errorf("%s: %w", envKEK, err)
+		}
+		cfg.KeyEncryptionKey = k
+	}
+	s.store, err = sqlstore.Open(ctx, s.db, cfg)
+	if err != nil {
+		s.db.Close()
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	if p := os.Getenv(envPepper); p != "" {
+		pepper, err := base64.StdEncoding.DecodeString(p)
+		if err != nil {
+			s.Close()
+			return nil, fmt.Errorf("%s must be base64", envPepper)
+		}
+		if s.hasher, err = apikey.NewHasher(apikey.HasherConfig{Peppers: map[int][]byte{1: pepper}, Current: 1}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	s.keyStore = s.store.APIKeys()
+	if s.keys, err = s.keyManager(0); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.clients, s.grants = s.store.Clients(), s.store.Grants()
+	if s.registry, err = oauth.NewRegistry(oauth.RegistryConfig{Clients: s.clients}); err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.signing = s.store.SigningKeys()
+	if s.users, err = newUserStore(ctx, s.db, s.pg); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// keyManager returns a key manager on the system's store; grace, if not
+// zero, is the rotation grace period.
+func (s *system) keyManager(grace time.Duration) (*apikey.Manager, error) {
+	return apikey.NewManager(apikey.ManagerConfig{Store: s.keyStore, Hasher: s.hasher, RotationGrace: grace})
+}
+
+func (s *system) Close() error {
+	var errs []error
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+	}
+	if s.db != nil {
+		errs = append(errs, s.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// mkdirPrivate creates dir, readable by its owner only, if it is missing.
+func mkdirPrivate(dir string) error { return os.MkdirAll(dir, 0o700) }
