@@ -578,6 +578,25 @@ func TestTokenEndpoint(t *testing.T) {
 			status: 400, err: "invalid_grant",
 		},
 		{
+			// Rotation never extends the grant past its absolute
+			// lifetime (30 days by default), however active the client.
+			name: "refresh_token after the grant's absolute lifetime",
+			req: func(t *testing.T, f *fixture) *http.Request {
+				rt := f.tokens(t).RefreshToken
+				for range 4 {
+					f.clock.Advance(6 * 24 * time.Hour)
+					w := f.serve(basic(form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}), f.webID, f.webSecret))
+					if w.Code != 200 {
+						t.Fatalf("refresh within the lifetime: got %d %s, want 200; events %v", w.Code, w.Body, f.eventErrs())
+					}
+					rt = decodeToken(t, w).RefreshToken
+				}
+				f.clock.Advance(6 * 24 * time.Hour) // day 30
+				return basic(form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}}), f.webID, f.webSecret)
+			},
+			status: 400, err: "invalid_grant",
+		},
+		{
 			name: "unknown refresh_token",
 			req: func(t *testing.T, f *fixture) *http.Request {
 				return basic(form("/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"adxrt_" + strings.Repeat("B", 49)}}), f.webID, f.webSecret)
