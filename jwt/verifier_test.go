@@ -333,3 +333,21 @@ func TestConcurrentVerify(t *testing.T) {
 		t.Errorf("got %v, want success", err)
 	}
 }
+
+// TestAlgorithms: every supported algorithm verifies its own signatures
+// and refuses a flipped bit.
+func TestAlgorithms(t *testing.T) {
+	for i, alg := range []string{jwt.RS256, jwt.RS384, jwt.RS512, jwt.PS256, jwt.PS384, jwt.PS512, jwt.ES256, jwt.ES384, jwt.ES512, jwt.EdDSA} {
+		t.Run(alg, func(t *testing.T) {
+			k := newTestKey(t, alg, "k", i%3)
+			v := newVerifier(t, jwt.Config{Algorithms: []string{alg}, Keys: []jwt.PublicKey{k.public()}})
+			for range 5 { // ECDSA signatures vary in length once DER-encoded
+				tok := k.token(t, claims(nil))
+				expectVerify(t, v, tok, nil)
+				sig, _ := b64.DecodeString(tok[strings.LastIndexByte(tok, '.')+1:])
+				sig[len(sig)/2] ^= 1
+				expectVerify(t, v, tok[:strings.LastIndexByte(tok, '.')+1]+b64.EncodeToString(sig), jwt.ErrBadSignature)
+			}
+		})
+	}
+}
