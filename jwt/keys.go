@@ -34,6 +34,7 @@ func newLoadedSource(store jwkset.Storage) *keySource {
 	return &keySource{store: store, loaded: true}
 }
 
+// addGivenKeys adds one source holding Config.JWKS and Config.Keys.
 func (v *Verifier) addGivenKeys(cfg Config) error {
 	if len(cfg.JWKS) == 0 && len(cfg.Keys) == 0 {
 		return nil
@@ -64,6 +65,8 @@ func (v *Verifier) addGivenKeys(cfg Config) error {
 	return nil
 }
 
+// fingerprint identifies a key set by its key IDs, algorithms and public
+// parameters, so a refresh can tell whether anything changed.
 func fingerprint(keys []jwkset.JWK) string {
 	var b strings.Builder
 	for _, k := range keys {
