@@ -230,6 +230,14 @@ func TestTokenEndpoint(t *testing.T) {
 			headers: map[string]string{"Allow": "POST"},
 		},
 		{
+			name: "HEAD on the token endpoint",
+			req: func(t *testing.T, f *fixture) *http.Request {
+				return httptest.NewRequest(http.MethodHead, "https://as.example/oauth/token", nil)
+			},
+			status: 405, err: "invalid_request",
+			headers: map[string]string{"Allow": "POST"},
+		},
+		{
 			name: "JSON body",
 			req: func(t *testing.T, f *fixture) *http.Request {
 				r := httptest.NewRequest(http.MethodPost, "https://as.example/oauth/token", strings.NewReader(`{"grant_type":"client_credentials"}`))
@@ -366,6 +374,28 @@ func TestTokenEndpoint(t *testing.T) {
 				return form("/oauth/token", ex)
 			},
 			status: 200,
+		},
+		{
+			name: "authorization_code for a client without the refresh_token grant",
+			req: func(t *testing.T, f *fixture) *http.Request {
+				c, secret, err := f.srv.Registry().Register(context.Background(), oauth.Registration{
+					Name: "No refresh", Type: oauth.ClientWeb, RedirectURIs: []string{webRedirect},
+					GrantTypes: []string{oauth.GrantAuthorizationCode}, Scopes: auth.MustScopes("read"),
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				v := f.authorizeValues()
+				v.Set("client_id", c.ID)
+				v.Set("scope", "read")
+				return basic(form("/oauth/token", f.exchangeValues(f.code(t, v))), c.ID, secret)
+			},
+			status: 200,
+			check: func(t *testing.T, f *fixture, b tokenBody) {
+				if b.RefreshToken != "" {
+					t.Errorf("got a refresh token, want none")
+				}
+			},
 		},
 		{
 			name: "public client presenting a secret",
