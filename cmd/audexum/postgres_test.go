@@ -7,11 +7,15 @@ import (
 	"encoding/hex"
 	"net/url"
 	"testing"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
 )
 
-// freshPostgresDB creates a new, empty database on the server dsn points
-// at, drops it when the test ends, and returns its DSN, so each test
-// starts from nothing and tests do not see each other's keys.
+// freshPostgresDB creates a new, empty schema in the database dsn points
+// at, drops it when the test ends, and returns a DSN whose search_path is
+// that schema, so each test starts from nothing and tests do not see each
+// other's keys. (The test role owns its database but may not create
+// databases.)
 func freshPostgresDB(t *testing.T, dsn string) string {
 	t.Helper()
 	admin, err := sql.Open("pgx", dsn)
@@ -21,9 +25,9 @@ func freshPostgresDB(t *testing.T, dsn string) string {
 	defer admin.Close()
 	b := make([]byte, 6)
 	rand.Read(b)
-	name := "audexum_cli_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(context.Background(), "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create database: %v", err)
+	schema := "audexum_cli_" + hex.EncodeToString(b)
+	if _, err := admin.ExecContext(context.Background(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
 	}
 	t.Cleanup(func() {
 		admin, err := sql.Open("pgx", dsn)
@@ -31,12 +35,14 @@ func freshPostgresDB(t *testing.T, dsn string) string {
 			return
 		}
 		defer admin.Close()
-		admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.ExecContext(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE")
 	})
 	u, err := url.Parse(dsn)
 	if err != nil {
 		t.Fatalf("AUDEXUM_TEST_POSTGRES_DSN is not a URL: %v", err)
 	}
-	u.Path = "/" + name
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
 	return u.String()
 }
