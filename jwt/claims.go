@@ -20,7 +20,7 @@ type header struct {
 // longer one is refused before it is looked up or can cause a fetch.
 const maxKeyIDLength = 256
 
-// parseHeader reads the JOSE header h (valid JSON). Names are compared
+// parseHeader reads the JOSE header h. Names are compared
 // exactly; a duplicated name is refused, as RFC 7515 §4 allows.
 //
 // "jku", "x5u", "jwk" and "x5c" are ignored, never followed: the key is
@@ -66,7 +66,7 @@ func parseHeader(h string, out *header) error {
 		}
 		*dst = s
 	}
-	if !seenAlg || len(out.kid) > maxKeyIDLength {
+	if !m.end() || !seenAlg || len(out.kid) > maxKeyIDLength {
 		return errMalformed
 	}
 	return nil
@@ -113,7 +113,7 @@ type tokenClaims struct {
 // date a token can mean, and does not fit a time.Time.
 const maxNumericDate = 253402300799
 
-// parseClaims reads the claims set p (valid JSON) into c. The types are
+// parseClaims reads the claims set p into c. The syntax and the types are
 // checked here; the values after the signature.
 func parseClaims(p string, c *tokenClaims) error {
 	m, ok := newMembers(p)
@@ -123,6 +123,9 @@ func parseClaims(p string, c *tokenClaims) error {
 	for {
 		name, val, ok := m.next()
 		if !ok {
+			if !m.end() {
+				return errMalformed
+			}
 			return nil
 		}
 		bit := claimBit(name)

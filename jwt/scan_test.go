@@ -8,60 +8,74 @@ import (
 )
 
 var jsonSamples = []string{
-	`{}`, `[]`, `""`, `0`, `-0`, `1.5e-3`, `true`, `false`, `null`, ` {"a" : [1, 2, {"b": null}] } `,
-	`{"a":"\u00e9\n\"\\\/"}`, `{"iss":"x","aud":["a","b"],"exp":1e300}`,
-	// Invalid:
-	``, ` `, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[,1]`, `01`, `-`, `1.`, `.5`, `1e`, `1e+`, `+1`,
-	`tru`, `nul`, `"a`, `"\x"`, `"\u12"`, `"\u12G4"`, "\"a\tb\"", `{"a":1}x`, `{} {}`, `{1:2}`, `[1 2]`,
-	"\"\xff\"", `{"a":1 "b":2}`, `[` + strings.Repeat(`[`, 100) + strings.Repeat(`]`, 101),
+	`{}`, ` {"a" : [1, 2, {"b": null}] } `, `{"a":"\u00e9\n\"\\\/"}`, `{"iss":"x","aud":["a","b"],"exp":1e300}`,
+	`{"a":-0,"b":1.5e-3,"c":true,"d":false,"e":null,"f":{},"g":[]}`,
+	// Invalid, or not objects:
+	``, ` `, `[]`, `""`, `0`, `null`, `{`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{,"a":1}`, `{"a":[1,]}`, `{"a":[,1]}`,
+	`{"a":01}`, `{"a":-}`, `{"a":1.}`, `{"a":.5}`, `{"a":1e}`, `{"a":1e+}`, `{"a":+1}`, `{"a":tru}`, `{"a":nul}`,
+	`{"a":"b}`, `{"a":"\x"}`, `{"a":"\u12"}`, `{"a":"\u12G4"}`, "{\"a\":\"a\tb\"}", `{"a":1}x`, `{} {}`, `{1:2}`,
+	`{"a":[1 2]}`, "{\"\xff\":1}", "{\"a\":\"\xff\"}", `{"a":1 "b":2}`, `{"a":` + strings.Repeat(`[`, 100) + strings.Repeat(`]`, 101) + `}`,
 }
 
-func TestValidJSON(t *testing.T) {
-	for _, s := range jsonSamples {
-		if got, want := validJSON(s), json.Valid([]byte(s)) && utf8.ValidString(s); got != want {
-			t.Errorf("validJSON(%q): got %v, want %v (json.Valid and UTF-8)", s, got, want)
+// walk reads s with the member iterator to its end, as the parsers do,
+// and returns the names it saw and whether s was accepted.
+func walk(s string) (map[string]bool, bool) {
+	m, ok := newMembers(s)
+	if !ok {
+		return nil, false
+	}
+	names := map[string]bool{}
+	for {
+		name, val, ok := m.next()
+		if !ok {
+			return names, m.end()
+		}
+		names[name] = true
+		if !json.Valid([]byte(val)) {
+			return nil, false
 		}
 	}
 }
 
-// FuzzValidJSON holds validJSON to json.Valid (plus UTF-8), and the member iterator to
-// encoding/json's reading of the names it returns.
-func FuzzValidJSON(f *testing.F) {
+// wantObject is what the iterator must accept: a JSON object, valid for
+// json.Valid, in valid UTF-8.
+func wantObject(s string) bool {
+	t := strings.TrimLeft(s, " \t\r\n")
+	return strings.HasPrefix(t, "{") && json.Valid([]byte(s)) && utf8.ValidString(s)
+}
+
+func TestMembers(t *testing.T) {
+	for _, s := range jsonSamples {
+		if _, got := walk(s); got != wantObject(s) {
+			t.Errorf("%q: got accepted %v, want %v", s, got, wantObject(s))
+		}
+	}
+}
+
+// FuzzMembers holds the member iterator to encoding/json: it accepts an
+// object exactly when json.Valid does (and the text is UTF-8), and sees
+// the member names encoding/json sees.
+func FuzzMembers(f *testing.F) {
 	for _, s := range jsonSamples {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, want := validJSON(s), json.Valid([]byte(s)) && utf8.ValidString(s)
-		if got != want {
-			t.Fatalf("validJSON(%q): got %v, want %v", s, got, want)
+		names, got := walk(s)
+		if want := wantObject(s); got != want {
+			t.Fatalf("%q: got accepted %v, want %v", s, got, want)
 		}
 		if !got {
 			return
 		}
 		var obj map[string]json.RawMessage
-		if json.Unmarshal([]byte(s), &obj) != nil || obj == nil {
-			return // not an object
+		if err := json.Unmarshal([]byte(s), &obj); err != nil {
+			t.Fatalf("%q: accepted, but encoding/json says %v", s, err)
 		}
-		m, ok := newMembers(s)
-		if !ok {
-			t.Fatalf("newMembers(%q): not an object", s)
-		}
-		seen := map[string]bool{}
-		for {
-			name, val, ok := m.next()
-			if !ok {
-				break
-			}
-			seen[name] = true
-			if !json.Valid([]byte(val)) {
-				t.Fatalf("member %q of %q: value %q is not JSON", name, s, val)
-			}
-		}
-		if len(seen) != len(obj) {
-			t.Fatalf("%q: got names %v, want those of %v", s, seen, obj)
+		if len(names) != len(obj) {
+			t.Fatalf("%q: got names %v, want those of %v", s, names, obj)
 		}
 		for name := range obj {
-			if !seen[name] {
+			if !names[name] {
 				t.Fatalf("%q: missed member %q", s, name)
 			}
 		}
