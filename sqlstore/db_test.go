@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
 
+	"github.com/audexum/auth"
 	"github.com/audexum/auth/sqlstore"
 )
 
@@ -29,6 +30,16 @@ type testDB struct {
 	open    func(t testing.TB) *sql.DB
 	// pgConfig is the parsed connection config, PostgreSQL only.
 	pgConfig *pgx.ConnConfig
+	// dsn is the data source name, SQLite only.
+	dsn string
+}
+
+// stdlibDSN registers db's PostgreSQL config with pgx's stdlib and
+// returns the name sql.Open("pgx", …) accepts for it.
+func stdlibDSN(t testing.TB, db testDB) string {
+	name := stdlib.RegisterConnConfig(db.pgConfig.Copy())
+	t.Cleanup(func() { stdlib.UnregisterConnConfig(name) })
+	return name
 }
 
 // fresh returns another empty database of the same engine.
@@ -49,11 +60,12 @@ func engines(t *testing.T, fn func(t *testing.T, db testDB)) {
 
 // sqliteDB returns a fresh SQLite database in a temporary file.
 func sqliteDB(t testing.TB) testDB {
-	path := filepath.Join(t.TempDir(), "audexum.db")
+	dsn := sqlstore.SQLiteDSN(filepath.Join(t.TempDir(), "audexum.db"))
 	return testDB{
 		dialect: sqlstore.SQLite,
+		dsn:     dsn,
 		open: func(t testing.TB) *sql.DB {
-			db, err := sql.Open("sqlite", sqlstore.SQLiteDSN(path))
+			db, err := sql.Open("sqlite", dsn)
 			if err != nil {
 				t.Fatalf("sql.Open: %v", err)
 			}
@@ -134,3 +146,5 @@ func openStoreCfg(t testing.TB, h *sql.DB, cfg sqlstore.Config) *sqlstore.Store 
 	t.Cleanup(func() { s.Close() })
 	return s
 }
+
+func mustScopes(toks ...string) auth.Scopes { return auth.MustScopes(toks...) }
