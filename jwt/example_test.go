@@ -2,14 +2,20 @@ package jwt_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	josejwt "github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/jwt"
@@ -189,4 +195,62 @@ func decode(seg string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// Some identity providers issue access tokens that are not RFC 9068
+// tokens: "typ" is "JWT", and "client_id" or "jti" are missing. Accept
+// them only for such an issuer, naming exactly what it lacks, and only if
+// it does not sign ID tokens for this audience with the same keys: "typ"
+// is what tells an access token from an ID token.
+func ExampleConfig_identityProvider() {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A token as such a provider mints it (go-jose, imported as josejwt).
+	idp, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: priv},
+		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "idp-1"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	now := exampleNow()
+	tok, err := josejwt.Signed(idp).Claims(josejwt.Claims{
+		Issuer:   "https://idp.example.com/",
+		Subject:  "auth0|5f7c8ec7c33c6c004bbafe82",
+		Audience: josejwt.Audience{"https://api.example.com"},
+		IssuedAt: josejwt.NewNumericDate(now),
+		Expiry:   josejwt.NewNumericDate(now.Add(time.Hour)),
+	}).Claims(map[string]any{"scp": []string{"read:messages"}}).Serialize()
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	cfg := jwt.Config{
+		Issuer:     "https://idp.example.com/",
+		Audiences:  []string{"https://api.example.com"},
+		Algorithms: []string{jwt.EdDSA},
+		Keys:       []jwt.PublicKey{{KeyID: "idp-1", Algorithm: jwt.EdDSA, Key: pub}},
+		Now:        exampleNow,
+	}
+	strict, err := jwt.NewVerifier(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = strict.Verify(context.Background(), tok)
+	fmt.Println("strict:", errors.Is(err, jwt.ErrType))
+
+	cfg.InsecureAllowAnyType = true
+	cfg.InsecureOptionalClaims = []string{jwt.ClaimClientID, jwt.ClaimID}
+	lax, err := jwt.NewVerifier(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := lax.Verify(context.Background(), tok)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("lax:", p.Subject, p.Method, p.Scopes)
+	// Output:
+	// strict: true
+	// lax: auth0|5f7c8ec7c33c6c004bbafe82 authorization_code read:messages
 }
