@@ -79,49 +79,54 @@ func pageError(status int, err error) *AuthorizeError {
 // The error is always an *AuthorizeError; answer it with
 // [Server.WriteAuthorizeError].
 func (s *Server) ParseAuthorizeRequest(r *http.Request) (*AuthorizeRequest, error) {
-	p, err := authorizeParams(r)
+	p, repeated, err := authorizeParams(r)
 	if err != nil {
 		return nil, pageError(http.StatusBadRequest, err)
 	}
-	return s.parseAuthorize(r, p)
+	return s.parseAuthorize(r, p, repeated)
 }
 
-// authorizeParams reads the parameters of an authorization request.
-func authorizeParams(r *http.Request) (params, error) {
+// authorizeParams reads the parameters of an authorization request and
+// the names that were repeated.
+func authorizeParams(r *http.Request) (params, map[string]bool, error) {
 	switch r.Method {
 	case http.MethodGet:
 		if len(r.URL.RawQuery) > maxFormBytes {
-			return nil, fmt.Errorf("%w: query too long", ErrMalformedRequest)
+			return nil, nil, fmt.Errorf("%w: query too long", ErrMalformedRequest)
 		}
-		return parseParams(r.URL.RawQuery)
+		return scanParams(r.URL.RawQuery)
 	case http.MethodPost:
 		if r.URL.RawQuery != "" {
-			return nil, fmt.Errorf("%w: parameters in both query and body", ErrMalformedRequest)
+			return nil, nil, fmt.Errorf("%w: parameters in both query and body", ErrMalformedRequest)
 		}
 		ct := r.Header["Content-Type"]
 		if len(ct) != 1 {
-			return nil, fmt.Errorf("%w: content type must be given once", ErrMalformedRequest)
+			return nil, nil, fmt.Errorf("%w: content type must be given once", ErrMalformedRequest)
 		}
 		if mt, _, err := mime.ParseMediaType(ct[0]); err != nil || mt != "application/x-www-form-urlencoded" {
-			return nil, fmt.Errorf("%w: content type must be application/x-www-form-urlencoded", ErrMalformedRequest)
+			return nil, nil, fmt.Errorf("%w: content type must be application/x-www-form-urlencoded", ErrMalformedRequest)
 		}
 		var body []byte
 		if r.Body != nil {
 			var err error
 			if body, err = io.ReadAll(io.LimitReader(r.Body, maxFormBytes+1)); err != nil {
-				return nil, fmt.Errorf("%w: reading body: %v", ErrMalformedRequest, err)
+				return nil, nil, fmt.Errorf("%w: reading body: %v", ErrMalformedRequest, err)
 			}
 		}
 		if len(body) > maxFormBytes {
-			return nil, fmt.Errorf("%w: body too large", ErrMalformedRequest)
+			return nil, nil, fmt.Errorf("%w: body too large", ErrMalformedRequest)
 		}
-		return parseParams(string(body))
+		return scanParams(string(body))
 	}
-	return nil, fmt.Errorf("%w: method not allowed", ErrMalformedRequest)
+	return nil, nil, fmt.Errorf("%w: method not allowed", ErrMalformedRequest)
 }
 
-func (s *Server) parseAuthorize(r *http.Request, p params) (*AuthorizeRequest, error) {
+func (s *Server) parseAuthorize(r *http.Request, p params, repeated map[string]bool) (*AuthorizeRequest, error) {
 	clientID := p.get("client_id")
+	if repeated["client_id"] || repeated["redirect_uri"] {
+		// Which client, or where to? Ambiguity here is never resolved.
+		return nil, pageError(http.StatusBadRequest, fmt.Errorf("%w: repeated client_id or redirect_uri", ErrMalformedRequest))
+	}
 	if clientID == "" || len(clientID) > maxClientIDLength {
 		return nil, pageError(http.StatusBadRequest, fmt.Errorf("%w: client_id missing or malformed", ErrUnknownClient))
 	}
@@ -142,6 +147,12 @@ func (s *Server) parseAuthorize(r *http.Request, p params) (*AuthorizeRequest, e
 	state := p.get("state")
 	redirect := func(code string, err error) (*AuthorizeRequest, error) {
 		return nil, &AuthorizeError{Code: code, Err: err, redirectURI: redirectURI, state: state}
+	}
+	if repeated != nil {
+		// RFC 6749 §3.1: "Request and response parameters MUST NOT be
+		// included more than once." A repeated state is still echoed: its
+		// first value, which is what the client sent first.
+		return redirect("invalid_request", fmt.Errorf("%w: repeated parameter", ErrMalformedRequest))
 	}
 	for name, v := range p {
 		if len(v) > maxParamLength && name != "state" {

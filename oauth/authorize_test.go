@@ -129,6 +129,24 @@ func TestAuthorizeEndpoint(t *testing.T) {
 			status: 400,
 		},
 		{
+			name: "repeated redirect_uri",
+			raw: func(f *fixture) *http.Request {
+				r := authorizeRequest(f.authorizeValues())
+				r.URL.RawQuery += "&redirect_uri=" + url.QueryEscape(webRedirectQuery)
+				return r
+			},
+			status: 400,
+		},
+		{
+			name: "malformed escape in the query",
+			raw: func(f *fixture) *http.Request {
+				r := authorizeRequest(f.authorizeValues())
+				r.URL.RawQuery += "&x=%zz"
+				return r
+			},
+			status: 400,
+		},
+		{
 			name: "PUT",
 			raw: func(f *fixture) *http.Request {
 				return httptest.NewRequest(http.MethodPut, "https://as.example/oauth/authorize?"+f.authorizeValues().Encode(), nil)
@@ -185,6 +203,17 @@ func TestAuthorizeEndpoint(t *testing.T) {
 			name:   "malformed scope",
 			edit:   func(f *fixture, v url.Values) { v.Set("scope", "read\x01") },
 			status: 303, want: url.Values{"error": {"invalid_scope"}, "state": {"xyz"}, "iss": {testIssuer}},
+		},
+		{
+			// The client and redirect URI are unambiguous: the error goes
+			// back to the client.
+			name: "repeated scope",
+			raw: func(f *fixture) *http.Request {
+				r := authorizeRequest(f.authorizeValues())
+				r.URL.RawQuery += "&scope=admin"
+				return r
+			},
+			status: 303, want: url.Values{"error": {"invalid_request"}, "state": {"xyz"}, "iss": {testIssuer}},
 		},
 		{
 			name:   "response_mode fragment",

@@ -36,7 +36,23 @@ func (p params) get(name string) string { return p[name] }
 // bad escapes, semicolons, empty names and more than maxParams parameters.
 // Errors never echo the input.
 func parseParams(raw string) (params, error) {
-	p := make(params, 8)
+	p, repeated, err := scanParams(raw)
+	if err != nil {
+		return nil, err
+	}
+	if repeated != nil {
+		return nil, fmt.Errorf("%w: repeated parameter", ErrMalformedRequest)
+	}
+	return p, nil
+}
+
+// scanParams is parseParams that reports repeated names instead of
+// failing on them; p holds the first value of each. The authorization
+// endpoint needs the difference: a repeated client_id is shown as a page,
+// a repeated scope is redirected as invalid_request.
+func scanParams(raw string) (p params, repeated map[string]bool, err error) {
+	p = make(params, 8)
+	n := 0
 	for raw != "" {
 		var part string
 		part, raw, _ = strings.Cut(raw, "&")
@@ -44,26 +60,30 @@ func parseParams(raw string) (params, error) {
 			continue
 		}
 		if strings.IndexByte(part, ';') >= 0 {
-			return nil, fmt.Errorf("%w: semicolon in parameters", ErrMalformedRequest)
+			return nil, nil, fmt.Errorf("%w: semicolon in parameters", ErrMalformedRequest)
 		}
 		k, v, _ := strings.Cut(part, "=")
 		key, err := url.QueryUnescape(k)
 		if err != nil || key == "" {
-			return nil, fmt.Errorf("%w: bad parameter name", ErrMalformedRequest)
+			return nil, nil, fmt.Errorf("%w: bad parameter name", ErrMalformedRequest)
 		}
 		val, err := url.QueryUnescape(v)
 		if err != nil {
-			return nil, fmt.Errorf("%w: bad parameter encoding", ErrMalformedRequest)
+			return nil, nil, fmt.Errorf("%w: bad parameter encoding", ErrMalformedRequest)
+		}
+		if n++; n > maxParams {
+			return nil, nil, fmt.Errorf("%w: too many parameters", ErrMalformedRequest)
 		}
 		if _, dup := p[key]; dup {
-			return nil, fmt.Errorf("%w: repeated parameter", ErrMalformedRequest)
-		}
-		if len(p) == maxParams {
-			return nil, fmt.Errorf("%w: too many parameters", ErrMalformedRequest)
+			if repeated == nil {
+				repeated = make(map[string]bool)
+			}
+			repeated[key] = true
+			continue
 		}
 		p[key] = val
 	}
-	return p, nil
+	return p, repeated, nil
 }
 
 // parseFormRequest checks and decodes the body of a POST to the token,
