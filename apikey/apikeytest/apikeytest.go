@@ -398,18 +398,18 @@ func testConcurrent(t *testing.T, s apikey.Store) {
 			for k := range perWorker {
 				r := record(1000 + w*perWorker + k)
 				if err := s.Insert(ctx, r); err != nil {
-					errc <- fmt.Errorf("Insert: %w", err)
+					errc <- fmt.Errorf("calling Insert: %w", err)
 					continue
 				}
 				if err := s.TouchLastUsed(ctx, map[string]time.Time{r.ID: at(time.Minute)}); err != nil {
-					errc <- fmt.Errorf("TouchLastUsed: %w", err)
+					errc <- fmt.Errorf("calling TouchLastUsed: %w", err)
 				}
 				if _, err := s.List(ctx, apikey.Filter{}); err != nil {
-					errc <- fmt.Errorf("List: %w", err)
+					errc <- fmt.Errorf("calling List: %w", err)
 				}
 				if k%2 == 0 {
 					if err := s.Revoke(ctx, r.ID, at(time.Hour), "test"); err != nil {
-						errc <- fmt.Errorf("Revoke: %w", err)
+						errc <- fmt.Errorf("calling Revoke: %w", err)
 					}
 				}
 			}
