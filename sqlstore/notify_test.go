@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +20,11 @@ func watch(t *testing.T, s *sqlstore.Store, fn func(sqlstore.Change)) {
 	if err != nil {
 		t.Fatalf("LatestChange: %v", err)
 	}
+	watchFrom(t, s, from, fn)
+}
+
+// watchFrom is watch from a given sequence number.
+func watchFrom(t *testing.T, s *sqlstore.Store, from int64, fn func(sqlstore.Change)) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Watch(ctx, from, fn) }()
@@ -147,6 +153,53 @@ func TestLatestChange(t *testing.T) {
 		for i, c := range cs {
 			if c.Seq != first+int64(i)+1 || c.Kind != sqlstore.KindAPIKey || c.ID != ids[i] {
 				t.Errorf("change %d: got %+v, want seq %d, api_key %s", i, c, first+int64(i)+1, ids[i])
+			}
+		}
+	})
+}
+
+// TestWatchReportsLostChanges: a watcher that starts behind the log's
+// retention (the rows it has not seen were pruned) is told to drop
+// everything before it gets the changes that remain.
+func TestWatchReportsLostChanges(t *testing.T) {
+	engines(t, func(t *testing.T, db testDB) {
+		var clock atomic.Int64
+		clock.Store(t0.UnixMicro())
+		now := func() time.Time { return time.UnixMicro(clock.Load()) }
+		s := openStoreCfg(t, db.open(t), sqlstore.Config{Dialect: db.dialect, Now: now,
+			PollInterval: 20 * time.Millisecond, ChangeRetention: time.Hour})
+		m, err := apikey.NewManager(apikey.ManagerConfig{Store: s.APIKeys(), Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		from, err := s.LatestChange(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for range 3 {
+			_, rec, err := m.Create(t.Context(), apikey.CreateParams{Name: "k", Owner: "o"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := m.Revoke(t.Context(), rec.ID, ""); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, rec.ID)
+			// The next change prunes this one.
+			clock.Add((2 * time.Hour).Microseconds())
+		}
+		got := make(chan sqlstore.Change, 10)
+		watchFrom(t, s, from, func(c sqlstore.Change) { got <- c })
+		want := []sqlstore.Change{{Kind: sqlstore.KindAll}, {Kind: sqlstore.KindAPIKey, ID: ids[2]}}
+		for i, w := range want {
+			select {
+			case c := <-got:
+				if c.Kind != w.Kind || c.ID != w.ID {
+					t.Errorf("change %d: got %+v, want kind %q id %q", i, c, w.Kind, w.ID)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("change %d: none delivered within 5 s", i)
 			}
 		}
 	})
