@@ -9,7 +9,6 @@ import (
 
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/oauth"
-	"github.com/google/go-cmp/cmp"
 )
 
 // RunClientStore runs the contract tests of oauth.ClientStore against the
@@ -43,8 +42,8 @@ func RunClientStore(t *testing.T, newStore func(t *testing.T) oauth.ClientStore)
 		if err != nil {
 			t.Fatalf("Client: %v", err)
 		}
-		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
-			t.Errorf("Client (-want +got):\n%s", diff)
+		if d := diff(want, got); d != "" {
+			t.Errorf("Client: %s", d)
 		}
 	})
 
@@ -105,8 +104,8 @@ func RunClientStore(t *testing.T, newStore func(t *testing.T) oauth.ClientStore)
 		if err != nil {
 			t.Fatalf("Client: %v", err)
 		}
-		if diff := cmp.Diff(sample("c1").RedirectURIs, again.RedirectURIs); diff != "" {
-			t.Errorf("stored redirect URIs changed through a returned record (-want +got):\n%s", diff)
+		if d := diff(sample("c1").RedirectURIs, again.RedirectURIs); d != "" {
+			t.Errorf("stored redirect URIs changed through a returned record: %s", d)
 		}
 		if again.Secrets[0].Hash == (oauth.Hash{}) {
 			t.Errorf("stored secret changed through a returned record")
@@ -128,8 +127,8 @@ func RunClientStore(t *testing.T, newStore func(t *testing.T) oauth.ClientStore)
 		for _, c := range list {
 			ids = append(ids, c.ID)
 		}
-		if diff := cmp.Diff([]string{"a", "b", "c"}, ids); diff != "" {
-			t.Errorf("ListClients IDs (-want +got):\n%s", diff)
+		if d := diff([]string{"a", "b", "c"}, ids); d != "" {
+			t.Errorf("ListClients IDs: %s", d)
 		}
 	})
 
@@ -164,8 +163,8 @@ func RunClientStore(t *testing.T, newStore func(t *testing.T) oauth.ClientStore)
 		}
 		first.ExpiresAt = t1.Add(24 * time.Hour)
 		want := []oauth.ClientSecret{first, second}
-		if diff := cmp.Diff(want, got.Secrets, cmpOpts); diff != "" {
-			t.Errorf("secrets after rotation (-want +got):\n%s", diff)
+		if d := diff(want, got.Secrets); d != "" {
+			t.Errorf("secrets after rotation: %s", d)
 		}
 
 		// A second rotation within the grace period shortens the
@@ -181,8 +180,8 @@ func RunClientStore(t *testing.T, newStore func(t *testing.T) oauth.ClientStore)
 		}
 		second.ExpiresAt = t2.Add(48 * time.Hour)
 		want = []oauth.ClientSecret{first, second, third}
-		if diff := cmp.Diff(want, got.Secrets, cmpOpts); diff != "" {
-			t.Errorf("secrets after second rotation (-want +got):\n%s", diff)
+		if d := diff(want, got.Secrets); d != "" {
+			t.Errorf("secrets after second rotation: %s", d)
 		}
 
 		// Once the older secrets have expired, a rotation may drop them;
@@ -202,8 +201,8 @@ func RunClientStore(t *testing.T, newStore func(t *testing.T) oauth.ClientStore)
 				active = append(active, sec.Hash)
 			}
 		}
-		if diff := cmp.Diff([]oauth.Hash{fourth.Hash}, active); diff != "" {
-			t.Errorf("active secrets after expiry (-want +got):\n%s", diff)
+		if d := diff([]oauth.Hash{fourth.Hash}, active); d != "" {
+			t.Errorf("active secrets after expiry: %s", d)
 		}
 	})
 

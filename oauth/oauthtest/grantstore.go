@@ -9,7 +9,6 @@ import (
 
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/oauth"
-	"github.com/google/go-cmp/cmp"
 )
 
 // Concurrency is the number of goroutines the suites race against one
@@ -106,8 +105,8 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 		}
 		want := *c
 		want.UsedAt = at
-		if diff := cmp.Diff(&want, got, cmpOpts); diff != "" {
-			t.Errorf("ClaimCode (-want +got):\n%s", diff)
+		if d := diff(&want, got); d != "" {
+			t.Errorf("ClaimCode: %s", d)
 		}
 		// The second claim reports reuse and returns the code, so the
 		// caller can revoke what the first claim produced.
@@ -181,11 +180,11 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 		if err != nil {
 			t.Fatalf("RefreshToken: %v", err)
 		}
-		if diff := cmp.Diff(g, gotG, cmpOpts); diff != "" {
-			t.Errorf("grant (-want +got):\n%s", diff)
+		if d := diff(g, gotG); d != "" {
+			t.Errorf("grant: %s", d)
 		}
-		if diff := cmp.Diff(h, gotT, cmpOpts); diff != "" {
-			t.Errorf("token (-want +got):\n%s", diff)
+		if d := diff(h, gotT); d != "" {
+			t.Errorf("token: %s", d)
 		}
 		g2, h2 := grant()
 		g2.ID = g.ID
@@ -216,8 +215,8 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 		if err != nil {
 			t.Fatalf("RefreshToken(new): %v", err)
 		}
-		if diff := cmp.Diff(n, head, cmpOpts); diff != "" {
-			t.Errorf("new head (-want +got):\n%s", diff)
+		if d := diff(n, head); d != "" {
+			t.Errorf("new head: %s", d)
 		}
 		if gotG.ID != g.ID || gotG.Revoked() {
 			t.Errorf("grant after rotation: got %+v, want %q not revoked", gotG, g.ID)

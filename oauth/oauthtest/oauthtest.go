@@ -17,21 +17,12 @@ import (
 	"encoding/hex"
 	"time"
 
-	"github.com/audexum/auth"
 	"github.com/audexum/auth/oauth"
-	"github.com/google/go-cmp/cmp"
 )
 
 // base is the suites' reference time, at microsecond precision so SQL
 // stores that round to microseconds compare equal.
 var base = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-
-// cmpOpts compares records: times by instant (a store may return another
-// location), scopes by content.
-var cmpOpts = cmp.Options{
-	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
-	cmp.Comparer(func(a, b auth.Scopes) bool { return a.Equal(b) }),
-}
 
 func randomID() string {
 	var b [12]byte
