@@ -18,12 +18,13 @@ import (
 func TestApproveMisuse(t *testing.T) {
 	tests := []struct {
 		name    string
-		subject string
+		subject func(req *oauth.AuthorizeRequest) string
 		granted func(req *oauth.AuthorizeRequest) auth.Scopes
 		wantErr error
 	}{
-		{"empty subject", "", func(req *oauth.AuthorizeRequest) auth.Scopes { return req.Scopes }, nil},
-		{"scopes beyond the request", "alice", func(*oauth.AuthorizeRequest) auth.Scopes { return auth.MustScopes("read", "admin") }, oauth.ErrInvalidScope},
+		{"empty subject", func(*oauth.AuthorizeRequest) string { return "" }, func(req *oauth.AuthorizeRequest) auth.Scopes { return req.Scopes }, nil},
+		{"subject equal to the client ID", func(req *oauth.AuthorizeRequest) string { return req.Client.ID }, func(req *oauth.AuthorizeRequest) auth.Scopes { return req.Scopes }, nil},
+		{"scopes beyond the request", func(*oauth.AuthorizeRequest) string { return "alice" }, func(*oauth.AuthorizeRequest) auth.Scopes { return auth.MustScopes("read", "admin") }, oauth.ErrInvalidScope},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -34,7 +35,7 @@ func TestApproveMisuse(t *testing.T) {
 				t.Fatalf("ParseAuthorizeRequest: %v", err)
 			}
 			w := httptest.NewRecorder()
-			err = f.srv.Approve(w, r, req, tt.subject, tt.granted(req))
+			err = f.srv.Approve(w, r, req, tt.subject(req), tt.granted(req))
 			if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) {
 				t.Errorf("Approve: got %v, want an error wrapping %v", err, tt.wantErr)
 			}
