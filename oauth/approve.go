@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/audexum/auth"
 )
@@ -24,8 +25,9 @@ func newGrantID() string {
 // keeping any query the registered URI has (RFC 6749 §4.1.2, RFC 9207).
 //
 // Approve always writes a response. On failure it redirects with
-// "server_error" (a nil request, an empty subject or one equal to the
-// client ID, scopes beyond the request) or "temporarily_unavailable" (the store failed), and returns
+// "server_error" (a nil request, an empty subject, a subject equal to the
+// client ID or starting with ClientIDPrefix and "_", scopes beyond the
+// request) or "temporarily_unavailable" (the store failed), and returns
 // the error.
 func (s *Server) Approve(w http.ResponseWriter, r *http.Request, req *AuthorizeRequest, subject string, granted auth.Scopes) error {
 	if req == nil || req.Client == nil || req.RedirectURI == "" {
@@ -45,11 +47,13 @@ func (s *Server) Approve(w http.ResponseWriter, r *http.Request, req *AuthorizeR
 	switch {
 	case subject == "":
 		return fail("server_error", errors.New("oauth: Approve needs a subject"))
-	case subject == req.Client.ID:
+	case subject == req.Client.ID || strings.HasPrefix(subject, ClientIDPrefix+"_"):
 		// Resource servers tell a client acting for itself from a user
-		// by "sub" == "client_id"; a user whose ID equals the client's
-		// would get a token that reads as the client's own.
-		return fail("server_error", errors.New("oauth: Approve subject equals the client ID"))
+		// by "sub" == "client_id", and name both by "sub": a user whose
+		// ID equals the client's would get a token that reads as the
+		// client's own, and one whose ID looks like a client ID could be
+		// taken for that client. User IDs stay out of that namespace.
+		return fail("server_error", errors.New("oauth: Approve subject looks like a client ID"))
 	case !req.Scopes.Includes(granted):
 		return fail("server_error", fmt.Errorf("%w: granted scopes beyond the request", ErrInvalidScope))
 	}

@@ -24,6 +24,7 @@ func TestApproveMisuse(t *testing.T) {
 	}{
 		{"empty subject", func(*oauth.AuthorizeRequest) string { return "" }, func(req *oauth.AuthorizeRequest) auth.Scopes { return req.Scopes }, nil},
 		{"subject equal to the client ID", func(req *oauth.AuthorizeRequest) string { return req.Client.ID }, func(req *oauth.AuthorizeRequest) auth.Scopes { return req.Scopes }, nil},
+		{"subject in the client ID namespace", func(*oauth.AuthorizeRequest) string { return oauth.ClientIDPrefix + "_other" }, func(req *oauth.AuthorizeRequest) auth.Scopes { return req.Scopes }, nil},
 		{"scopes beyond the request", func(*oauth.AuthorizeRequest) string { return "alice" }, func(*oauth.AuthorizeRequest) auth.Scopes { return auth.MustScopes("read", "admin") }, oauth.ErrInvalidScope},
 	}
 	for _, tt := range tests {
