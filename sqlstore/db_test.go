@@ -109,6 +109,10 @@ func postgresDB(t testing.TB) testDB {
 		pgConfig: cfg,
 		open: func(t testing.TB) *sql.DB {
 			db := stdlib.OpenDB(*cfg.Copy())
+			// Bounded, as a production pool is: two handles racing 50
+			// goroutines would otherwise use up the server's default
+			// 100 connections.
+			db.SetMaxOpenConns(16)
 			t.Cleanup(func() { db.Close() })
 			return db
 		},
