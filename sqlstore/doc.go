@@ -21,7 +21,15 @@
 //
 // # Stores
 //
-// [Store.APIKeys] is an [github.com/audexum/auth/apikey.Store].
+// One Store serves every store interface of the toolkit:
+//
+//   - [Store.APIKeys]: [github.com/audexum/auth/apikey.Store];
+//   - [Store.Clients]: [github.com/audexum/auth/oauth.ClientStore];
+//   - [Store.Grants]: [github.com/audexum/auth/oauth.GrantStore];
+//   - [Store.SigningKeys]: [github.com/audexum/auth/jwt.KeyStore], so every
+//     instance signs with and publishes the same keys. Private keys are
+//     sealed with AES-256-GCM under [Config.KeyEncryptionKey]; without one
+//     they are stored in clear and [Config.OnWarning] is told so.
 //
 // # Migrations
 //
@@ -48,18 +56,32 @@
 // transaction that begins with a conditional write, so exactly one of
 // several concurrent callers wins, on both engines and across processes:
 // rotating an API key is a compare-and-swap on the old key's "replaced
-// by" column. Last-used times only move forward, so their batches may
-// arrive late, twice or out of order.
+// by" column; claiming an authorization code is UPDATE … WHERE used_at IS
+// NULL; rotating a refresh token or a client secret first bumps a version
+// on the grant's or client's row, which serializes every change to that
+// family; a save of the signing key set is checked against the stored set
+// under a lock, so a save computed from a stale copy fails with
+// [ErrKeySetConflict] instead of overwriting another instance's rotation.
+// Last-used times only move forward, so their batches may arrive late,
+// twice or out of order.
 //
 // # Other processes' caches
 //
-// Verifiers cache what they read. Every revocation or rotation is also
+// Verifiers cache what they read. Every revocation or rotation of an API
+// key, change of a client's secrets and save of the signing keys is also
 // written to a change log in the same transaction; [Store.Watch] follows
 // the log and tells the process what to evict, so a key revoked by one
 // process (the CLI, another instance) stops working in all of them within
-// about a second. On PostgreSQL, give [Config.WaitForNotification] and the
-// log is announced with LISTEN/NOTIFY, for millisecond latency; on SQLite,
-// and as the fallback, Watch polls [Store.LatestChange], one indexed read.
+// about a second:
+//
+//	from, err := store.LatestChange(ctx) // at startup, before serving
+//	…
+//	go store.Watch(ctx, from, sqlstore.APIKeyInvalidator(verifier))
+//
+// On PostgreSQL, give [Config.WaitForNotification] and the log is
+// announced with LISTEN/NOTIFY, for millisecond latency (Watch then holds
+// one connection of the pool); on SQLite, and as the fallback, Watch polls
+// the log, one indexed read per [Config.PollInterval].
 //
 // # Errors
 //

@@ -89,7 +89,7 @@ type Store struct {
 	version   int
 	warnOnce  sync.Once
 
-	mu     sync.Mutex
+	mu     sync.RWMutex
 	stmts  map[string]*sql.Stmt
 	closed bool
 }
@@ -188,6 +188,18 @@ func (s *Store) Close() error {
 // per connection instead of on every call (PostgreSQL drivers cache them
 // anyway).
 func (s *Store) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	// Read-locked on the request path: a write lock here would make
+	// concurrent key lookups queue on each other.
+	s.mu.RLock()
+	st, ok := s.stmts[query]
+	closed := s.closed
+	s.mu.RUnlock()
+	switch {
+	case closed:
+		return nil, ErrClosed
+	case ok:
+		return st, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {

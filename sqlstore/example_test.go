@@ -1,0 +1,81 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/audexum/auth/apikey"
+	"github.com/audexum/auth/sqlstore"
+)
+
+// Open a SQLite file (the embedded default) and keep API keys in it. The
+// driver is imported by the program, not by sqlstore:
+//
+//	import _ "modernc.org/sqlite"
+func Example() {
+	dir, _ := os.MkdirTemp("", "audexum")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+
+	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(dir, "auth.db")))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer db.Close()
+	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer store.Close()
+
+	keys, _ := apikey.NewManager(apikey.ManagerConfig{Store: store.APIKeys()})
+	v, _ := apikey.NewVerifier(apikey.VerifierConfig{Manager: keys})
+	defer v.Close()
+
+	key, rec, _ := keys.Create(ctx, apikey.CreateParams{Name: "billing", Owner: "billing-service"})
+	p, err := v.Verify(ctx, key)
+	fmt.Println(p.Subject, p.CredentialID == rec.ID, err)
+	fmt.Println("schema version", store.SchemaVersion() == sqlstore.SchemaVersion())
+	// Output:
+	// billing-service true <nil>
+	// schema version true
+}
+
+// Let every process that shares the database drop a revoked key from its
+// cache within about a second. Read the starting point before the
+// verifier caches anything, then follow the change log.
+func ExampleStore_Watch() {
+	dir, _ := os.MkdirTemp("", "audexum")
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	db, _ := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(dir, "auth.db")))
+	defer db.Close()
+	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer store.Close()
+	v, _ := apikey.NewVerifier(apikey.VerifierConfig{Store: store.APIKeys()})
+	defer v.Close()
+
+	from, err := store.LatestChange(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	done := make(chan error, 1)
+	go func() { done <- store.Watch(ctx, from, sqlstore.APIKeyInvalidator(v)) }()
+
+	cancel()
+	fmt.Println(<-done)
+	// Output:
+	// context canceled
+}
