@@ -228,7 +228,7 @@ type discard struct {
 	code int
 }
 
-func newDiscard() *discard                    { return &discard{h: http.Header{}} }
+func newDiscard() *discard                     { return &discard{h: http.Header{}} }
 func (w *discard) Header() http.Header         { return w.h }
 func (w *discard) WriteHeader(code int)        { w.code = code }
 func (w *discard) Write(b []byte) (int, error) { return len(b), nil }
