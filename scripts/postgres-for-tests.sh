@@ -95,6 +95,24 @@ pg_isready -q -h 127.0.0.1 -p "$port" || die "server on port $port is not accept
 
 psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$port" "$@" >&2; }
 
+# The suites of several packages run at once (go test runs packages in
+# parallel), and the concurrency tests open 50 connections from each of
+# two pools: the default max_connections (100) is too few.
+want_conns=400
+have_conns=$(as_postgres psql -X -tA -p "$port" -d postgres -c 'SHOW max_connections')
+if [ "$have_conns" -lt "$want_conns" ]; then
+	log "raising max_connections from $have_conns to $want_conns (restarts the cluster)"
+	psql_admin -d postgres -c "ALTER SYSTEM SET max_connections = $want_conns"
+	as_root pg_ctlcluster "$version" "$name" restart >&2
+	for _ in $(seq 1 120); do
+		if pg_isready -q -h 127.0.0.1 -p "$port"; then
+			break
+		fi
+		sleep 0.5
+	done
+	pg_isready -q -h 127.0.0.1 -p "$port" || die "server on port $port did not come back after the restart"
+fi
+
 # Create the role, or reset its password if it exists, and its database.
 psql_admin -d postgres <<SQL
 DO \$\$
