@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"net"
@@ -161,6 +162,10 @@ func TestPostgresFault(t *testing.T) {
 		t.Fatalf("unknown key before the fault: got %d, want 401", got)
 	}
 
+	// A second instance in this process, watching the change log through
+	// the proxy with LISTEN only (its poll is an hour away).
+	watcher := newWatchedVerifier(t, h)
+
 	px.cut()
 	for _, k := range []string{key, unknown, key} {
 		if got := status(k); got != http.StatusServiceUnavailable {
@@ -192,4 +197,49 @@ func TestPostgresFault(t *testing.T) {
 	if got := status(unknown); got != http.StatusUnauthorized {
 		t.Errorf("unknown key after recovery: got %d, want 401", got)
 	}
+
+	// The watcher's LISTEN connection died with the cut; it reconnects
+	// by itself, so a revocation made elsewhere after the recovery still
+	// reaches it in time.
+	direct := openStore(t, db)
+	md, err := apikey.NewManager(apikey.ManagerConfig{Store: direct.APIKeys()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := watcher.v.Verify(t.Context(), key); err != nil {
+		t.Fatalf("watched verifier before revocation: %v", err)
+	}
+	rec, _ := apikey.Parse(key)
+	if err := md.Revoke(t.Context(), rec.ID, "after the fault"); err != nil {
+		t.Fatal(err)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		_, err := watcher.v.Verify(t.Context(), key)
+		if errors.Is(err, auth.ErrRevoked) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("revocation after the fault did not reach the watcher: Verify got %v", err)
+		}
+		time.Sleep(20 * time.Millisecond) // polling with a deadline
+	}
+}
+
+type watchedVerifier struct {
+	v *apikey.Verifier
+}
+
+// newWatchedVerifier opens a Store on h that follows the change log with
+// LISTEN/NOTIFY only, and a verifier caching keys for an hour that the
+// watcher invalidates.
+func newWatchedVerifier(t *testing.T, h *sql.DB) *watchedVerifier {
+	s := openStoreCfg(t, h, sqlstore.Config{Dialect: sqlstore.Postgres, PollInterval: time.Hour})
+	v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: s.APIKeys(), CacheTTL: time.Hour, LastUsedInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { v.Close() })
+	watch(t, s, sqlstore.APIKeyInvalidator(v))
+	return &watchedVerifier{v: v}
 }
