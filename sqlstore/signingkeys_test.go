@@ -201,3 +201,38 @@ func TestSigningKeysConcurrentRotation(t *testing.T) {
 		}
 	})
 }
+
+// TestSigningKeysConcurrentStart: instances starting at once on an empty
+// database each generate first keys; one set is saved, the others are
+// refused as stale and adopt it, so all sign with the same key.
+func TestSigningKeysConcurrentStart(t *testing.T) {
+	engines(t, func(t *testing.T, db testDB) {
+		stores := []*sqlstore.Store{openStore(t, db), openStore(t, db)}
+		const n = 6
+		sets := make([]*jwt.KeySet, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				sets[i], errs[i] = jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: stores[i%2].SigningKeys()})
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("NewKeySet %d: %v", i, err)
+			}
+		}
+		for i, s := range sets {
+			if s.ActiveKeyID() != sets[0].ActiveKeyID() {
+				t.Errorf("instance %d signs with %s, instance 0 with %s", i, s.ActiveKeyID(), sets[0].ActiveKeyID())
+			}
+		}
+		if ids := storedIDs(t, stores[0].SigningKeys()); len(ids) != 2 {
+			t.Errorf("stored keys: got %v, want one active and one next", ids)
+		}
+	})
+}
