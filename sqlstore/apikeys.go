@@ -21,7 +21,9 @@ import (
 // Not-found and the other refusals are the apikey package's sentinels
 // ([apikey.ErrNotFound], …), so the apikey verifier tells an unknown key
 // from a database that cannot answer; every other error is the database's,
-// wrapped, and the verifier answers it with 503.
+// wrapped, and the verifier answers it with 503. Revocations and rotations
+// are recorded in the change log ([KindAPIKey]), so verifiers in other
+// processes drop the key from their caches (see [Store.Watch]).
 type APIKeyStore struct{ s *Store }
 
 var _ apikey.Store = (*APIKeyStore)(nil)

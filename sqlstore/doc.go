@@ -41,6 +41,11 @@
 // with a schema this code does not know. [Migrate] does the same without
 // opening a Store.
 //
+// The tables have plain names (api_keys, oauth_clients, changes,
+// schema_migrations, …): give the Store a database of its own, or on
+// PostgreSQL a schema of its own (search_path), rather than sharing one
+// with tables of another application or migration tool.
+//
 // # SQLite
 //
 // Build the DSN with [SQLiteDSN]: it turns on WAL (readers and the writer

@@ -72,7 +72,8 @@ const (
 
 // Store is a database holding the records of every store interface of the
 // toolkit. Create one with [Open]; it is safe for concurrent use. The
-// stores of the other packages are views of it: [Store.APIKeys].
+// stores of the other packages are views of it: [Store.APIKeys],
+// [Store.Clients], [Store.Grants] and [Store.SigningKeys].
 //
 // The Store does not own the *sql.DB: Close releases what the Store
 // prepared, and the caller closes the database.
