@@ -162,6 +162,14 @@ func TestHostile(t *testing.T) {
 		{"scope with a double space", nil, esWith(map[string]any{"scope": "read  write"}), jwt.ErrInvalidClaim},
 		{"scope as array", nil, esWith(map[string]any{"scope": []string{"read"}}), jwt.ErrInvalidClaim},
 		{"scp array without scope", nil, esWith(map[string]any{"scp": []string{"read", "write"}}, "scope"), nil},
+		{"scp string without scope", nil, esWith(map[string]any{"scp": "read write"}, "scope"), nil},
+		{"scp with a number", nil, esWith(map[string]any{"scp": []any{"read", 1}}, "scope"), jwt.ErrInvalidClaim},
+		{"scp ignored when scope is present", nil, esWith(map[string]any{"scp": 1}), nil},
+
+		// RFC 7515 §4.1.4: without kid the key is chosen among those bound
+		// to the token's algorithm, a bounded number of them.
+		{"no kid, signed by a configured key", nil, esHeader(hdr("ES256", "")), nil},
+		{"no kid, RS256", nil, rs.sign(t, jwt.RS256, hdr("RS256", ""), claims(nil)), nil},
 
 		// RFC 7519 §4: duplicate names are refused; so are case variants
 		// and escaped spellings, which other decoders would merge.

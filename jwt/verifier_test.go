@@ -351,3 +351,21 @@ func TestAlgorithms(t *testing.T) {
 		})
 	}
 }
+
+// TestKidlessBound: a token without kid is tried against at most three
+// keys of its algorithm, so one token cannot cost a signature check per
+// configured key.
+func TestKidlessBound(t *testing.T) {
+	var keys []*testKey
+	var pub []jwt.PublicKey
+	for range 4 {
+		k := newTestKey(t, jwt.EdDSA, "", 0)
+		keys = append(keys, k)
+		pub = append(pub, k.public())
+	}
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, Keys: pub})
+	noKid := `{"alg":"EdDSA","typ":"at+jwt"}`
+	expectVerify(t, v, keys[0].sign(t, jwt.EdDSA, noKid, claims(nil)), nil)
+	expectVerify(t, v, keys[2].sign(t, jwt.EdDSA, noKid, claims(nil)), nil)
+	expectVerify(t, v, keys[3].sign(t, jwt.EdDSA, noKid, claims(nil)), jwt.ErrBadSignature)
+}
