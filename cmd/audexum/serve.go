@@ -177,17 +177,15 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		return nil, err
 	}
 	audience := strings.TrimSuffix(issuer, "/") + apiAudiencePath
-	// The token verifier consults the OAuth server's revocation list, and
-	// the OAuth server uses the verifier to recognise its own tokens; the
-	// hook closes over a so both can be built.
+	// Tokens revoked at /oauth/revoke (or by a replayed code or refresh
+	// token) are refused by the API at once: the verifier asks the grant
+	// store on every request.
 	a.tokenV, err = jwt.NewVerifier(jwt.Config{
 		Issuer:     issuer,
 		Audiences:  []string{audience},
 		Algorithms: []string{jwt.ES256, jwt.RS256, jwt.EdDSA},
 		KeySet:     a.keySet,
-		Revoked: func(ctx context.Context, jti string) (bool, error) {
-			return a.oauth.IsRevoked(ctx, jti)
-		},
+		Revoked:    sys.grants.IsRevoked,
 	})
 	if err != nil {
 		return nil, err
