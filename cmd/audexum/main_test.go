@@ -318,12 +318,14 @@ type server struct {
 	cmd    *exec.Cmd
 	stderr *bytes.Buffer
 	done   chan struct{}
+	lines  chan string // further stdout lines
 }
 
 // startServer runs serve on a free port and waits for its ready line.
-func (e *env) startServer() *server {
+func (e *env) startServer(extra ...string) *server {
 	e.t.Helper()
-	cmd := exec.Command(binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, e.flags()...)...)
+	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
+	cmd := exec.Command(binary, append(args, e.flags()...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		e.t.Fatal(err)
@@ -333,7 +335,8 @@ func (e *env) startServer() *server {
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
-	lines := make(chan string, 1)
+	lines := make(chan string, 8)
+	s.lines = lines
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {

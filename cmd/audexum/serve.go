@@ -42,6 +42,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	issuerFlag := fs.String("issuer", "", "issuer URL of the authorization server (default https://HOST:PORT as served)")
 	certFile := fs.String("tls-cert", "", "TLS certificate file (default: a self-signed certificate in the data dir)")
 	keyFile := fs.String("tls-key", "", "TLS private key file")
+	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics over plain HTTP on HOST:PORT (default off; port 0 picks a free port)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -92,7 +93,16 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		issuer = "https://" + hostport
 	}
 
-	app, err := newApp(ctx, sys, issuer, logger)
+	var mln net.Listener
+	if *metricsAddr != "" {
+		if mln, err = net.Listen("tcp", *metricsAddr); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		defer mln.Close()
+	}
+
+	m := newMetrics()
+	app, err := newApp(ctx, sys, issuer, logger, m)
 	if err != nil {
 		return err
 	}
@@ -115,6 +125,12 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
 	fmt.Fprintf(c.stdout, "listening on https://%s\n", hostport)
+	var msrv *http.Server
+	if mln != nil {
+		msrv = &http.Server{Handler: m.handler(), ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout}
+		go msrv.Serve(mln)
+		fmt.Fprintf(c.stdout, "metrics on http://%s\n", servedHostPort(*metricsAddr, mln.Addr()))
+	}
 	logger.Info("serving", "addr", hostport, "issuer", issuer, "database", sys.store.Dialect().String())
 
 	select {
@@ -127,6 +143,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		logger.Warn("shutdown", "err", err)
+	}
+	if msrv != nil {
+		msrv.Shutdown(sctx)
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -162,12 +181,13 @@ type app struct {
 	keyV      *apikey.Verifier
 	tokenV    *jwt.Verifier
 	authn     *auth.Authenticator
+	metrics   *metrics
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
 }
 
-func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger) (*app, error) {
-	a := &app{sys: sys, logger: logger}
+func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger, m *metrics) (*app, error) {
+	a := &app{sys: sys, logger: logger, metrics: m}
 	var err error
 	if a.keySet, err = jwt.NewKeySet(jwt.KeySetConfig{Store: sys.signing}); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -201,7 +221,8 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		Audience:            []string{audience},
 		Scopes:              scopes,
 		OnEvent: func(e oauth.Event) {
-			logger.Info("oauth", "event", string(e.Kind), "client_id", e.ClientID, "err", errString(e.Err))
+			m.oauthEvent(e)
+			logger.Info("oauth", "event", string(e.Kind), "client_id", e.ClientID, "grant_type", e.GrantType, "err", errString(e.Err))
 		},
 	})
 	if err != nil {
@@ -211,12 +232,14 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		Store:  sys.keyStore,
 		Hasher: sys.hasher,
 		OnError: func(err error) {
+			m.storeErrors.WithLabelValues("api_key_last_used").Inc()
 			logger.Error("api key last-used flush", "err", err)
 		},
 	})
 	if err != nil {
 		return nil, err
 	}
+	logFailure := auth.LogFailures(logger)
 	throttle, err := auth.NewThrottle(auth.ThrottleConfig{})
 	if err != nil {
 		return nil, err
@@ -224,7 +247,11 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	a.authn, err = auth.New(auth.Config{
 		Verifiers: []auth.Verifier{a.keyV, a.tokenV},
 		Throttle:  throttle,
-		OnFailure: auth.LogFailures(logger),
+		OnSuccess: m.authSuccess,
+		OnFailure: func(e auth.Event) {
+			m.authFailure(e)
+			logFailure(e)
+		},
 	})
 	if err != nil {
 		return nil, err
@@ -232,6 +259,10 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	// Changes made by other processes (the CLI, other instances) evict
 	// this process's caches: LISTEN/NOTIFY on PostgreSQL, polling the
 	// change log on SQLite.
+	sys.onStoreError = func(err error) {
+		m.storeErrors.WithLabelValues("change_log").Inc()
+		logger.Error("change log", "err", err)
+	}
 	from, err := sys.store.LatestChange(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read change log: %w", err)
@@ -250,13 +281,20 @@ func (a *app) onChange(ch sqlstore.Change) {
 	case sqlstore.KindAPIKey:
 		a.keyV.Invalidate(ch.ID)
 	case sqlstore.KindSigningKey:
-		if err := a.keySet.Reload(context.Background()); err != nil {
-			a.logger.Error("reload signing keys", "err", err)
-		}
+		a.reloadKeys()
 	case sqlstore.KindAll:
 		a.keyV.InvalidateAll()
-		a.keySet.Reload(context.Background())
+		a.reloadKeys()
 	}
+}
+
+func (a *app) reloadKeys() {
+	if err := a.keySet.Reload(context.Background()); err != nil {
+		a.metrics.keyReloads.WithLabelValues("error").Inc()
+		a.logger.Error("reload signing keys", "err", err)
+		return
+	}
+	a.metrics.keyReloads.WithLabelValues("ok").Inc()
 }
 
 func (a *app) close() {
@@ -336,13 +374,16 @@ func (a *app) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
 		next.ServeHTTP(rec, r)
+		elapsed := time.Since(start)
+		// The mux records the pattern it matched on the request itself.
+		a.metrics.observe(r.Pattern, rec.status, elapsed)
 		a.logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.Int("status", rec.status),
 			slog.String("remote_addr", r.RemoteAddr),
 			slog.String("proto", r.Proto),
-			slog.Duration("elapsed", time.Since(start)),
+			slog.Duration("elapsed", elapsed),
 		)
 	})
 }

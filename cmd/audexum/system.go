@@ -42,6 +42,9 @@ type system struct {
 	registry *oauth.Registry
 	users    *userStore
 	signing  *sqlstore.SigningKeyStore
+	// onStoreError, if set before background work starts, receives the
+	// store's background errors (the change-log watcher).
+	onStoreError func(error)
 }
 
 // openSystem opens the database the flags select, applies migrations and
@@ -64,7 +67,11 @@ func openSystem(ctx context.Context, cm common) (*system, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	cfg := sqlstore.Config{Dialect: dialect}
+	cfg := sqlstore.Config{Dialect: dialect, OnError: func(err error) {
+		if s.onStoreError != nil {
+			s.onStoreError(err)
+		}
+	}}
 	if s.pg {
 		cfg.WaitForNotification = func(ctx context.Context, c any) error {
 			_, err := c.(*stdlib.Conn).Conn().WaitForNotification(ctx)
