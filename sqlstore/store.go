@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -143,16 +145,55 @@ func Open(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 		s.retention = DefaultChangeRetention
 	}
 	if s.dialect == SQLite {
-		if err := checkSQLite(ctx, db); err != nil {
+		if err := retryBusy(ctx, func() error { return checkSQLite(ctx, db) }); err != nil {
 			return nil, err
 		}
 	}
-	v, err := Migrate(ctx, db, s.dialect)
+	var v int
+	err := retryBusy(ctx, func() error {
+		var err error
+		v, err = Migrate(ctx, db, s.dialect)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
 	s.version = v
 	return s, nil
+}
+
+// retryBusy runs fn again while it fails with SQLITE_BUSY, for up to
+// SQLiteBusyTimeout. Connections opening a new database file at once
+// meet SQLITE_BUSY while the first converts it to WAL, a lock busy_timeout
+// does not wait for; once the file is in WAL mode, it does not happen.
+func retryBusy(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(SQLiteBusyTimeout)
+	backoff := 5 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		backoff = min(2*backoff, 200*time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (5), by the error
+// code of modernc.org/sqlite (a Code method), or by the text other
+// drivers use.
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	if errors.As(err, &coded) {
+		return coded.Code()&0xff == 5
+	}
+	return strings.Contains(err.Error(), "database is locked")
 }
 
 // Dialect returns the engine the Store was opened for.
