@@ -5,8 +5,9 @@
 #   eval "$(scripts/postgres-for-tests.sh)"
 #   go test -race ./sqlstore/...
 #
-# It is idempotent (run it as often as you like: it starts what is stopped
-# and creates what is missing), needs no input, and works as root (as in
+# It is idempotent (run it as often as you like: it starts what is stopped,
+# creates what is missing, and raises max_connections to 400 once, which
+# restarts the cluster that one time), needs no input, and works as root (as in
 # CI) or as a user who may run "sudo -n". On Debian it uses the packaged
 # cluster (see pg_lsclusters); when PostgreSQL is not installed it installs
 # Debian's package first. Messages go to stderr; stdout carries only the
@@ -96,8 +97,9 @@ pg_isready -q -h 127.0.0.1 -p "$port" || die "server on port $port is not accept
 psql_admin() { as_postgres psql -X -q -v ON_ERROR_STOP=1 -p "$port" "$@" >&2; }
 
 # The suites of several packages run at once (go test runs packages in
-# parallel), and the concurrency tests open 50 connections from each of
-# two pools: the default max_connections (100) is too few.
+# parallel: sqlstore's concurrency tests and cmd/audexum's end-to-end
+# tests each hold tens of connections), so the default max_connections
+# (100) is too few. Raising it needs a restart, once.
 want_conns=400
 have_conns=$(as_postgres psql -X -tA -p "$port" -d postgres -c 'SHOW max_connections')
 if [ "$have_conns" -lt "$want_conns" ]; then
