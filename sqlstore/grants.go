@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/audexum/auth"
@@ -43,10 +44,28 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (hash) DO NOTHING`,
 		if err := insertScopeRows(ctx, tx, "oauth_code_scopes", "code_hash", c.Hash[:], c.Scopes); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM oauth_codes WHERE expires_at < $1`, micros(c.CreatedAt.Add(-retention)))
-		return err
+		return gs.sweep(ctx, tx, "oauth_codes", "hash", c.CreatedAt.Add(-retention))
 	})
 	return wrap("save code", err, oauth.ErrAlreadyExists)
+}
+
+// sweepBatch bounds the rows one sweep deletes, so housekeeping never makes
+// the transaction that carries it long.
+const sweepBatch = 100
+
+// sweep deletes up to sweepBatch rows of table (primary key column key)
+// that expired before cutoff. On PostgreSQL it skips rows another
+// transaction holds (SKIP LOCKED): housekeeping never waits for a lock,
+// so two transactions sweeping at once cannot deadlock each other or a
+// refresh in progress. SQLite has one writer at a time.
+func (gs *GrantStore) sweep(ctx context.Context, tx *sql.Tx, table, key string, cutoff time.Time) error {
+	q := `DELETE FROM ` + table + ` WHERE ` + key + ` IN (SELECT ` + key + ` FROM ` + table +
+		` WHERE expires_at < $1 LIMIT ` + strconv.Itoa(sweepBatch)
+	if gs.s.dialect == Postgres {
+		q += ` FOR UPDATE SKIP LOCKED`
+	}
+	_, err := tx.ExecContext(ctx, q+`)`, micros(cutoff))
+	return err
 }
 
 // insertScopeRows inserts (key, scope) rows into table in one statement.
@@ -172,11 +191,10 @@ VALUES ($1, $2, $3, $4, $5, $6, 0) ON CONFLICT (id) DO NOTHING`,
 		// Housekeeping, by the caller's clock: grants (with their
 		// tokens) expired for longer than the retention, and revoked
 		// access-token IDs past their expiry.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM oauth_grants WHERE expires_at < $1`, micros(g.CreatedAt.Add(-retention))); err != nil {
+		if err := gs.sweep(ctx, tx, "oauth_grants", "id", g.CreatedAt.Add(-retention)); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM oauth_revoked_tokens WHERE expires_at < $1`, micros(g.CreatedAt))
-		return err
+		return gs.sweep(ctx, tx, "oauth_revoked_tokens", "jti", g.CreatedAt)
 	})
 	return wrap("create grant", err, oauth.ErrAlreadyExists)
 }
