@@ -183,7 +183,7 @@ func checkToken(tb testing.TB, e *tokenEndpoint) {
 		tb.Fatalf("issued token: got client %q, %v; want %q", id, err, e.clientID)
 	}
 	for name, r := range map[string]*http.Request{
-		"wrong-secret":   tokenRequest(e.clientID, e.secret[:len(e.secret)-1]+"x"),
+		"wrong-secret":   tokenRequest(e.clientID, otherSecret(e.secret)),
 		"unknown-client": tokenRequest("no-such-client", e.secret),
 	} {
 		w := httptest.NewRecorder()
@@ -192,6 +192,15 @@ func checkToken(tb testing.TB, e *tokenEndpoint) {
 			tb.Fatalf("%s: got %d %s, want 401 without a token", name, w.Code, w.Body)
 		}
 	}
+}
+
+// otherSecret is secret with its last character changed.
+func otherSecret(secret string) string {
+	last := byte('A')
+	if secret[len(secret)-1] == last {
+		last = 'B'
+	}
+	return secret[:len(secret)-1] + string(last)
 }
 
 type tokenImpl struct {
