@@ -111,7 +111,9 @@ stop_counting() {
 	kill -QUIT "$server_pid"
 	wait "$server_pid" 2>/dev/null || true
 	server_pid=""
-	grep -c '^goroutine [0-9]* \[' "$1" || true
+	# "goroutine N gp=… m=… [state]:", the runtime's own included;
+	# goroutine 0 is the signal-handling thread's stack, not a goroutine.
+	grep -c '^goroutine [1-9][0-9]* ' "$1" || true
 }
 
 log "idle baseline"
