@@ -100,7 +100,11 @@ func (s *Store) Changes(ctx context.Context, after int64, limit int) ([]Change, 
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, kind, id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+	st, err := s.stmt(ctx, `SELECT seq, kind, id FROM changes WHERE seq > $1 ORDER BY seq LIMIT $2`)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: read changes: %w", err)
+	}
+	rows, err := st.QueryContext(ctx, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: read changes: %w", err)
 	}

@@ -30,8 +30,9 @@ type testDB struct {
 	open    func(t testing.TB) *sql.DB
 	// pgConfig is the parsed connection config, PostgreSQL only.
 	pgConfig *pgx.ConnConfig
-	// dsn is the data source name, SQLite only.
-	dsn string
+	// path and dsn are the database file and its data source name,
+	// SQLite only.
+	path, dsn string
 }
 
 // stdlibDSN registers db's PostgreSQL config with pgx's stdlib and
@@ -60,9 +61,11 @@ func engines(t *testing.T, fn func(t *testing.T, db testDB)) {
 
 // sqliteDB returns a fresh SQLite database in a temporary file.
 func sqliteDB(t testing.TB) testDB {
-	dsn := sqlstore.SQLiteDSN(filepath.Join(t.TempDir(), "audexum.db"))
+	path := filepath.Join(t.TempDir(), "audexum.db")
+	dsn := sqlstore.SQLiteDSN(path)
 	return testDB{
 		dialect: sqlstore.SQLite,
+		path:    path,
 		dsn:     dsn,
 		open: func(t testing.TB) *sql.DB {
 			db, err := sql.Open("sqlite", dsn)

@@ -204,7 +204,8 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 func (s *Store) SchemaVersion() int { return s.version }
 
 // Close releases the statements the Store prepared. It does not close the
-// *sql.DB. Using the Store after Close fails with [ErrClosed].
+// *sql.DB, nor stop [Store.Watch] (cancel its context). Lookups through
+// the Store after Close fail with [ErrClosed].
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
