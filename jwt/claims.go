@@ -2,6 +2,7 @@ package jwt
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -223,7 +224,7 @@ func dateTime(f float64) time.Time {
 // array of strings, RFC 7519 §4.1.3) names one of want.
 func audienceMatches(raw string, want []string) error {
 	if s, ok := jsonString(raw); ok {
-		if contains(want, s) {
+		if slices.Contains(want, s) {
 			return nil
 		}
 		return errAudience
@@ -242,21 +243,12 @@ func audienceMatches(raw string, want []string) error {
 		if !ok {
 			return errInvalidClaim
 		}
-		found = found || contains(want, s)
+		found = found || slices.Contains(want, s)
 	}
 	if !found {
 		return errAudience
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // scopes reads the granted scopes: "scope", a space-delimited string (RFC

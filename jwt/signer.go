@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/audexum/auth"
@@ -120,7 +121,7 @@ func (s *Signer) Sign(ctx context.Context, c Claims) (Token, error) {
 		return Token{}, fmt.Errorf("%w: Subject is required", ErrInvalidClaims)
 	case c.ClientID == "":
 		return Token{}, fmt.Errorf("%w: ClientID is required", ErrInvalidClaims)
-	case len(c.Audience) == 0 || contains(c.Audience, ""):
+	case len(c.Audience) == 0 || slices.Contains(c.Audience, ""):
 		return Token{}, fmt.Errorf("%w: at least one non-empty Audience is required", ErrInvalidClaims)
 	case lifetime < time.Second || lifetime > s.keys.maxLifetime:
 		return Token{}, fmt.Errorf("%w: Lifetime must be between 1s and %v", ErrInvalidClaims, s.keys.maxLifetime)
