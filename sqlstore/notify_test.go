@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/apikey"
 	"github.com/audexum/auth/sqlstore"
@@ -147,13 +149,15 @@ func TestLatestChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(cs) != 3 {
-			t.Fatalf("Changes: got %d, want 3", len(cs))
+		var want []sqlstore.Change
+		for i, id := range ids {
+			want = append(want, sqlstore.Change{Seq: first + int64(i) + 1, Kind: sqlstore.KindAPIKey, ID: id})
 		}
-		for i, c := range cs {
-			if c.Seq != first+int64(i)+1 || c.Kind != sqlstore.KindAPIKey || c.ID != ids[i] {
-				t.Errorf("change %d: got %+v, want seq %d, api_key %s", i, c, first+int64(i)+1, ids[i])
-			}
+		if diff := cmp.Diff(want, cs); diff != "" {
+			t.Errorf("Changes (-want +got):\n%s", diff)
+		}
+		if cs, err := s.Changes(t.Context(), last, 10); err != nil || len(cs) != 0 {
+			t.Errorf("Changes after the last: got %v, %v; want none", cs, err)
 		}
 	})
 }
