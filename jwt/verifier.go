@@ -322,13 +322,16 @@ func (v *Verifier) key(ctx context.Context, kid string, alg *algorithm) (crypto.
 	if err != errUnknownKey || len(v.remotes) == 0 {
 		return key, err
 	}
-	t := time.NewTimer(v.wait)
-	defer t.Stop()
+	var t *time.Timer // made only when there is a fetch to wait for
 wait:
 	for range 2 {
 		run := v.runForUnknownKey()
 		if run == nil {
 			break
+		}
+		if t == nil {
+			t = time.NewTimer(v.wait)
+			defer t.Stop()
 		}
 		select {
 		case <-run.done:
