@@ -52,10 +52,11 @@ type storedRow struct {
 }
 
 // Load implements [jwt.KeyStore]: the keys of the last save, in the order
-// they were saved. It fails with [ErrKeyEncryptionKeyRequired] if keys are sealed
-// and the Store has no key-encryption key, [ErrWrongKeyEncryptionKey] if
-// they were sealed under another one, and [ErrCorruptRecord] if a sealed
-// key does not open.
+// they were saved. It fails with [ErrKeyEncryptionKeyRequired] if keys are
+// sealed and the Store has no key-encryption key, [ErrWrongKeyEncryptionKey]
+// if they were sealed under one that is neither KeyEncryptionKey nor one
+// of PreviousKeyEncryptionKeys, and [ErrCorruptRecord] if a sealed key
+// does not open.
 func (ks *SigningKeyStore) Load(ctx context.Context) ([]jwt.StoredKey, error) {
 	rows, err := ks.s.db.QueryContext(ctx, `SELECT id, algorithm, private_key, kek_id, created_at, activated_at, retired_at
 FROM signing_keys ORDER BY position`)
@@ -76,14 +77,11 @@ FROM signing_keys ORDER BY position`)
 			return nil, wrap("load signing keys", err)
 		}
 		if kekID.Valid {
-			switch {
-			case ks.s.kek == nil:
-				return nil, fmt.Errorf("%w: signing key %q", ErrKeyEncryptionKeyRequired, k.ID)
-			case kekID.String != ks.s.kek.id:
-				return nil, fmt.Errorf("%w: signing key %q was sealed under key-encryption key %s, this one is %s",
-					ErrWrongKeyEncryptionKey, k.ID, kekID.String, ks.s.kek.id)
+			kek, err := ks.s.kekByID(kekID.String, k.ID)
+			if err != nil {
+				return nil, err
 			}
-			if priv, err = ks.s.kek.open(priv, k.ID, k.Algorithm); err != nil {
+			if priv, err = kek.open(priv, k.ID, k.Algorithm); err != nil {
 				return nil, err
 			}
 		}
@@ -95,6 +93,24 @@ FROM signing_keys ORDER BY position`)
 		return nil, wrap("load signing keys", err)
 	}
 	return out, nil
+}
+
+// kekByID returns the configured key-encryption key with the given ID,
+// for the signing key keyID.
+func (s *Store) kekByID(id, keyID string) (*kek, error) {
+	if s.kek == nil && len(s.oldKEKs) == 0 {
+		return nil, fmt.Errorf("%w: signing key %q", ErrKeyEncryptionKeyRequired, keyID)
+	}
+	if s.kek != nil && s.kek.id == id {
+		return s.kek, nil
+	}
+	for _, k := range s.oldKEKs {
+		if k.id == id {
+			return k, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: signing key %q was sealed under key-encryption key %s, which is not configured",
+		ErrWrongKeyEncryptionKey, keyID, id)
 }
 
 // Save implements [jwt.KeyStore]: it replaces the stored set with keys in

@@ -236,3 +236,37 @@ func TestSigningKeysConcurrentStart(t *testing.T) {
 		}
 	})
 }
+
+// TestSigningKeysChangeKeyEncryptionKey: with the new key-encryption key
+// set and the old one listed as previous, the keys still load, and the
+// next rotation seals them all under the new one, after which the old one
+// is no longer needed (and no longer enough).
+func TestSigningKeysChangeKeyEncryptionKey(t *testing.T) {
+	db := sqliteDB(t)
+	old, next := testKEK(1), testKEK(2)
+	set := newKeySet(t, openStoreKEK(t, db, old, nil).SigningKeys())
+
+	s, err := sqlstore.Open(t.Context(), db.open(t), sqlstore.Config{Dialect: sqlstore.SQLite,
+		KeyEncryptionKey: next, PreviousKeyEncryptionKeys: [][]byte{old}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	moved := newKeySet(t, s.SigningKeys())
+	if moved.ActiveKeyID() != set.ActiveKeyID() {
+		t.Fatalf("active key: got %s, want %s", moved.ActiveKeyID(), set.ActiveKeyID())
+	}
+	if err := moved.Rotate(t.Context()); err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	if _, err := openStoreKEK(t, db, next, nil).SigningKeys().Load(t.Context()); err != nil {
+		t.Errorf("Load with only the new key-encryption key after a rotation: %v", err)
+	}
+	if _, err := openStoreKEK(t, db, old, nil).SigningKeys().Load(t.Context()); !errors.Is(err, sqlstore.ErrWrongKeyEncryptionKey) {
+		t.Errorf("Load with only the old key-encryption key: got %v, want ErrWrongKeyEncryptionKey", err)
+	}
+	_, err = sqlstore.Open(t.Context(), db.open(t), sqlstore.Config{Dialect: sqlstore.SQLite, PreviousKeyEncryptionKeys: [][]byte{old}})
+	if !errors.Is(err, sqlstore.ErrInvalidConfig) {
+		t.Errorf("previous key-encryption keys without a current one: got %v, want ErrInvalidConfig", err)
+	}
+}

@@ -57,6 +57,13 @@ type Config struct {
 	// stored in clear, and [Store.SigningKeys] warns through OnWarning.
 	KeyEncryptionKey []byte
 
+	// PreviousKeyEncryptionKeys are key-encryption keys that signing keys
+	// may still be sealed under, for changing KeyEncryptionKey without
+	// downtime: set the new key and list the old one here, and the next
+	// save of the key set (a rotation) seals every key under the new one.
+	// Optional; each must be [KeyEncryptionKeySize] bytes.
+	PreviousKeyEncryptionKeys [][]byte
+
 	// OnWarning, if set, receives warnings about insecure settings, such
 	// as [ErrUnencryptedSigningKeys]. Print them at startup.
 	OnWarning func(error)
@@ -89,6 +96,7 @@ type Store struct {
 	onError   func(error)
 	onWarning func(error)
 	kek       *kek
+	oldKEKs   []*kek
 	version   int
 	warnOnce  sync.Once
 
@@ -131,6 +139,17 @@ func Open(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 			return nil, err
 		}
 		s.kek = k
+	}
+	if s.kek == nil && len(cfg.PreviousKeyEncryptionKeys) > 0 {
+		// Opening old seals and saving in clear would be a downgrade.
+		return nil, fmt.Errorf("%w: PreviousKeyEncryptionKeys without KeyEncryptionKey", ErrInvalidConfig)
+	}
+	for _, key := range cfg.PreviousKeyEncryptionKeys {
+		k, err := newKEK(key)
+		if err != nil {
+			return nil, fmt.Errorf("PreviousKeyEncryptionKeys: %w", err)
+		}
+		s.oldKEKs = append(s.oldKEKs, k)
 	}
 	switch {
 	case s.poll < 0:
