@@ -97,6 +97,9 @@ func insertScopes(ctx context.Context, tx *sql.Tx, table, column, id string, sco
 
 // Get implements [apikey.Store].
 func (a *APIKeyStore) Get(ctx context.Context, id string) (apikey.Record, error) {
+	if !storable(id) {
+		return apikey.Record{}, apikey.ErrNotFound
+	}
 	st, err := a.s.stmt(ctx, apiKeyGet)
 	if err != nil {
 		return apikey.Record{}, fmt.Errorf("sqlstore: get api key: %w", err)
@@ -213,6 +216,9 @@ func scanAPIKeys(rows *sql.Rows) ([]apikey.Record, error) {
 // change log, so other processes drop their cached copy (see
 // [Store.Watch]).
 func (a *APIKeyStore) Revoke(ctx context.Context, id string, at time.Time, reason string) error {
+	if !storable(id) {
+		return apikey.ErrNotFound
+	}
 	err := a.s.inTx(ctx, func(tx *sql.Tx) error {
 		// Conditional on "not revoked yet", so of two concurrent
 		// revocations exactly one writes and the first reason stands.
@@ -254,6 +260,9 @@ func whyNoAPIKey(ctx context.Context, tx *sql.Tx, id string, ifExists error) err
 // wait on the winner's row lock and then re-check the condition against
 // the committed row; on SQLite writers take turns.
 func (a *APIKeyStore) Rotate(ctx context.Context, oldID string, next apikey.Record, graceUntil, now time.Time) error {
+	if !storable(oldID) {
+		return apikey.ErrNotFound
+	}
 	err := a.s.inTx(ctx, func(tx *sql.Tx) error {
 		g := micros(graceUntil)
 		res, err := tx.ExecContext(ctx, `UPDATE api_keys

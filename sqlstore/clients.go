@@ -159,6 +159,9 @@ UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL FROM oauth_cl
 
 // Client implements [oauth.ClientStore].
 func (cs *ClientStore) Client(ctx context.Context, id string) (*oauth.Client, error) {
+	if !storable(id) {
+		return nil, oauth.ErrNotFound
+	}
 	st, err := cs.s.stmt(ctx, clientByID)
 	if err != nil {
 		return nil, wrap("get client", err)
@@ -294,6 +297,9 @@ func sortedVals(pv []posVal) []string {
 // PostgreSQL (and the write lock on SQLite), so concurrent rotations of
 // one client take turns and each sees the other's secrets.
 func (cs *ClientStore) RotateClientSecret(ctx context.Context, id string, secret oauth.ClientSecret, oldUntil time.Time) error {
+	if !storable(id) {
+		return oauth.ErrNotFound
+	}
 	err := cs.s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE oauth_clients SET version = version + 1 WHERE id = $1`, id)
 		if err != nil {
@@ -324,6 +330,9 @@ WHERE client_id = $1 AND expires_at IS NOT NULL AND expires_at <= $2`, id, micro
 // DeleteClient implements [oauth.ClientStore]. The client's child rows go
 // with it (ON DELETE CASCADE); its grants stay, as the interface says.
 func (cs *ClientStore) DeleteClient(ctx context.Context, id string) error {
+	if !storable(id) {
+		return oauth.ErrNotFound
+	}
 	err := cs.s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM oauth_clients WHERE id = $1`, id)
 		if err != nil {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Dialect names the database engine behind the *sql.DB given to [Open].
@@ -59,4 +60,13 @@ func schemaWords(d Dialect) *strings.Replacer {
 		// number, even after the highest row is deleted.
 		"{{serial}}", "INTEGER PRIMARY KEY AUTOINCREMENT",
 	)
+}
+
+// storable reports whether s is text both engines keep as it is: valid
+// UTF-8 without NUL. PostgreSQL refuses anything else in a TEXT column with
+// an error, which would turn a lookup of a hostile ID (a client_id from a
+// request) into "store unavailable" instead of "not found". No stored row
+// can have such an ID, so lookups answer not-found without asking.
+func storable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }

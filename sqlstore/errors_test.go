@@ -64,3 +64,33 @@ func TestStoreErrorsAreUnavailable(t *testing.T) {
 		}
 	})
 }
+
+// TestHostileIDsAreNotFound: IDs no engine can store (invalid UTF-8, NUL)
+// are answered "not found", never with an error that would read as the
+// store being down (PostgreSQL rejects such text outright).
+func TestHostileIDsAreNotFound(t *testing.T) {
+	engines(t, func(t *testing.T, db testDB) {
+		s := openStore(t, db)
+		for _, id := range []string{
+			"\xff\xfe",    // not UTF-8
+			"client\x00x", // NUL: the end of a C string
+			"\xc0\x80",    // overlong NUL
+		} {
+			if _, err := s.Clients().Client(t.Context(), id); !errors.Is(err, oauth.ErrNotFound) {
+				t.Errorf("Client(%q): got %v, want ErrNotFound", id, err)
+			}
+			if err := s.Clients().DeleteClient(t.Context(), id); !errors.Is(err, oauth.ErrNotFound) {
+				t.Errorf("DeleteClient(%q): got %v, want ErrNotFound", id, err)
+			}
+			if _, err := s.APIKeys().Get(t.Context(), id); !errors.Is(err, apikey.ErrNotFound) {
+				t.Errorf("Get(%q): got %v, want ErrNotFound", id, err)
+			}
+			if revoked, err := s.Grants().IsRevoked(t.Context(), id); err != nil || revoked {
+				t.Errorf("IsRevoked(%q): got %v, %v; want false, nil", id, revoked, err)
+			}
+			if err := s.Grants().RevokeGrant(t.Context(), id, t0); err != nil {
+				t.Errorf("RevokeGrant(%q): got %v, want nil", id, err)
+			}
+		}
+	})
+}

@@ -353,6 +353,10 @@ func ceilMicros(t time.Time) int64 {
 // unknown ID, then the grant's unexpired access tokens into the revoked
 // set, in one transaction.
 func (gs *GrantStore) RevokeGrant(ctx context.Context, id string, now time.Time) error {
+	if !storable(id) {
+		// No grant can ever have this ID, so there is nothing to block.
+		return nil
+	}
 	err := gs.s.inTx(ctx, func(tx *sql.Tx) error { return revokeGrant(ctx, tx, id, now) })
 	return wrap("revoke grant", err)
 }
@@ -388,6 +392,9 @@ ON CONFLICT (jti) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > oau
 
 // IsRevoked implements [oauth.GrantStore].
 func (gs *GrantStore) IsRevoked(ctx context.Context, jti string) (bool, error) {
+	if !storable(jti) {
+		return false, nil
+	}
 	const q = `SELECT 1 FROM oauth_revoked_tokens WHERE jti = $1`
 	st, err := gs.s.stmt(ctx, q)
 	if err != nil {
