@@ -19,6 +19,11 @@ type Event struct {
 	// Principal is the authenticated caller, on success and on
 	// insufficient-scope failures; nil otherwise.
 	Principal *Principal
+	// CredentialID is the ID the presented credential claims to be, on
+	// failures, when its verifier implements [CredentialIDer] (an API
+	// key's ID): unverified, so it may name a key that does not exist.
+	// Empty otherwise; on success use Principal.CredentialID.
+	CredentialID string
 	// Err is the reason for a failure, wrapping one of the package's
 	// sentinel errors (match with errors.Is); nil on success.
 	Err error
@@ -68,6 +73,9 @@ func LogFailures(logger *slog.Logger) func(Event) {
 		}
 		if fp := e.Fingerprint(); fp != "" {
 			attrs = append(attrs, slog.String("credential_fingerprint", fp))
+		}
+		if e.CredentialID != "" {
+			attrs = append(attrs, slog.String("claimed_credential_id", e.CredentialID))
 		}
 		if p := e.Principal; p != nil {
 			attrs = append(attrs, slog.String("subject", p.Subject), slog.String("credential_id", p.CredentialID))

@@ -52,3 +52,20 @@ func TestLogFailures(t *testing.T) {
 	// A nil logger is a hook that does nothing.
 	LogFailures(nil)(Event{Err: ErrExpired})
 }
+
+func TestEventCredentialID(t *testing.T) {
+	var got []Event
+	a, err := New(Config{Verifiers: []Verifier{&idVerifier{}}, OnFailure: func(e Event) { got = append(got, e) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.Handler(okHandler())
+	for _, cred := range []string{"k_abc_wrong", "k_nounderscores", ""} {
+		got = nil
+		h.ServeHTTP(httptest.NewRecorder(), req("192.0.2.1:1", cred))
+		want := map[string]string{"k_abc_wrong": "abc"}[cred]
+		if len(got) != 1 || got[0].CredentialID != want {
+			t.Errorf("%q: events %+v, want one with CredentialID %q", cred, got, want)
+		}
+	}
+}

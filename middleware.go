@@ -185,6 +185,21 @@ func (a *Authenticator) credential(r *http.Request) (string, *shaped, error) {
 	return cred, s, nil
 }
 
+// credentialID names the credential cred claims to be, for failure
+// events, when its verifier can tell without verifying.
+func (a *Authenticator) credentialID(cred string) string {
+	if cred == "" {
+		return ""
+	}
+	if s := a.verifierFor(cred); s != nil {
+		if ider, ok := s.v.(CredentialIDer); ok {
+			id, _ := ider.CredentialID(cred)
+			return id
+		}
+	}
+	return ""
+}
+
 func (a *Authenticator) verifierFor(cred string) *shaped {
 	for i := range a.verifiers {
 		s := &a.verifiers[i]
@@ -216,7 +231,7 @@ func (a *Authenticator) verifyThrottled(r *http.Request, t *Throttle, cred strin
 		return nil, cred, terr
 	}
 	var credKey string
-	if s != nil {
+	if s != nil && t.perCred {
 		if ider, ok := s.v.(CredentialIDer); ok {
 			if id, ok := ider.CredentialID(cred); ok {
 				credKey = keyCred + id
@@ -281,7 +296,7 @@ func (a *Authenticator) Handler(next http.Handler) http.Handler {
 				next.ServeHTTP(w, r.WithContext(&authContext{Context: r.Context(), resp: a.resp}))
 				return
 			}
-			a.resp.fail(w, r, kind, err, &Event{Request: r, Elapsed: since(hooked, start), credential: cred})
+			a.resp.fail(w, r, kind, err, &Event{Request: r, Elapsed: since(hooked, start), credential: cred, CredentialID: a.credentialID(cred)})
 			return
 		}
 		if t := a.throttle; t != nil && t.rateLimit > 0 {

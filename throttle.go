@@ -49,6 +49,17 @@ type ThrottleConfig struct {
 	// DefaultFailureWindow.
 	FailureWindow time.Duration
 
+	// PerCredential also counts failures per credential ID, for
+	// verifiers that implement [CredentialIDer], so guessing the secret
+	// of one credential from many addresses is throttled too. It is off by
+	// default because credential IDs are not secret (API key IDs are in
+	// logs and dashboards): once an ID has MaxFailures failures in a
+	// window, its real credential is refused too until the window ends, so
+	// anyone who knows the ID can lock its owner out. Turn it on where
+	// that trade is right: long-lived credentials with guessable secrets,
+	// or IDs that are kept private.
+	PerCredential bool
+
 	// RateLimit, if positive, is how many requests one principal
 	// (credential) may make per RateLimitWindow; further requests get 429
 	// with Retry-After and RateLimit-Limit, RateLimit-Remaining and
@@ -73,13 +84,14 @@ type ThrottleConfig struct {
 }
 
 // Throttle limits failed authentication attempts per client network (IPv4
-// address, IPv6 /64) and per credential ID, and optionally the request rate
+// address, IPv6 /64) and optionally per credential ID and the request rate
 // of each principal. Give it to [Config.Throttle]; the [Authenticator]
 // consults it before any verifier runs, so a throttled caller costs no
 // store or signature work. Safe for concurrent use.
 type Throttle struct {
 	maxFailures  int
 	failWindow   time.Duration
+	perCred      bool
 	rateLimit    int
 	rateWindow   time.Duration
 	proxies      []netip.Prefix
@@ -94,6 +106,7 @@ func NewThrottle(cfg ThrottleConfig) (*Throttle, error) {
 	t := &Throttle{
 		maxFailures: cfg.MaxFailures,
 		failWindow:  cfg.FailureWindow,
+		perCred:     cfg.PerCredential,
 		rateLimit:   cfg.RateLimit,
 		rateWindow:  cfg.RateLimitWindow,
 		limiter:     cfg.Limiter,
@@ -248,9 +261,9 @@ func (t *Throttle) rate(ctx context.Context, p *Principal) (remaining int, reset
 
 // CredentialIDer is implemented by a [Verifier] that can name the
 // credential a string claims to be without verifying it (an API key's ID).
-// A [Throttle] uses it to count failures per credential, so guessing the
-// secret of one key from many addresses is throttled too. It must be
-// cheap, do no I/O and never return secret material.
+// The [Authenticator] puts the ID in [Event.CredentialID] of failures, and
+// a [Throttle] with PerCredential counts failures per ID. It must be cheap,
+// do no I/O and never return secret material.
 type CredentialIDer interface {
 	CredentialID(credential string) (id string, ok bool)
 }

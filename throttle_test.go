@@ -121,7 +121,7 @@ func TestThrottleFailuresPerAddress(t *testing.T) {
 }
 
 func TestThrottleFailuresPerCredential(t *testing.T) {
-	h, v, _, _ := newThrottled(t, ThrottleConfig{MaxFailures: 3})
+	h, v, _, _ := newThrottled(t, ThrottleConfig{MaxFailures: 3, PerCredential: true})
 	// Guessing one key's secret from many addresses is throttled per key.
 	for i := range 20 {
 		rec := httptest.NewRecorder()
@@ -136,6 +136,28 @@ func TestThrottleFailuresPerCredential(t *testing.T) {
 	}
 	if n := v.calls.Load(); n != 3 {
 		t.Errorf("verifier calls = %d, want 3", n)
+	}
+	// The price of PerCredential: the real key is refused too until the
+	// window ends.
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req("203.0.113.200:1", "k_target_good"))
+	if rec.Code != 429 {
+		t.Errorf("real key of a throttled ID: %d, want 429", rec.Code)
+	}
+}
+
+func TestThrottlePerCredentialOffByDefault(t *testing.T) {
+	h, _, _, reasons := newThrottled(t, ThrottleConfig{MaxFailures: 3})
+	for i := range 10 {
+		h.ServeHTTP(httptest.NewRecorder(), req(fmt.Sprintf("203.0.113.%d:1", i), "k_target_guess"))
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req("203.0.113.200:1", "k_target_good"))
+	if rec.Code != 200 {
+		t.Errorf("real key after forged ones from other addresses: %d, want 200", rec.Code)
+	}
+	if n := len(*reasons); n != 10 {
+		t.Errorf("hook calls = %d, want 10", n)
 	}
 }
 

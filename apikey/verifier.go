@@ -165,13 +165,21 @@ func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
 	return v, nil
 }
 
-// Verifier does not implement auth.CredentialIDer, on purpose. Key IDs are
-// public (logged, shown in dashboards), and a Throttle that counts failures
-// per ID refuses the real key too once the count is reached: anyone who
-// knows an ID could lock its owner out with a few forged keys a minute. In
-// exchange it would slow down guessing a 190-bit secret, which needs no
-// slowing down. Failures still count per client address, and a forged
-// secret for a known ID reaches the hook as [ErrSecretMismatch].
+// CredentialID implements [auth.CredentialIDer]: it returns the ID a
+// well-formed key of this verifier's prefix names, without looking it up
+// or checking its secret, so failures can be reported (and, where a
+// [auth.Throttle] is told to, counted) per key. It does not allocate.
+//
+// Key IDs are public. A Throttle with PerCredential set refuses the real
+// key too once its ID has had too many failures, so anyone who knows an ID
+// can lock its owner out for a window; that is why it is off by default.
+func (v *Verifier) CredentialID(credential string) (string, bool) {
+	k, err := parse(credential, v.prefix)
+	if err != nil {
+		return "", false
+	}
+	return k.ID, true
+}
 
 // MatchShape implements [auth.ShapeMatcher]: it claims credentials that
 // start with the prefix and an underscore ("adx_"). It does no I/O and does
