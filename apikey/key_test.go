@@ -2,6 +2,7 @@ package apikey
 
 import (
 	"errors"
+	b62 "github.com/audexum/auth/internal/base62"
 	"hash/crc32"
 	"regexp"
 	"strings"
@@ -24,13 +25,13 @@ func mustKey(t testing.TB, prefix string, env Env) (string, string) {
 // otherwise.
 func withChecksum(s string) string {
 	body := s[:len(s)-ChecksumLength]
-	return string(appendChecksum([]byte(body), checksum(body)))
+	return string(b62.AppendUint32([]byte(body), b62.CRC32(body), ChecksumLength))
 }
 
 func TestChecksumMatchesHashCRC32(t *testing.T) {
 	for n := range 100 {
 		s := strings.Repeat("adx_live_0123456789", 6)[:n]
-		if got, want := checksum(s), crc32.ChecksumIEEE([]byte(s)); got != want {
+		if got, want := b62.CRC32(s), crc32.ChecksumIEEE([]byte(s)); got != want {
 			t.Errorf("checksum(%q) = %#x, want %#x", s, got, want)
 		}
 	}
@@ -48,10 +49,10 @@ func TestAppendChecksum(t *testing.T) {
 		{0xffffffff, "4gfFC3"}, // the largest CRC-32 still fits 6 digits
 	}
 	for _, tt := range tests {
-		if got := string(appendChecksum(nil, tt.c)); got != tt.want {
-			t.Errorf("appendChecksum(%d) = %q, want %q", tt.c, got, tt.want)
+		if got := string(b62.AppendUint32(nil, tt.c, ChecksumLength)); got != tt.want {
+			t.Errorf("checksum field of %d = %q, want %q", tt.c, got, tt.want)
 		}
-		if got := decodeChecksum(tt.want); got != uint64(tt.c) {
+		if got := b62.Decode(tt.want); got != uint64(tt.c) {
 			t.Errorf("decodeChecksum(%q) = %d, want %d", tt.want, got, tt.c)
 		}
 	}
@@ -121,7 +122,8 @@ func TestGenerateUniform(t *testing.T) {
 		key, _ := generate(DefaultPrefix, EnvLive)
 		for i := len(DefaultPrefix) + 6; i < len(key)-ChecksumLength; i++ {
 			if c := key[i]; c != '_' {
-				counts[digit62[c]]++
+				v, _ := b62.Value(c)
+				counts[v]++
 			}
 		}
 	}
@@ -131,7 +133,7 @@ func TestGenerateUniform(t *testing.T) {
 		// ±10% is over 7 standard deviations at this sample size, and
 		// below the 25% excess of a modulo bias.
 		if float64(n) < 0.9*want || float64(n) > 1.1*want {
-			t.Errorf("digit %q drawn %d times, want about %.0f", base62[d], n, want)
+			t.Errorf("digit %q drawn %d times, want about %.0f", b62.Alphabet[d], n, want)
 		}
 	}
 }
@@ -264,7 +266,7 @@ func FuzzParse(f *testing.F) {
 		if withChecksum(s) != s {
 			t.Fatalf("Parse accepted %q with a wrong checksum", s)
 		}
-		if crc32.ChecksumIEEE([]byte(s[:len(s)-ChecksumLength])) != checksum(s[:len(s)-ChecksumLength]) {
+		if crc32.ChecksumIEEE([]byte(s[:len(s)-ChecksumLength])) != b62.CRC32(s[:len(s)-ChecksumLength]) {
 			t.Fatalf("checksum disagrees with hash/crc32 on %q", s)
 		}
 		if _, err := parse(s, p.Prefix); err != nil {

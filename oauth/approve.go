@@ -7,13 +7,14 @@ import (
 	"strings"
 
 	"github.com/audexum/auth"
+	b62 "github.com/audexum/auth/internal/base62"
 )
 
 // grantIDLength is the number of base62 characters of a grant ID.
 const grantIDLength = 22
 
 func newGrantID() string {
-	return string(appendRandom62(make([]byte, 0, grantIDLength), grantIDLength))
+	return string(b62.AppendRandom(make([]byte, 0, grantIDLength), grantIDLength))
 }
 
 // Approve answers req after the user identified by subject approved it

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	b62 "github.com/audexum/auth/internal/base62"
 	"testing"
 )
 
@@ -146,7 +147,8 @@ func TestValues(t *testing.T) {
 		seen[v] = true
 		for i := len(SecretPrefix) + 1; i < len(v); i += 7 {
 			b := []byte(v)
-			b[i] = base62[(digit62(b[i])+1)%62]
+			d, _ := b62.Value(b[i])
+			b[i] = b62.Alphabet[(d+1)%62]
 			if validValue(string(b), SecretPrefix) {
 				t.Errorf("changed character %d still valid", i)
 			}
