@@ -5,8 +5,10 @@
 # Builds cmd/audexum, creates a fresh data directory with an API key and a
 # server client (scope data:read), starts the server on a free loopback
 # port and gets an access token from its token endpoint. Then, for each
-# connection count, it drives three routes for DURATION each, in turn:
-#   healthz  GET /healthz              no credential
+# connection count, it drives four routes for DURATION each, in turn:
+#   healthz  GET /healthz              no credential (pings the database)
+#   metadata GET /.well-known/oauth-authorization-server
+#                                      no credential, a constant document
 #   apikey   GET /v1/data              Authorization: Bearer <API key>
 #   token    GET /v1/data              Authorization: Bearer <access token>
 # and prints, in Markdown: requests per second, latency p50/p90/p99, the
@@ -30,7 +32,7 @@
 #   CONNECTIONS  connection counts (default "16 64 256")
 #   THREADS      wrk threads (default 2: the machine has 2 cores)
 #
-# With the defaults it takes about two minutes.
+# With the defaults it takes about three minutes.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -105,15 +107,16 @@ start_server() {
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status"; }
 threads() { awk '/^Threads:/ {print $2}' "/proc/$server_pid/status"; }
 
-# stop_counting LOGFILE: ends the server with SIGQUIT and prints how many
-# goroutines its stack dump lists.
+# stop_counting LOGFILE: ends the server with SIGQUIT, waits for it to
+# exit and sets goroutines to the number its stack dump lists. It must not
+# run in a subshell: only this shell can wait for the server.
 stop_counting() {
 	kill -QUIT "$server_pid"
 	wait "$server_pid" 2>/dev/null || true
 	server_pid=""
 	# "goroutine N gp=… m=… [state]:", the runtime's own included;
 	# goroutine 0 is the signal-handling thread's stack, not a goroutine.
-	grep -c '^goroutine [1-9][0-9]* ' "$1" || true
+	goroutines=$(grep -c '^goroutine [1-9][0-9]* ' "$1" || true)
 }
 
 log "idle baseline"
@@ -121,7 +124,8 @@ start_server "$work/idle.log"
 sleep 1
 idle_threads=$(threads)
 idle_rss=$(rss_kb)
-idle_goroutines=$(stop_counting "$work/idle.log")
+stop_counting "$work/idle.log"
+idle_goroutines=$goroutines
 
 log "starting the server under test"
 start_server "$work/server.log"
@@ -133,11 +137,13 @@ token=$(curl -sk -u "$client_id:$client_secret" -d grant_type=client_credentials
 declare -A path authz
 path[healthz]=/healthz
 authz[healthz]=""
+path[metadata]=/.well-known/oauth-authorization-server
+authz[metadata]=""
 path[apikey]=/v1/data
 authz[apikey]="Bearer $key"
 path[token]=/v1/data
 authz[token]="Bearer $token"
-routes="healthz apikey token"
+routes="healthz metadata apikey token"
 for r in $routes; do
 	code=$(curl -sk -o "$work/body" -w '%{http_code}' -H "Authorization: ${authz[$r]}" "$url${path[$r]}")
 	[ "$code" = 200 ] || fail "$r: $url${path[$r]} answered $code: $(cat "$work/body")"
@@ -154,8 +160,11 @@ wrk_run() {
 }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
 
-log "warm-up: $WARMUP per route at 16 connections"
-for r in $routes; do wrk_run "$r" 16 "$WARMUP" >/dev/null; done
+# Warm-up at the largest connection count, so the connection buffers and
+# goroutine stacks of the heaviest run are already counted in the RSS.
+max_conns=$(tr ' ' '\n' <<<"$CONNECTIONS" | sort -n | tail -1)
+log "warm-up: $WARMUP per route at $max_conns connections"
+for r in $routes; do wrk_run "$r" "$max_conns" "$WARMUP" >/dev/null; done
 warm_rss=$(rss_kb)
 
 declare -A res rss_after
@@ -169,16 +178,18 @@ done
 sleep 2 # let wrk's closed connections end their server goroutines
 after_threads=$(threads)
 final_rss=$(rss_kb)
-after_goroutines=$(stop_counting "$work/server.log")
+stop_counting "$work/server.log"
+after_goroutines=$goroutines
 
 total_status=0
 total_socket=0
 echo "### Load test of audexum serve ($(date -u +%Y-%m-%dT%H:%MZ), wrk -t$THREADS, $DURATION per run, HTTPS on 127.0.0.1)"
 echo
-echo "| connections | route | req/s | p50 | p90 | p99 | ÷ /healthz req/s | status ≥ 400 | socket errors |"
-echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+echo "| connections | route | req/s | p50 | p90 | p99 | ÷ /healthz req/s | ÷ metadata req/s | status ≥ 400 | socket errors |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in $CONNECTIONS; do
 	base=$(field "${res[healthz,$c]}" rps)
+	base2=$(field "${res[metadata,$c]}" rps)
 	for r in $routes; do
 		line=${res[$r,$c]}
 		rps=$(field "$line" rps)
@@ -186,12 +197,12 @@ for c in $CONNECTIONS; do
 		so=$(field "$line" socket_errors)
 		total_status=$((total_status + st))
 		total_socket=$((total_socket + so))
-		awk -v c="$c" -v r="$r" -v p="${path[$r]}" -v rps="$rps" -v base="$base" -v st="$st" -v so="$so" \
+		awk -v c="$c" -v r="$r" -v p="${path[$r]}" -v rps="$rps" -v base="$base" -v base2="$base2" -v st="$st" -v so="$so" \
 			-v p50="$(field "$line" p50_us)" -v p90="$(field "$line" p90_us)" -v p99="$(field "$line" p99_us)" '
 			function ms(us) { return sprintf("%.2f ms", us / 1000) }
 			BEGIN {
-				name = (r == "healthz") ? "/healthz" : (r == "apikey" ? "/v1/data, API key" : "/v1/data, access token")
-				printf "| %d | %s | %.0f | %s | %s | %s | %.2f× | %d | %d |\n", c, name, rps, ms(p50), ms(p90), ms(p99), rps / base, st, so
+				name = (r == "healthz") ? "/healthz" : (r == "metadata") ? "metadata (no auth)" : (r == "apikey" ? "/v1/data, API key" : "/v1/data, access token")
+				printf "| %d | %s | %.0f | %s | %s | %s | %.2f× | %.2f× | %d | %d |\n", c, name, rps, ms(p50), ms(p90), ms(p99), rps / base, rps / base2, st, so
 			}'
 	done
 done
