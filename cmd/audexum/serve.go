@@ -180,6 +180,7 @@ type app struct {
 	oauth     *oauth.Server
 	keyV      *apikey.Verifier
 	tokenV    *jwt.Verifier
+	gate      *clientGate
 	authn     *auth.Authenticator
 	metrics   *metrics
 	stopWatch context.CancelFunc
@@ -210,12 +211,15 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	if a.gate, err = newClientGate(ctx, a.tokenV, sys.clients); err != nil {
+		return nil, err
+	}
 	scopes := auth.MustScopes("data:read", "data:write", "profile:read")
 	a.oauth, err = oauth.NewServer(oauth.Config{
 		Issuer:              issuer,
 		Signer:              signer,
 		JWKS:                a.keySet.JWKSHandler(),
-		AccessTokenVerifier: a.tokenV,
+		AccessTokenVerifier: a.gate,
 		Clients:             sys.clients,
 		Grants:              sys.grants,
 		Audience:            []string{audience},
@@ -240,12 +244,23 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		return nil, err
 	}
 	logFailure := auth.LogFailures(logger)
-	throttle, err := auth.NewThrottle(auth.ThrottleConfig{})
+	// On PostgreSQL, several instances may serve one database: they share
+	// the failure counts through it, so a caller spreading attempts over
+	// the instances is throttled as one. On SQLite the server is a single
+	// process, and a database write per failed attempt would queue on
+	// SQLite's one writer (with an fsync each), so a flood of failures
+	// would slow key management and last-used updates: the in-memory
+	// limiter (nil) serves it better.
+	var limiter auth.Limiter
+	if sys.pg {
+		limiter = sys.store.Limiter()
+	}
+	throttle, err := auth.NewThrottle(auth.ThrottleConfig{Limiter: limiter})
 	if err != nil {
 		return nil, err
 	}
 	a.authn, err = auth.New(auth.Config{
-		Verifiers: []auth.Verifier{a.keyV, a.tokenV},
+		Verifiers: []auth.Verifier{a.keyV, a.gate},
 		Throttle:  throttle,
 		OnSuccess: m.authSuccess,
 		OnFailure: func(e auth.Event) {
@@ -280,11 +295,18 @@ func (a *app) onChange(ch sqlstore.Change) {
 	switch ch.Kind {
 	case sqlstore.KindAPIKey:
 		a.keyV.Invalidate(ch.ID)
+	case sqlstore.KindClient:
+		if err := a.gate.changed(context.Background(), ch.ID); err != nil {
+			a.logger.Error("reload client", "err", err)
+		}
 	case sqlstore.KindSigningKey:
 		a.reloadKeys()
 	case sqlstore.KindAll:
 		a.keyV.InvalidateAll()
 		a.reloadKeys()
+		if err := a.gate.reloadAll(context.Background()); err != nil {
+			a.logger.Error("reload clients", "err", err)
+		}
 	}
 }
 

@@ -192,12 +192,20 @@ func testServeClientCredentials(t *testing.T, e *env) {
 		t.Errorf("revoked token: %d, want 401", code)
 	}
 
-	// A deleted client gets no more tokens.
+	// A deleted client gets no more tokens, and the tokens it has stop
+	// working within the change log's delay.
+	live, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.ok("client", "delete", c.ClientID)
-	eventually(t, 2*time.Second, "deleted client refused", func() bool {
-		_, err := cc.Token(ctx)
-		return err != nil
+	eventually(t, 2*time.Second, "deleted client's token refused", func() bool {
+		code, _, _ := s.do(t, "GET", "/v1/data", live.AccessToken, nil)
+		return code == 401
 	})
+	if _, err := cc.Token(ctx); err == nil {
+		t.Error("deleted client got a token")
+	}
 }
 
 var hiddenRE = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)">`)
