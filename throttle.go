@@ -24,6 +24,23 @@ const (
 // implementation on a shared database or cache makes a fleet share limits
 // (every instance then sees the failures of all).
 //
+// Sharing limits across a fleet: with the memory limiter, each of N
+// instances behind a load balancer counts only the requests it sees, so a
+// caller spreading attempts over the instances gets up to N×MaxFailures
+// tries per window. To share the counts, give every instance's Throttle a
+// Limiter on storage they all reach. This module's is the Limiter of
+// github.com/audexum/auth/sqlstore on PostgreSQL (Store.Limiter): one
+// table row per key and window, one atomic upsert per Add, one SELECT per
+// Count, ended windows deleted in bounded batches. Its windows are aligned
+// to the Unix epoch so every instance agrees on them; keep the instances'
+// clocks in sync (NTP). The price is a database round trip on every
+// request that reaches the Throttle (a Count, two with PerCredential) and
+// on every failure (an Add): size the database pool for it. Configure the
+// same MaxFailures and windows on every instance: the counts are shared,
+// the limits are each instance's own. A Limiter on another shared store
+// (Redis INCR with an expiry, say) only has to implement Count and Add
+// with the same meaning.
+//
 // Implementations must be safe for concurrent use. An error means the
 // count is unknown; the Throttle then lets the request through to
 // authentication (which still has to succeed), so a limiter outage never

@@ -29,7 +29,9 @@
 //   - [Store.SigningKeys]: [github.com/audexum/auth/jwt.KeyStore], so every
 //     instance signs with and publishes the same keys. Private keys are
 //     sealed with AES-256-GCM under [Config.KeyEncryptionKey]; without one
-//     they are stored in clear and [Config.OnWarning] is told so.
+//     they are stored in clear and [Config.OnWarning] is told so;
+//   - [Store.Limiter]: [github.com/audexum/auth.Limiter], so the throttles
+//     of several instances share their counts.
 //
 // # Migrations
 //
