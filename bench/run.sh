@@ -12,7 +12,8 @@
 # Environment:
 #   ROUNDS     rounds (default 30)
 #   BENCHTIME  -benchtime of each benchmark in a round (default 400ms)
-#   BENCH      benchmark regexp (default ".": all)
+#   BENCH      benchmark regexp (default: the peer comparisons JWT, APIKey
+#              and Token; BenchmarkServerPath is a diagnostic, run on its own)
 #   OUT        directory for the raw rounds and the summary (default: a new
 #              temporary directory, printed at the start)
 #
@@ -24,7 +25,7 @@ cd "$here"
 
 ROUNDS=${ROUNDS:-30}
 BENCHTIME=${BENCHTIME:-400ms}
-BENCH=${BENCH:-.}
+BENCH=${BENCH:-'^Benchmark(JWT|APIKey|Token)$'}
 OUT=${OUT:-$(mktemp -d -t audexum-bench.XXXXXX)}
 mkdir -p "$OUT"
 echo "raw results in $OUT" >&2
