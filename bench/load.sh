@@ -185,6 +185,8 @@ total_status=0
 total_socket=0
 echo "### Load test of audexum serve ($(date -u +%Y-%m-%dT%H:%MZ), wrk -t$THREADS, $DURATION per run, HTTPS on 127.0.0.1)"
 echo
+echo "Built from $(git -C "$root" describe --always --dirty 2>/dev/null || echo "an unknown commit") (-dirty: with uncommitted changes in the working tree); $(go version | cut -d' ' -f3); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores shared by wrk and the server."
+echo
 echo "| connections | route | req/s | p50 | p90 | p99 | ÷ /healthz req/s | ÷ metadata req/s | status ≥ 400 | socket errors |"
 echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for c in $CONNECTIONS; do

@@ -32,7 +32,7 @@ echo "raw results in $OUT" >&2
 
 {
 	echo "date:    $(date -u +%Y-%m-%dT%H:%MZ)"
-	echo "commit:  $(git -C "$here/.." rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "commit:  $(git -C "$here/.." describe --always --dirty 2>/dev/null || echo unknown) (-dirty: the working tree had uncommitted changes)"
 	echo "go:      $(go version)"
 	echo "kernel:  $(uname -sr)"
 	echo "cpu:     $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), $(nproc) cores"
