@@ -131,6 +131,18 @@ func validRealm(s string) bool {
 	return true
 }
 
+// Ready reports whether every verifier that implements [Readier] is
+// ready, for health checks: a server whose token verifier has no keys yet
+// answers 503 to every token and should not take traffic.
+func (a *Authenticator) Ready() bool {
+	for i := range a.verifiers {
+		if r, ok := a.verifiers[i].v.(Readier); ok && !r.Ready() {
+			return false
+		}
+	}
+	return true
+}
+
 // Authenticate verifies the credential of r and returns its principal. It
 // is the core of [Authenticator.Handler], for callers that need the
 // decision without the response (a WebSocket upgrade, a gRPC gateway).

@@ -610,3 +610,25 @@ func TestRequireScopesWithoutAuthenticator(t *testing.T) {
 		t.Errorf("with NewContext principal: status %d, want 200", got.Status)
 	}
 }
+
+type readyVerifier struct {
+	stubVerifier
+	ready bool
+}
+
+func (v *readyVerifier) Ready() bool { return v.ready }
+
+func TestReady(t *testing.T) {
+	notReady := &readyVerifier{}
+	a, err := New(Config{Verifiers: []Verifier{notReady, VerifierFunc(func(context.Context, string) (*Principal, error) { return nil, nil })}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Ready() {
+		t.Error("Ready = true with a verifier not ready")
+	}
+	notReady.ready = true
+	if !a.Ready() {
+		t.Error("Ready = false with every verifier ready")
+	}
+}

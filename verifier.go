@@ -40,3 +40,10 @@ type VerifierFunc func(ctx context.Context, credential string) (*Principal, erro
 func (f VerifierFunc) Verify(ctx context.Context, credential string) (*Principal, error) {
 	return f(ctx, credential)
 }
+
+// Readier is implemented by a [Verifier] that needs something loaded
+// before it can verify (a JWKS fetched, a key set read). See
+// [Authenticator.Ready].
+type Readier interface {
+	Ready() bool
+}

@@ -91,3 +91,9 @@ func (g *clientGate) changed(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// Ready reports whether the token verifier is ready (auth.Readier).
+func (g *clientGate) Ready() bool {
+	r, ok := g.next.(auth.Readier)
+	return !ok || r.Ready()
+}

@@ -358,7 +358,7 @@ func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	status, body := http.StatusOK, `{"status":"ok"}`
-	if err := a.sys.db.PingContext(ctx); err != nil || a.keySet.ActiveKeyID() == "" || !a.tokenV.Ready() {
+	if err := a.sys.db.PingContext(ctx); err != nil || a.keySet.ActiveKeyID() == "" || !a.authn.Ready() {
 		status, body = http.StatusServiceUnavailable, `{"status":"unavailable"}`
 	}
 	w.Header().Set("Content-Type", "application/json")
