@@ -43,11 +43,23 @@ WHERE k.id = $1`
 
 // Insert implements [apikey.Store].
 func (a *APIKeyStore) Insert(ctx context.Context, rec apikey.Record) error {
-	err := a.s.inTx(ctx, func(tx *sql.Tx) error { return insertAPIKey(ctx, tx, &rec) })
+	err := a.s.inTx(ctx, func(tx *sql.Tx) error {
+		if err := insertAPIKey(ctx, tx, &rec); err != nil {
+			return err
+		}
+		return a.s.record(ctx, tx, AuditAPIKey, ActionCreated, rec.ID, keyDetails(&rec))
+	})
 	if err != nil && !errors.Is(err, apikey.ErrDuplicateID) {
 		return fmt.Errorf("sqlstore: insert api key: %w", err)
 	}
 	return err
+}
+
+// keyDetails are the audit details of a new key: no hash, no
+// description (free text that could hold anything).
+func keyDetails(rec *apikey.Record) AuditDetails {
+	return AuditDetails{Name: rec.Name, Owner: rec.Owner, Scopes: scopeList(rec.Scopes),
+		ExpiresAt: timeRef(rec.ExpiresAt), RotatedFrom: rec.RotatedFrom}
 }
 
 // insertAPIKey inserts rec and its scopes, or fails with
@@ -232,6 +244,9 @@ WHERE id = $1 AND revoked_at IS NULL`, id, micros(at), reason)
 		} else if n == 0 {
 			return whyNoAPIKey(ctx, tx, id, apikey.ErrAlreadyRevoked)
 		}
+		if err := a.s.record(ctx, tx, AuditAPIKey, ActionRevoked, id, AuditDetails{Reason: reason}); err != nil {
+			return err
+		}
 		return a.s.recordChange(ctx, tx, KindAPIKey, id)
 	})
 	if err != nil && !errors.Is(err, apikey.ErrNotFound) && !errors.Is(err, apikey.ErrAlreadyRevoked) {
@@ -281,6 +296,17 @@ WHERE id = $1 AND revoked_at IS NULL AND replaced_by IS NULL
 		// A duplicate ID rolls the whole transaction back: nothing
 		// changes.
 		if err := insertAPIKey(ctx, tx, &next); err != nil {
+			return err
+		}
+		if err := a.s.record(ctx, tx, AuditAPIKey, ActionRotated, oldID,
+			AuditDetails{Name: next.Name, RotatedTo: next.ID, OldValidUntil: timeRef(graceUntil)}); err != nil {
+			return err
+		}
+		created := next
+		if created.RotatedFrom == "" {
+			created.RotatedFrom = oldID
+		}
+		if err := a.s.record(ctx, tx, AuditAPIKey, ActionCreated, next.ID, keyDetails(&created)); err != nil {
 			return err
 		}
 		return a.s.recordChange(ctx, tx, KindAPIKey, oldID)

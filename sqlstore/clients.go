@@ -60,7 +60,9 @@ VALUES ($1, $2, $3, $4, 0) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, string(c.
 				return err
 			}
 		}
-		return nil
+		return cs.s.record(ctx, tx, AuditClient, ActionCreated, c.ID, AuditDetails{
+			Name: c.Name, Type: string(c.Type), Scopes: scopeList(c.Scopes),
+			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes})
 	})
 	return wrap("create client", err, oauth.ErrAlreadyExists)
 }
@@ -322,6 +324,10 @@ WHERE client_id = $1 AND expires_at IS NOT NULL AND expires_at <= $2`, id, micro
 		if err := insertClientSecret(ctx, tx, id, secret); err != nil {
 			return err
 		}
+		if err := cs.s.record(ctx, tx, AuditClient, ActionSecretRotated, id,
+			AuditDetails{OldValidUntil: timeRef(oldUntil), ExpiresAt: timeRef(secret.ExpiresAt)}); err != nil {
+			return err
+		}
 		return cs.s.recordChange(ctx, tx, KindClient, id)
 	})
 	return wrap("rotate client secret", err, oauth.ErrNotFound, oauth.ErrAlreadyExists)
@@ -334,11 +340,16 @@ func (cs *ClientStore) DeleteClient(ctx context.Context, id string) error {
 		return oauth.ErrNotFound
 	}
 	err := cs.s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM oauth_clients WHERE id = $1`, id)
-		if err != nil {
+		// RETURNING the name, for the audit row.
+		var name string
+		err := tx.QueryRowContext(ctx, `DELETE FROM oauth_clients WHERE id = $1 RETURNING name`, id).Scan(&name)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return oauth.ErrNotFound
+		case err != nil:
 			return err
 		}
-		if err := oneRow(res, oauth.ErrNotFound); err != nil {
+		if err := cs.s.record(ctx, tx, AuditClient, ActionDeleted, id, AuditDetails{Name: name}); err != nil {
 			return err
 		}
 		return cs.s.recordChange(ctx, tx, KindClient, id)

@@ -15,9 +15,10 @@ type Config struct {
 	// Dialect is the engine behind the *sql.DB. Required.
 	Dialect Dialect
 
-	// Now returns the current time, used for the change log. If nil,
-	// [time.Now]. Times in records come from the callers (the managers of
-	// the other packages), never from this clock.
+	// Now returns the current time, used for the change log and the
+	// times of audit events. If nil, [time.Now]. Times in records come
+	// from the callers (the managers of the other packages), never from
+	// this clock.
 	Now func() time.Time
 
 	// PollInterval is how often [Store.Watch] reads the change log when it

@@ -1,0 +1,213 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Defaults for [FailureRecorderConfig].
+const (
+	DefaultFailureFlushInterval = 10 * time.Second
+	DefaultFailureMaxPending    = 10_000
+	DefaultFailureFlushTimeout  = 10 * time.Second
+)
+
+// OverflowReason is the reason failures are counted under when a
+// [FailureRecorder] already holds MaxPending distinct counts.
+const OverflowReason = "overflow"
+
+// FailureRecorderConfig configures a [FailureRecorder].
+type FailureRecorderConfig struct {
+	// Interval is how often pending counts are written. If zero,
+	// DefaultFailureFlushInterval (10 s).
+	Interval time.Duration
+	// MaxPending bounds the distinct (minute, key ID, reason) counts held
+	// between flushes, and kept when the database cannot take them. Past
+	// it, failures of new combinations are counted under
+	// ([UnknownKeyID], [OverflowReason]). If zero,
+	// DefaultFailureMaxPending (10 000).
+	MaxPending int
+	// FlushTimeout bounds each write, including the last one in Close.
+	// If zero, DefaultFailureFlushTimeout (10 s).
+	FlushTimeout time.Duration
+	// Now returns the current time, which picks the minute of a failure.
+	// If nil, time.Now.
+	Now func() time.Time
+	// OnError, if set, receives the errors of background flushes. The
+	// counts of a failed flush are kept (up to MaxPending) and written
+	// with the next one.
+	OnError func(error)
+}
+
+// FailureRecorder counts failed authentications in memory, per minute, key
+// ID and reason, and adds the counts to the audit trail
+// ([AuditLog.AddFailures]) every Interval and on Close: the request path
+// only increments a counter under a mutex, and never waits for the
+// database; the database gets one row per minute, key and reason, never
+// one per failure. Create one with [Store.NewFailureRecorder]; it is safe
+// for concurrent use.
+type FailureRecorder struct {
+	log      *AuditLog
+	max      int
+	timeout  time.Duration
+	now      func() time.Time
+	onError  func(error)
+	stop     chan struct{}
+	done     chan struct{}
+	flushMu  sync.Mutex // one flush at a time
+	mu       sync.Mutex
+	pending  map[failureKey]int64
+	closed   bool
+	stopOnce sync.Once
+}
+
+type failureKey struct {
+	minute        int64 // Unix microseconds of the minute's start
+	keyID, reason string
+}
+
+// NewFailureRecorder starts a FailureRecorder writing to the Store's audit
+// trail. Close it to stop it and write what it holds. It fails with an
+// error wrapping [ErrInvalidConfig] for negative settings.
+func (s *Store) NewFailureRecorder(cfg FailureRecorderConfig) (*FailureRecorder, error) {
+	if cfg.Interval < 0 || cfg.MaxPending < 0 || cfg.FlushTimeout < 0 {
+		return nil, fmt.Errorf("%w: negative FailureRecorderConfig setting", ErrInvalidConfig)
+	}
+	r := &FailureRecorder{
+		log:     s.Audit(),
+		max:     cfg.MaxPending,
+		timeout: cfg.FlushTimeout,
+		now:     cfg.Now,
+		onError: cfg.OnError,
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		pending: make(map[failureKey]int64),
+	}
+	if r.max == 0 {
+		r.max = DefaultFailureMaxPending
+	}
+	if r.timeout == 0 {
+		r.timeout = DefaultFailureFlushTimeout
+	}
+	if r.now == nil {
+		r.now = time.Now
+	}
+	interval := cfg.Interval
+	if interval == 0 {
+		interval = DefaultFailureFlushInterval
+	}
+	go r.loop(interval)
+	return r, nil
+}
+
+func (r *FailureRecorder) loop(interval time.Duration) {
+	defer close(r.done)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-r.stop:
+			return
+		case <-t.C:
+			if err := r.flush(); err != nil && r.onError != nil {
+				r.onError(err)
+			}
+		}
+	}
+}
+
+// Record counts one failure of keyID (use [UnknownKeyID] unless the
+// failure shows the key exists) for reason, in the current minute. Both
+// must come from bounded sets: each distinct pair is a row per minute. It
+// never blocks on the database. After Close it does nothing.
+func (r *FailureRecorder) Record(keyID, reason string) {
+	t := r.now().UnixMicro()
+	minute := t - t%int64(time.Minute/time.Microsecond)
+	k := failureKey{minute, keyID, reason}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.add(k, 1)
+}
+
+// add counts n for k, or under the overflow row when full. r.mu is held.
+func (r *FailureRecorder) add(k failureKey, n int64) {
+	if _, ok := r.pending[k]; !ok && len(r.pending) >= r.max {
+		k.keyID, k.reason = UnknownKeyID, OverflowReason
+	}
+	r.pending[k] += n
+}
+
+// Pending returns the number of distinct counts not yet written.
+func (r *FailureRecorder) Pending() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.pending)
+}
+
+// Flush writes the pending counts now. On error they stay pending (up to
+// MaxPending) for the next flush.
+func (r *FailureRecorder) Flush(ctx context.Context) error {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
+	r.mu.Lock()
+	batch := r.pending
+	r.pending = make(map[failureKey]int64, len(batch))
+	r.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	counts := make([]FailureCount, 0, len(batch))
+	for k, n := range batch {
+		counts = append(counts, FailureCount{Minute: fromMicros(k.minute), KeyID: k.keyID, Reason: k.reason, Count: n})
+	}
+	err := r.log.AddFailures(ctx, counts)
+	if err != nil {
+		// AddFailures is one transaction: nothing was written, so
+		// everything goes back.
+		// Overflow rows last, so the others keep their own rows if
+		// they fit.
+		r.mu.Lock()
+		for k, n := range batch {
+			if k.reason != OverflowReason {
+				r.add(k, n)
+			}
+		}
+		for k, n := range batch {
+			if k.reason == OverflowReason {
+				r.add(k, n)
+			}
+		}
+		r.mu.Unlock()
+	}
+	return err
+}
+
+func (r *FailureRecorder) flush() error {
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	defer cancel()
+	return r.Flush(ctx)
+}
+
+// Close stops the periodic flushes, writes the pending counts (within
+// FlushTimeout) and returns that write's error. Later Records are
+// dropped. Close is idempotent; later calls return nil.
+func (r *FailureRecorder) Close() error {
+	first := false
+	r.stopOnce.Do(func() {
+		first = true
+		close(r.stop)
+	})
+	if !first {
+		return nil
+	}
+	<-r.done
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	return r.flush()
+}
