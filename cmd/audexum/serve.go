@@ -183,6 +183,7 @@ type app struct {
 	gate      *clientGate
 	authn     *auth.Authenticator
 	metrics   *metrics
+	failures  *sqlstore.FailureRecorder
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
 }
@@ -207,6 +208,11 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		Algorithms: []string{jwt.ES256, jwt.RS256, jwt.EdDSA},
 		KeySet:     a.keySet,
 		Revoked:    sys.grants.IsRevoked,
+		// A token seen before is served from the cache until it expires
+		// (a map lookup instead of an ECDSA verification: 80 µs to 4 µs
+		// a request in bench/); the revocation hook still runs on every
+		// hit, and only tokens that passed every check are cached.
+		CacheSize: 10_000,
 	})
 	if err != nil {
 		return nil, err
@@ -265,6 +271,7 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		OnSuccess: m.authSuccess,
 		OnFailure: func(e auth.Event) {
 			m.authFailure(e)
+			a.failures.Record(failureRow(e))
 			logFailure(e)
 		},
 	})
@@ -281,6 +288,19 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	from, err := sys.store.LatestChange(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read change log: %w", err)
+	}
+	// Started last, so no error return leaves it running. Failed
+	// authentications are counted per minute in memory and
+	// written to the audit trail every 10 s and at shutdown (app.close):
+	// the request path never waits for the database.
+	a.failures, err = sys.store.NewFailureRecorder(sqlstore.FailureRecorderConfig{
+		OnError: func(err error) {
+			m.storeErrors.WithLabelValues("audit").Inc()
+			logger.Error("audit failure counts", "err", err)
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	a.stopWatch, a.watchDone = cancel, make(chan struct{})
@@ -327,6 +347,10 @@ func (a *app) close() {
 		a.logger.Error("close api key verifier", "err", err)
 	}
 	a.tokenV.Close()
+	// Writes the failure counts of the last seconds.
+	if err := a.failures.Close(); err != nil {
+		a.logger.Error("audit failure counts", "err", err)
+	}
 }
 
 func errString(err error) string {
