@@ -16,6 +16,11 @@
 //	audexum client rotate-secret ID [--grace DURATION] [--json]
 //	audexum client delete ID
 //	audexum user add --username NAME --password-stdin
+//	audexum audit [--since DURATION] [--json]
+//
+// Changes made with the CLI are recorded in the audit trail with the actor
+// "cli:" and the OS user name; "audexum audit -h" documents its --json
+// shape.
 //
 // Every command takes --data-dir DIR (default ./audexum-data) and --db DSN.
 // Exit status is 0 on success, 2 on a usage error and 1 on any other
@@ -32,6 +37,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/audexum/auth/sqlstore"
 )
 
 const usageText = `usage: audexum <command> [flags]
@@ -41,6 +48,8 @@ commands:
   apikey create|list|revoke|rotate
   client create|list|rotate-secret|delete
   user add              add an end user who can log in at the consent page
+  audit                 print lifecycle events and failed authentications
+                        (--since DURATION, default 24h; --json; -h for the shape)
 
 common flags: --data-dir DIR (default ./audexum-data), --db DSN (SQLite path or postgres:// URL)
 run "audexum <command> -h" for a command's flags`
@@ -62,7 +71,9 @@ type cli struct {
 // run executes one command line and returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &cli{stdin: stdin, stdout: stdout, stderr: stderr}
-	err := c.dispatch(ctx, args)
+	// Every change made through this invocation is audited under its
+	// OS user.
+	err := c.dispatch(sqlstore.WithActor(ctx, cliActor()), args)
 	var ue *usageError
 	switch {
 	case err == nil:
@@ -109,6 +120,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		})
 	case "user":
 		return sub("user", map[string]func(context.Context, []string) error{"add": c.userAdd})
+	case "audit":
+		return c.audit(ctx, rest)
 	case "-h", "--help", "help":
 		return flag.ErrHelp
 	}

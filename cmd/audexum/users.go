@@ -15,6 +15,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/audexum/auth/sqlstore"
 )
 
 // End users log in at the consent page with a password. Passwords are
@@ -48,6 +50,8 @@ type user struct {
 type userStore struct {
 	db *sql.DB
 	pg bool
+	// audit records additions in their own transaction.
+	audit *sqlstore.AuditLog
 	// sem bounds concurrent password hashes.
 	sem chan struct{}
 	// dummy is verified against for unknown usernames, so the answer takes
@@ -55,8 +59,8 @@ type userStore struct {
 	dummy string
 }
 
-func newUserStore(ctx context.Context, db *sql.DB, pg bool) (*userStore, error) {
-	s := &userStore{db: db, pg: pg, sem: make(chan struct{}, 2)}
+func newUserStore(ctx context.Context, db *sql.DB, pg bool, audit *sqlstore.AuditLog) (*userStore, error) {
+	s := &userStore{db: db, pg: pg, audit: audit, sem: make(chan struct{}, 2)}
 	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS audexum_users (
 		id TEXT PRIMARY KEY,
 		username TEXT NOT NULL UNIQUE,
@@ -107,8 +111,15 @@ func (s *userStore) add(ctx context.Context, username, password string, now time
 	idb := make([]byte, 12)
 	rand.Read(idb)
 	u := user{ID: "usr_" + base64.RawURLEncoding.EncodeToString(idb), Username: username}
-	_, err = s.db.ExecContext(ctx, s.q(`INSERT INTO audexum_users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)`),
-		u.ID, u.Username, hash, now.UnixMilli())
+	// The user and its audit row commit together.
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audexum_users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)`),
+			u.ID, u.Username, hash, now.UnixMilli()); err != nil {
+			return err
+		}
+		return s.audit.RecordTx(ctx, tx, sqlstore.AuditEvent{Kind: sqlstore.AuditUser, Action: sqlstore.ActionCreated,
+			SubjectID: u.ID, Details: sqlstore.AuditDetails{Name: u.Username}})
+	})
 	if err != nil {
 		var n int
 		if s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM audexum_users WHERE username = $1`), username).Scan(&n) == nil && n > 0 {
@@ -117,6 +128,18 @@ func (s *userStore) add(ctx context.Context, username, password string, now time
 		return user{}, fmt.Errorf("add user: %w", err)
 	}
 	return u, nil
+}
+
+func (s *userStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
 }
 
 // authenticate checks a username and password. Unknown users and wrong
