@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -88,18 +89,29 @@ const (
 	failThrottled
 )
 
-// kindOf maps a verifier's error to the answer. Anything not recognised is
-// invalid_token: an unexpected error never lets a request through.
+// errURLAndHeader is the reason for a request that carried a credential
+// both in its URL and in its Authorization header.
+var errURLAndHeader = fmt.Errorf("%w: %w", ErrCredentialInURL, ErrMultipleAuthorization)
+
+// kindOf maps an error to the answer. The parser's and the Throttle's own
+// errors are recognised by identity; a verifier's error is unavailable if
+// it wraps ErrUnavailable and invalid_token otherwise, so anything not
+// recognised never lets a request through. One errors.Is, not one per
+// kind, keeps the refusal path cheap.
 func kindOf(err error) failKind {
-	switch {
-	case errors.Is(err, ErrUnavailable):
-		return failUnavailable
-	case errors.Is(err, ErrThrottled), errors.Is(err, ErrRateLimited):
-		return failThrottled
-	case errors.Is(err, ErrMultipleAuthorization):
-		return failInvalidRequest
-	case errors.Is(err, ErrNoCredential), errors.Is(err, ErrUnsupportedScheme), errors.Is(err, ErrCredentialInURL):
+	switch err {
+	case ErrNoCredential, ErrUnsupportedScheme, ErrCredentialInURL:
 		return failNoCredential
+	case ErrMultipleAuthorization, errURLAndHeader:
+		return failInvalidRequest
+	case ErrMalformedCredential, ErrCredentialTooLong, ErrUnknownShape:
+		return failInvalidToken
+	}
+	if _, ok := err.(*ThrottledError); ok {
+		return failThrottled
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return failUnavailable
 	}
 	return failInvalidToken
 }

@@ -181,7 +181,7 @@ func (a *Authenticator) credential(r *http.Request) (string, *shaped, error) {
 	if r.URL != nil && r.URL.RawQuery != "" && queryHasAccessToken(r.URL.RawQuery) {
 		if err == nil {
 			// RFC 6750 §2: a client must not use more than one method.
-			return cred, nil, fmt.Errorf("%w: %w", ErrCredentialInURL, ErrMultipleAuthorization)
+			return cred, nil, errURLAndHeader
 		}
 		if err == ErrNoCredential || err == ErrUnsupportedScheme {
 			return "", nil, ErrCredentialInURL
@@ -308,7 +308,13 @@ func (a *Authenticator) Handler(next http.Handler) http.Handler {
 				next.ServeHTTP(w, r.WithContext(&authContext{Context: r.Context(), resp: a.resp}))
 				return
 			}
-			a.resp.fail(w, r, kind, err, &Event{Request: r, Elapsed: since(hooked, start), credential: cred, CredentialID: a.credentialID(cred)})
+			ev := Event{Request: r, Elapsed: since(hooked, start), credential: cred}
+			if a.resp.onFailure != nil {
+				// Only a hook reads it; naming the ID re-parses the
+				// credential, which the refusal path need not pay for.
+				ev.CredentialID = a.credentialID(cred)
+			}
+			a.resp.fail(w, r, kind, err, &ev)
 			return
 		}
 		if t := a.throttle; t != nil && t.rateLimit > 0 {
