@@ -331,3 +331,28 @@ func (a *AuditLog) AddFailures(ctx context.Context, counts []FailureCount) error
 	}
 	return nil
 }
+
+// pruneBatch bounds the rows one PruneFailures deletes.
+const pruneBatch = 1000
+
+// PruneFailures deletes up to 1000 failure counts of minutes before
+// before, and returns how many it deleted. A [FailureRecorder] calls it
+// after each flush with its Retention. Lifecycle events are never
+// pruned: they are few, and the point of an audit trail.
+func (a *AuditLog) PruneFailures(ctx context.Context, before time.Time) (int, error) {
+	q := `DELETE FROM audit_failures WHERE (minute, key_id, reason) IN (SELECT minute, key_id, reason
+FROM audit_failures WHERE minute < $1 LIMIT ` + strconv.Itoa(pruneBatch)
+	if a.s.dialect == Postgres {
+		// Never waits for a flush holding the same rows.
+		q += ` FOR UPDATE SKIP LOCKED`
+	}
+	res, err := a.s.db.ExecContext(ctx, q+`)`, micros(before))
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: prune failure counts: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: prune failure counts: %w", err)
+	}
+	return int(n), nil
+}

@@ -421,3 +421,39 @@ func TestFailureRecorderBounds(t *testing.T) {
 		t.Errorf("negative interval: got %v, want ErrInvalidConfig", err)
 	}
 }
+
+// Counts older than Retention are deleted after a flush; newer ones stay.
+func TestFailureRecorderRetention(t *testing.T) {
+	engines(t, func(t *testing.T, db testDB) {
+		s := openStore(t, db)
+		ctx := t.Context()
+		old := []sqlstore.FailureCount{
+			{Minute: t0.Add(-48 * time.Hour), KeyID: "unknown", Reason: "malformed", Count: 3},
+			{Minute: t0.Add(-25 * time.Hour), KeyID: "k1", Reason: "revoked", Count: 1},
+			{Minute: t0.Add(-time.Hour), KeyID: "k1", Reason: "revoked", Count: 2},
+		}
+		if err := s.Audit().AddFailures(ctx, old); err != nil {
+			t.Fatal(err)
+		}
+		clk := &fakeClock{t: t0}
+		r, err := s.NewFailureRecorder(sqlstore.FailureRecorderConfig{Interval: time.Hour, Retention: 24 * time.Hour, Now: clk.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Record("unknown", "malformed")
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Audit().Failures(ctx, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []sqlstore.FailureCount{
+			{Minute: t0.Add(-time.Hour), KeyID: "k1", Reason: "revoked", Count: 2},
+			{Minute: t0, KeyID: "unknown", Reason: "malformed", Count: 1},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("failure counts after pruning (-want +got):\n%s", diff)
+		}
+	})
+}

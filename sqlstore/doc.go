@@ -31,7 +31,12 @@
 //     sealed with AES-256-GCM under [Config.KeyEncryptionKey]; without one
 //     they are stored in clear and [Config.OnWarning] is told so;
 //   - [Store.Limiter]: [github.com/audexum/auth.Limiter], so the throttles
-//     of several instances share their counts.
+//     of several instances share their counts;
+//   - [Store.Audit]: the audit trail. Key and client lifecycle changes
+//     write their audit row in their own transaction, with the actor of
+//     the context ([WithActor]); a [FailureRecorder]
+//     ([Store.NewFailureRecorder]) counts failed authentications per
+//     minute in memory and adds them to the trail in the background.
 //
 // # Migrations
 //

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/audexum/auth"
 	"github.com/audexum/auth/apikey"
 	"github.com/audexum/auth/sqlstore"
 )
@@ -78,4 +80,33 @@ func ExampleStore_Watch() {
 	fmt.Println(<-done)
 	// Output:
 	// context canceled
+}
+
+// A fleet's throttles share one count: give each instance's Throttle the
+// Limiter of its Store on the shared PostgreSQL database. (SQLite here, so
+// the example runs anywhere; on SQLite one process is better served by
+// auth.NewMemoryLimiter.)
+func ExampleStore_Limiter() {
+	dir, _ := os.MkdirTemp("", "audexum")
+	defer os.RemoveAll(dir)
+	ctx := context.Background()
+	db, _ := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(dir, "auth.db")))
+	defer db.Close()
+	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer store.Close()
+
+	throttle, err := auth.NewThrottle(auth.ThrottleConfig{MaxFailures: 5, Limiter: store.Limiter()})
+	fmt.Println(throttle != nil, err)
+
+	// What the Throttle does with it: count a failure of a client network.
+	now := time.Date(2026, 11, 26, 12, 0, 15, 0, time.UTC)
+	n, reset, err := store.Limiter().Add(ctx, "fa:198.51.100.7", time.Minute, now)
+	fmt.Println(n, reset, err)
+	// Output:
+	// true <nil>
+	// 1 45s <nil>
 }

@@ -12,6 +12,7 @@ const (
 	DefaultFailureFlushInterval = 10 * time.Second
 	DefaultFailureMaxPending    = 10_000
 	DefaultFailureFlushTimeout  = 10 * time.Second
+	DefaultFailureRetention     = 90 * 24 * time.Hour
 )
 
 // OverflowReason is the reason failures are counted under when a
@@ -32,6 +33,10 @@ type FailureRecorderConfig struct {
 	// FlushTimeout bounds each write, including the last one in Close.
 	// If zero, DefaultFailureFlushTimeout (10 s).
 	FlushTimeout time.Duration
+	// Retention is how long failure counts are kept: after each flush,
+	// up to 1000 older rows are deleted ([AuditLog.PruneFailures]). If
+	// zero, DefaultFailureRetention (90 days).
+	Retention time.Duration
 	// Now returns the current time, which picks the minute of a failure.
 	// If nil, time.Now.
 	Now func() time.Time
@@ -52,6 +57,7 @@ type FailureRecorder struct {
 	log      *AuditLog
 	max      int
 	timeout  time.Duration
+	keep     time.Duration
 	now      func() time.Time
 	onError  func(error)
 	stop     chan struct{}
@@ -72,13 +78,14 @@ type failureKey struct {
 // trail. Close it to stop it and write what it holds. It fails with an
 // error wrapping [ErrInvalidConfig] for negative settings.
 func (s *Store) NewFailureRecorder(cfg FailureRecorderConfig) (*FailureRecorder, error) {
-	if cfg.Interval < 0 || cfg.MaxPending < 0 || cfg.FlushTimeout < 0 {
+	if cfg.Interval < 0 || cfg.MaxPending < 0 || cfg.FlushTimeout < 0 || cfg.Retention < 0 {
 		return nil, fmt.Errorf("%w: negative FailureRecorderConfig setting", ErrInvalidConfig)
 	}
 	r := &FailureRecorder{
 		log:     s.Audit(),
 		max:     cfg.MaxPending,
 		timeout: cfg.FlushTimeout,
+		keep:    cfg.Retention,
 		now:     cfg.Now,
 		onError: cfg.OnError,
 		stop:    make(chan struct{}),
@@ -90,6 +97,9 @@ func (s *Store) NewFailureRecorder(cfg FailureRecorderConfig) (*FailureRecorder,
 	}
 	if r.timeout == 0 {
 		r.timeout = DefaultFailureFlushTimeout
+	}
+	if r.keep == 0 {
+		r.keep = DefaultFailureRetention
 	}
 	if r.now == nil {
 		r.now = time.Now
@@ -149,7 +159,8 @@ func (r *FailureRecorder) Pending() int {
 	return len(r.pending)
 }
 
-// Flush writes the pending counts now. On error they stay pending (up to
+// Flush writes the pending counts now, then deletes a bounded batch of
+// counts older than Retention. On error the counts stay pending (up to
 // MaxPending) for the next flush.
 func (r *FailureRecorder) Flush(ctx context.Context) error {
 	r.flushMu.Lock()
@@ -161,6 +172,15 @@ func (r *FailureRecorder) Flush(ctx context.Context) error {
 	if len(batch) == 0 {
 		return nil
 	}
+	if err := r.write(ctx, batch); err != nil {
+		return err
+	}
+	_, err := r.log.PruneFailures(ctx, r.now().Add(-r.keep))
+	return err
+}
+
+// write adds batch to the table, or puts it back.
+func (r *FailureRecorder) write(ctx context.Context, batch map[failureKey]int64) error {
 	counts := make([]FailureCount, 0, len(batch))
 	for k, n := range batch {
 		counts = append(counts, FailureCount{Minute: fromMicros(k.minute), KeyID: k.keyID, Reason: k.reason, Count: n})
@@ -168,9 +188,8 @@ func (r *FailureRecorder) Flush(ctx context.Context) error {
 	err := r.log.AddFailures(ctx, counts)
 	if err != nil {
 		// AddFailures is one transaction: nothing was written, so
-		// everything goes back.
-		// Overflow rows last, so the others keep their own rows if
-		// they fit.
+		// everything goes back, overflow rows last so the others keep
+		// their own rows if they fit.
 		r.mu.Lock()
 		for k, n := range batch {
 			if k.reason != OverflowReason {
