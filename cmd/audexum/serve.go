@@ -257,9 +257,11 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	// SQLite's one writer (with an fsync each), so a flood of failures
 	// would slow key management and last-used updates: the in-memory
 	// limiter (nil) serves it better.
+	// The shared counts are read through a one-second cache, so a request
+	// that fails nothing costs no database round trip.
 	var limiter auth.Limiter
 	if sys.pg {
-		limiter = sys.store.Limiter()
+		limiter = auth.NewCachedLimiter(sys.store.Limiter(), time.Second, 0)
 	}
 	throttle, err := auth.NewThrottle(auth.ThrottleConfig{Limiter: limiter})
 	if err != nil {
