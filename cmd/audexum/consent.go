@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"time"
 
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/oauth"
@@ -109,14 +110,22 @@ func (a *app) consentHandler() http.Handler {
 			a.renderConsent(w, r, req, form, form.Get("username"), "Choose Allow or Deny.")
 			return
 		}
-		u, err := a.sys.users.authenticate(r.Context(), form.Get("username"), form.Get("password"))
+		username := form.Get("username")
+		if a.logins.blocked(r, username) {
+			a.logger.Warn("consent login throttled", "remote_addr", r.RemoteAddr)
+			a.renderConsentStatus(w, r, req, form, username, "Too many failed sign-ins. Try again in a few minutes.", http.StatusTooManyRequests)
+			return
+		}
+		u, err := a.sys.users.authenticate(r.Context(), username, form.Get("password"))
 		if err != nil {
 			msg := "Wrong username or password."
-			if !errors.Is(err, errBadCredentials) {
+			if errors.Is(err, errBadCredentials) {
+				a.logins.failed(r, username)
+			} else {
 				a.logger.Error("consent login", "err", err)
 				msg = "Signing in is temporarily unavailable. Try again later."
 			}
-			a.renderConsent(w, r, req, form, form.Get("username"), msg)
+			a.renderConsent(w, r, req, form, username, msg)
 			return
 		}
 		if err := a.oauth.Approve(w, r, req, u.ID, req.Scopes); err != nil {
@@ -127,6 +136,10 @@ func (a *app) consentHandler() http.Handler {
 }
 
 func (a *app) renderConsent(w http.ResponseWriter, r *http.Request, req *oauth.AuthorizeRequest, params url.Values, username, msg string) {
+	a.renderConsentStatus(w, r, req, params, username, msg, http.StatusOK)
+}
+
+func (a *app) renderConsentStatus(w http.ResponseWriter, r *http.Request, req *oauth.AuthorizeRequest, params url.Values, username, msg string, status int) {
 	var hs []hidden
 	for k, v := range params {
 		if loginFields[k] || len(v) != 1 {
@@ -150,6 +163,51 @@ func (a *app) renderConsent(w http.ResponseWriter, r *http.Request, req *oauth.A
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
+	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// loginThrottle limits failed sign-ins at the consent page per username
+// and per client address: passwords are low-entropy, so unlike keys they
+// can be guessed, and argon2id alone bounds guesses only by CPU.
+type loginThrottle struct {
+	limiter *auth.MemoryLimiter
+	addr    *auth.Throttle // for its client-address rule (IPv6 /64)
+	max     int
+	window  time.Duration
+	now     func() time.Time
+}
+
+const (
+	loginMaxFailures = 5
+	loginWindow      = 15 * time.Minute
+)
+
+func newLoginThrottle() (*loginThrottle, error) {
+	t, err := auth.NewThrottle(auth.ThrottleConfig{})
+	if err != nil {
+		return nil, err
+	}
+	return &loginThrottle{limiter: auth.NewMemoryLimiter(0), addr: t, max: loginMaxFailures, window: loginWindow, now: time.Now}, nil
+}
+
+func (l *loginThrottle) keys(r *http.Request, username string) [2]string {
+	return [2]string{"login-user:" + username, "login-addr:" + l.addr.ClientAddr(r)}
+}
+
+func (l *loginThrottle) blocked(r *http.Request, username string) bool {
+	now := l.now()
+	for _, k := range l.keys(r, username) {
+		if n, _, _ := l.limiter.Count(r.Context(), k, l.window, now); n >= l.max {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loginThrottle) failed(r *http.Request, username string) {
+	now := l.now()
+	for _, k := range l.keys(r, username) {
+		l.limiter.Add(r.Context(), k, l.window, now)
+	}
 }

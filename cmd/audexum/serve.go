@@ -183,6 +183,7 @@ type app struct {
 	gate      *clientGate
 	authn     *auth.Authenticator
 	metrics   *metrics
+	logins    *loginThrottle
 	failures  *sqlstore.FailureRecorder
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
@@ -191,6 +192,9 @@ type app struct {
 func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger, m *metrics) (*app, error) {
 	a := &app{sys: sys, logger: logger, metrics: m}
 	var err error
+	if a.logins, err = newLoginThrottle(); err != nil {
+		return nil, err
+	}
 	if a.keySet, err = jwt.NewKeySet(jwt.KeySetConfig{Store: sys.signing}); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}

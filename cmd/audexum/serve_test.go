@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -314,6 +315,21 @@ func testServeAuthorizationCode(t *testing.T, e *env) {
 	resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Errorf("cross-origin POST: %d, want 403", resp.StatusCode)
+	}
+
+	// Guessing passwords is throttled per username: after 5 failures (the
+	// wrong password above and 4 more) the page answers 429 without
+	// checking the password, even a right one.
+	form.Set("decision", "allow")
+	for i := range 4 {
+		form.Set("password", fmt.Sprintf("guess %d", i))
+		if code, _, _ := s.do(t, "POST", "/oauth/authorize", "", strings.NewReader(form.Encode())); code != 200 {
+			t.Fatalf("guess %d: %d, want 200 (the page again)", i, code)
+		}
+	}
+	form.Set("password", "correct horse battery")
+	if code, body, _ := s.do(t, "POST", "/oauth/authorize", "", strings.NewReader(form.Encode())); code != 429 || !strings.Contains(body, "Too many failed sign-ins") {
+		t.Errorf("after 5 failures: %d, want 429", code)
 	}
 
 	// A redirect URI that is not registered exactly: a 400 page, no redirect.
