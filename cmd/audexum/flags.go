@@ -61,7 +61,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+				return nil, &helpError{usage: flagUsage(fs)}
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)
 		}
@@ -97,4 +97,21 @@ func (f *durationFlag) Set(v string) error {
 	}
 	f.d, f.set = d, true
 	return nil
+}
+
+// helpError carries a command's usage, asked for with -h: printed to
+// stdout with exit status 0.
+type helpError struct{ usage string }
+
+func (e *helpError) Error() string { return e.usage }
+func (e *helpError) Unwrap() error { return flag.ErrHelp }
+
+// flagUsage describes a command's flags.
+func flagUsage(fs *flag.FlagSet) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: audexum %s [flags]\n\nflags:\n", fs.Name())
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	return b.String()
 }

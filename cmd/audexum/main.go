@@ -79,7 +79,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case err == nil:
 		return 0
 	case errors.Is(err, flag.ErrHelp):
-		fmt.Fprintln(stdout, usageText)
+		var he *helpError
+		if errors.As(err, &he) {
+			fmt.Fprint(stdout, he.usage)
+		} else {
+			fmt.Fprintln(stdout, usageText)
+		}
 		return 0
 	case errors.As(err, &ue):
 		fmt.Fprintf(stderr, "audexum: %s\n", oneLine(err.Error()))
