@@ -2,6 +2,7 @@ package auth
 
 import (
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -97,6 +98,22 @@ func FuzzParseAuthorization(f *testing.F) {
 		}
 		if !strings.EqualFold(v[:6], "bearer") || v[6] != ' ' {
 			t.Fatalf("accepted %q without a Bearer scheme", v)
+		}
+	})
+}
+
+// FuzzQueryHasAccessToken checks the query scan against net/url: whenever
+// url.ParseQuery finds an access_token parameter, the scan must too (a
+// miss would let a credential in the URL go unreported), and it never
+// panics.
+func FuzzQueryHasAccessToken(f *testing.F) {
+	for _, s := range []string{"access_token=x", "a=1&access%5Ftoken=y", "%61ccess_token", "access_tokens=1", "q=access_token", "a=%zz&access_token=1", "&&", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		got := queryHasAccessToken(raw)
+		if q, err := url.ParseQuery(raw); err == nil && q.Has("access_token") && !got {
+			t.Fatalf("url.ParseQuery finds access_token in %q, the scan does not", raw)
 		}
 	})
 }

@@ -332,3 +332,35 @@ func TestNewThrottleErrors(t *testing.T) {
 		}
 	}
 }
+
+// FuzzClientAddr feeds hostile RemoteAddr and X-Forwarded-For values to
+// the client-address rule: it never panics, and always names an IPv4
+// address, an IPv6 /64 or the shared "invalid" bucket.
+func FuzzClientAddr(f *testing.F) {
+	th, err := NewThrottle(ThrottleConfig{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("::1/128")}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, s := range [][2]string{
+		{"10.0.0.1:1", "203.0.113.5"}, {"10.0.0.1:1", "1.2.3.4, 10.0.0.2"}, {"[::1]:1", "2001:db8::1"},
+		{"192.0.2.1:1", "1.1.1.1"}, {"garbage", ""}, {"10.0.0.1:1", ",,,"}, {"[fe80::1%eth0]:1", "fe80::2%x"},
+	} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, remote, xff string) {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.RemoteAddr = remote
+		r.Header.Set("X-Forwarded-For", xff)
+		got := th.ClientAddr(r)
+		if got == "invalid" {
+			return
+		}
+		if a, err := netip.ParseAddr(got); err == nil && a.Is4() {
+			return
+		}
+		if p, err := netip.ParsePrefix(got); err == nil && p.Bits() == 64 && p.Addr().Is6() {
+			return
+		}
+		t.Fatalf("ClientAddr(%q, %q) = %q", remote, xff, got)
+	})
+}
