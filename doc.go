@@ -11,7 +11,13 @@
 //   - an [Authenticator] from [New], whose [Authenticator.Handler] verifies
 //     the credential with the [Verifier] that claims its shape: the apikey
 //     package's verifier for API keys, the jwt package's for access tokens;
-//   - [RequireScopes] or [RequireAnyScope] on each route.
+//   - [RequireScopes] or [RequireAnyScope] on each route, and [RequireUser]
+//     on routes that act for a person (an API key or a client-credentials
+//     token is an application acting for itself, never a user).
+//
+// A [Throttle] in [Config.Throttle] refuses callers that keep failing, and
+// [Authenticator.Ready] tells a health check whether every verifier has
+// what it needs (a token verifier's keys).
 //
 // # Quick start
 //
