@@ -16,6 +16,7 @@
 //	audexum client rotate-secret ID [--grace DURATION] [--json]
 //	audexum client delete ID
 //	audexum user add --username NAME --password-stdin
+//	audexum signing-key rotate
 //	audexum audit [--since DURATION] [--json]
 //
 // Changes made with the CLI are recorded in the audit trail with the actor
@@ -48,6 +49,7 @@ commands:
   apikey create|list|revoke|rotate
   client create|list|rotate-secret|delete
   user add              add an end user who can log in at the consent page
+  signing-key rotate    make the next access-token signing key active (the old one stays published)
   audit                 print lifecycle events and failed authentications
                         (--since DURATION, default 24h; --json; -h for the shape)
 
@@ -123,6 +125,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		return sub("client", map[string]func(context.Context, []string) error{
 			"create": c.clientCreate, "list": c.clientList, "rotate-secret": c.clientRotateSecret, "delete": c.clientDelete,
 		})
+	case "signing-key":
+		return sub("signing-key", map[string]func(context.Context, []string) error{"rotate": c.signingKeyRotate})
 	case "user":
 		return sub("user", map[string]func(context.Context, []string) error{"add": c.userAdd})
 	case "audit":

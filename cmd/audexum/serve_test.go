@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -184,6 +185,29 @@ func testServeClientCredentials(t *testing.T, e *env) {
 		t.Log("curl not installed: skipping the verbatim seed request")
 	}
 
+	// Rotating the signing key (CLI, another process): tokens signed
+	// before keep working, new tokens carry the new key ID.
+	oldKid := tokenKid(t, tok.AccessToken)
+	unused, err := cc.Token(ctx) // never verified before the rotation
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ok("signing-key", "rotate")
+	eventually(t, 2*time.Second, "new tokens signed with the rotated key", func() bool {
+		fresh, err := cc.Token(ctx)
+		return err == nil && tokenKid(t, fresh.AccessToken) != oldKid
+	})
+	if code, _, _ := s.do(t, "GET", "/v1/data", unused.AccessToken, nil); code != 200 {
+		t.Errorf("token signed before the rotation: %d, want 200", code)
+	}
+	fresh, err := cc.Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := s.do(t, "GET", "/v1/data", fresh.AccessToken, nil); code != 200 {
+		t.Errorf("token signed after the rotation: %d, want 200", code)
+	}
+
 	// Revoked at /oauth/revoke: the API refuses it at once.
 	form := url.Values{"token": {tok.AccessToken}, "client_id": {c.ClientID}, "client_secret": {*c.ClientSecret}}
 	if code, body, _ := s.do(t, "POST", "/oauth/revoke", "", strings.NewReader(form.Encode())); code != 200 {
@@ -338,4 +362,21 @@ func testServeAuthorizationCode(t *testing.T, e *env) {
 	if code != 400 || hdr.Get("Location") != "" {
 		t.Errorf("unregistered redirect URI: %d %q", code, hdr.Get("Location"))
 	}
+}
+
+// tokenKid returns the "kid" of a JWS's header.
+func tokenKid(t *testing.T, token string) string {
+	t.Helper()
+	h, _, _ := strings.Cut(token, ".")
+	b, err := base64.RawURLEncoding.DecodeString(h)
+	if err != nil {
+		t.Fatalf("token header: %v", err)
+	}
+	var hdr struct {
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(b, &hdr); err != nil {
+		t.Fatalf("token header: %v", err)
+	}
+	return hdr.Kid
 }
