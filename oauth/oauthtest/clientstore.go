@@ -3,7 +3,6 @@ package oauthtest
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -208,24 +207,9 @@ func RunClientStore(t *testing.T, newStore func(t *testing.T) oauth.ClientStore)
 
 	t.Run("ConcurrentCreate", func(t *testing.T) {
 		s := newStore(t)
-		const n = 50
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() { errs[i] = s.CreateClient(ctx, sample("same")) })
-		}
-		wg.Wait()
-		wins := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, oauth.ErrAlreadyExists):
-				t.Errorf("CreateClient: got %v, want nil or ErrAlreadyExists", err)
-			}
-		}
-		if wins != 1 {
-			t.Errorf("got %d successful creations, want 1", wins)
+		errs := race(50, func(int) error { return s.CreateClient(ctx, sample("same")) })
+		if n := wins(t, "CreateClient", errs, oauth.ErrAlreadyExists); n != 1 {
+			t.Errorf("got %d successful creations, want 1", n)
 		}
 	})
 }

@@ -3,7 +3,6 @@ package oauthtest
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -151,25 +150,12 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 		if err := s.SaveCode(ctx, c); err != nil {
 			t.Fatalf("SaveCode: %v", err)
 		}
-		errs := make([]error, Concurrency)
-		var wg sync.WaitGroup
-		for i := range Concurrency {
-			wg.Go(func() {
-				_, errs[i] = s.ClaimCode(ctx, c.Hash, base.Add(time.Second))
-			})
-		}
-		wg.Wait()
-		wins := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, oauth.ErrCodeUsed):
-				t.Errorf("ClaimCode: got %v, want nil or ErrCodeUsed", err)
-			}
-		}
-		if wins != 1 {
-			t.Errorf("got %d successful claims, want exactly 1", wins)
+		errs := race(Concurrency, func(int) error {
+			_, err := s.ClaimCode(ctx, c.Hash, base.Add(time.Second))
+			return err
+		})
+		if n := wins(t, "ClaimCode", errs, oauth.ErrCodeUsed); n != 1 {
+			t.Errorf("got %d successful claims, want exactly 1", n)
 		}
 	})
 
@@ -352,21 +338,18 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 		g, h := mustCreate(t, s)
 		at := base.Add(time.Minute)
 		nexts := make([]*oauth.RefreshToken, Concurrency)
-		errs := make([]error, Concurrency)
-		var wg sync.WaitGroup
-		for i := range Concurrency {
-			nexts[i] = next(g, at)
-			wg.Go(func() {
-				errs[i] = s.RotateRefreshToken(ctx, h.Hash, nexts[i], at, at.Add(-10*time.Second))
-			})
-		}
-		wg.Wait()
 		hashes := []oauth.Hash{h.Hash}
+		for i := range nexts {
+			nexts[i] = next(g, at)
+			hashes = append(hashes, nexts[i].Hash)
+		}
+		errs := race(Concurrency, func(i int) error {
+			return s.RotateRefreshToken(ctx, h.Hash, nexts[i], at, at.Add(-10*time.Second))
+		})
 		for i, err := range errs {
 			if err != nil {
 				t.Errorf("rotation %d within grace: got %v, want nil", i, err)
 			}
-			hashes = append(hashes, nexts[i].Hash)
 		}
 		if got := heads(t, s, hashes); got != 1 {
 			t.Errorf("got %d heads after concurrent rotations, want exactly 1", got)
@@ -378,29 +361,17 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 		g, h := mustCreate(t, s)
 		at := base.Add(time.Minute)
 		nexts := make([]*oauth.RefreshToken, Concurrency)
-		errs := make([]error, Concurrency)
-		var wg sync.WaitGroup
-		for i := range Concurrency {
-			nexts[i] = next(g, at)
-			// graceFrom after now: no replay is tolerated.
-			wg.Go(func() {
-				errs[i] = s.RotateRefreshToken(ctx, h.Hash, nexts[i], at, at.Add(time.Nanosecond))
-			})
-		}
-		wg.Wait()
-		wins := 0
 		hashes := []oauth.Hash{h.Hash}
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				wins++
-			case !errors.Is(err, oauth.ErrRefreshReused) && !errors.Is(err, oauth.ErrGrantRevoked):
-				t.Errorf("rotation %d: got %v, want nil, ErrRefreshReused or ErrGrantRevoked", i, err)
-			}
+		for i := range nexts {
+			nexts[i] = next(g, at)
 			hashes = append(hashes, nexts[i].Hash)
 		}
-		if wins != 1 {
-			t.Errorf("got %d successful rotations, want exactly 1", wins)
+		// graceFrom after now: no replay is tolerated.
+		errs := race(Concurrency, func(i int) error {
+			return s.RotateRefreshToken(ctx, h.Hash, nexts[i], at, at.Add(time.Nanosecond))
+		})
+		if n := wins(t, "rotation", errs, oauth.ErrRefreshReused, oauth.ErrGrantRevoked); n != 1 {
+			t.Errorf("got %d successful rotations, want exactly 1", n)
 		}
 		if got := heads(t, s, hashes); got > 1 {
 			t.Errorf("got %d heads, want at most 1", got)
