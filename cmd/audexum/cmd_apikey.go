@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -177,7 +178,7 @@ func (c *cli) apikeyList(ctx context.Context, args []string) error {
 			status = "rotated (in grace)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Scopes.String(), day(r.CreatedAt),
-			orDash(day(r.ExpiresAt)), orDash(r.LastUsedAt.UTC().Format("2006-01-02 15:04")), status, joinWarnings(keyWarnings(r, now)))
+			orDash(day(r.ExpiresAt)), orDash(minute(r.LastUsedAt)), status, strings.Join(keyWarnings(r, now), "; "))
 	}
 	return tw.Flush()
 }
@@ -189,20 +190,17 @@ func day(t time.Time) string {
 	return t.UTC().Format("2006-01-02")
 }
 
-func orDash(s string) string {
-	if s == "" || s == "0001-01-01 00:00" {
-		return "-"
+// minute formats t to the minute, or "" for the zero time.
+func minute(t time.Time) string {
+	if t.IsZero() {
+		return ""
 	}
-	return s
+	return t.UTC().Format("2006-01-02 15:04")
 }
 
-func joinWarnings(w []string) string {
-	s := ""
-	for i, x := range w {
-		if i > 0 {
-			s += "; "
-		}
-		s += x
+func orDash(s string) string {
+	if s == "" {
+		return "-"
 	}
 	return s
 }
