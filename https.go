@@ -1,7 +1,6 @@
 package auth
 
 import (
-	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -52,12 +51,9 @@ type HTTPSConfig struct {
 // value cannot be sent as a header: both are programming errors in
 // configuration literals.
 func RequireHTTPS(cfg HTTPSConfig) func(http.Handler) http.Handler {
-	proxies := make([]netip.Prefix, 0, len(cfg.TrustedProxies))
-	for i, p := range cfg.TrustedProxies {
-		if !p.IsValid() {
-			panic(fmt.Sprintf("auth: RequireHTTPS: TrustedProxies[%d] is not a valid prefix", i))
-		}
-		proxies = append(proxies, p.Masked())
+	proxies, err := trustedPrefixes("TrustedProxies", cfg.TrustedProxies)
+	if err != nil {
+		panic("auth: RequireHTTPS: " + err.Error())
 	}
 	hsts := cfg.HSTS
 	if hsts == "" {
@@ -101,25 +97,5 @@ func isHTTPS(r *http.Request, proxies []netip.Prefix) bool {
 	if len(v) != 1 || !strings.EqualFold(strings.TrimSpace(v[0]), "https") {
 		return false
 	}
-	return fromTrusted(r.RemoteAddr, proxies)
-}
-
-// fromTrusted reports whether remoteAddr (host:port, or a bare address)
-// lies in one of the prefixes. An unparsable address is never trusted.
-func fromTrusted(remoteAddr string, proxies []netip.Prefix) bool {
-	var addr netip.Addr
-	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
-		addr = ap.Addr()
-	} else if a, err := netip.ParseAddr(remoteAddr); err == nil {
-		addr = a
-	} else {
-		return false
-	}
-	addr = addr.Unmap().WithZone("")
-	for _, p := range proxies {
-		if p.Contains(addr) {
-			return true
-		}
-	}
-	return false
+	return fromTrustedProxy(r, proxies)
 }

@@ -234,34 +234,33 @@ func (a *Authenticator) verify(r *http.Request, cred string, s *shaped) (*Princi
 	return p, cred, nil
 }
 
-// verifyThrottled refuses callers that failed too often before any
-// verifier runs, and counts their new failures.
+// verifyThrottled reserves an attempt with the Throttle before any
+// verifier runs, refusing callers that failed too often, and records the
+// attempt's outcome.
 func (a *Authenticator) verifyThrottled(r *http.Request, t *Throttle, cred string, s *shaped, err error) (*Principal, string, error) {
-	ctx, now := r.Context(), t.now()
-	addrKey := keyAddr + t.ClientAddr(r)
-	if terr := t.check(ctx, addrKey, now); terr != nil {
-		return nil, cred, terr
-	}
-	var credKey string
+	ctx := r.Context()
+	var id string
 	if s != nil && t.perCred {
 		if ider, ok := s.v.(CredentialIDer); ok {
-			if id, ok := ider.CredentialID(cred); ok {
-				credKey = keyCred + id
-				if terr := t.check(ctx, credKey, now); terr != nil {
-					return nil, cred, terr
-				}
-			}
+			id, _ = ider.CredentialID(cred)
 		}
+	}
+	at, terr := t.attempts.Reserve(ctx, ClientNetwork(r, t.proxies), id)
+	if terr != nil {
+		if _, ok := terr.(*ThrottledError); !ok {
+			// The request's context ended while it waited its turn.
+			terr = fmt.Errorf("%w: %w", ErrUnavailable, terr)
+		}
+		return nil, cred, terr
 	}
 	var p *Principal
 	if err == nil {
 		p, cred, err = a.verify(r, cred, s)
 	}
 	if err != nil && countsAsFailure(err) {
-		t.fail(ctx, addrKey, now)
-		if credKey != "" {
-			t.fail(ctx, credKey, now)
-		}
+		at.Fail(ctx)
+	} else {
+		at.Release()
 	}
 	return p, cred, err
 }

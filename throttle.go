@@ -3,10 +3,8 @@ package auth
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/netip"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 )
@@ -56,27 +54,31 @@ type Limiter interface {
 }
 
 // ThrottleConfig configures a [Throttle]. The zero value throttles failed
-// attempts (10 per minute per client network and per credential ID) and
-// sets no request rate limit.
+// attempts (10 per minute per client network) and sets no request rate
+// limit.
 type ThrottleConfig struct {
-	// MaxFailures is how many failed authentications a client address, or
-	// a credential ID, may have in one window before further requests are
-	// refused with 429 until the window ends. If zero, DefaultMaxFailures.
+	// MaxFailures is how many failed authentications one client network
+	// (see [ClientNetwork]) may have in one window before further requests
+	// from it are refused with 429 until the window ends. If zero,
+	// DefaultMaxFailures.
 	MaxFailures int
 	// FailureWindow is the window for MaxFailures. If zero,
 	// DefaultFailureWindow.
 	FailureWindow time.Duration
 
 	// PerCredential also counts failures per credential ID, for
-	// verifiers that implement [CredentialIDer], so guessing the secret
-	// of one credential from many addresses is throttled too. It is off by
-	// default because credential IDs are not secret (API key IDs are in
-	// logs and dashboards): once an ID has MaxFailures failures in a
-	// window, its real credential is refused too until the window ends, so
-	// anyone who knows the ID can lock its owner out. Turn it on where
-	// that trade is right: long-lived credentials with guessable secrets,
-	// or IDs that are kept private.
+	// verifiers that implement [CredentialIDer], against guessing one
+	// credential's secret from many networks. Once an ID has
+	// CredentialCeiling failures in a window, a network that has already
+	// failed for that ID is refused for it; a network that has not (the
+	// credential's owner) still gets through, so knowing an ID is not
+	// enough to lock its owner out. Off by default: API keys and tokens of
+	// this module have secrets of 190 bits or more, which nobody guesses,
+	// so the per-network limit is all they need.
 	PerCredential bool
+	// CredentialCeiling is the per-ID ceiling of PerCredential. If zero,
+	// 10 × MaxFailures.
+	CredentialCeiling int
 
 	// RateLimit, if positive, is how many requests one principal
 	// (credential) may make per RateLimitWindow; further requests get 429
@@ -88,13 +90,13 @@ type ThrottleConfig struct {
 	RateLimitWindow time.Duration
 
 	// TrustedProxies lists the networks of reverse proxies whose
-	// X-Forwarded-For is believed, as for [HTTPSConfig.TrustedProxies].
-	// The client address is then the rightmost address in
-	// X-Forwarded-For that is not itself a trusted proxy.
+	// X-Forwarded-For is believed, as for [HTTPSConfig.TrustedProxies]
+	// and by the rule of [ClientNetwork].
 	TrustedProxies []netip.Prefix
 
 	// Limiter stores the counts. If nil, an in-memory limiter with
-	// DefaultThrottleTable entries.
+	// DefaultThrottleTable entries. A shared Limiter makes a fleet count
+	// as one (see [Limiter]).
 	Limiter Limiter
 
 	// Now returns the current time. If nil, time.Now.
@@ -102,13 +104,14 @@ type ThrottleConfig struct {
 }
 
 // Throttle limits failed authentication attempts per client network (IPv4
-// address, IPv6 /64) and optionally per credential ID and the request rate
+// address, IPv6 /64) and optionally per credential ID, and the request rate
 // of each principal. Give it to [Config.Throttle]; the [Authenticator]
-// consults it before any verifier runs, so a throttled caller costs no
-// store or signature work. Safe for concurrent use.
+// reserves an attempt with its [AttemptCounter] before any verifier runs,
+// so a throttled caller costs no store or signature work and a burst of
+// concurrent failures evaluates no more credentials than MaxFailures.
+// Safe for concurrent use.
 type Throttle struct {
-	maxFailures  int
-	failWindow   time.Duration
+	attempts     *AttemptCounter
 	perCred      bool
 	rateLimit    int
 	rateWindow   time.Duration
@@ -121,32 +124,20 @@ type Throttle struct {
 // NewThrottle returns a Throttle for cfg, or an error wrapping
 // [ErrInvalidConfig] for negative limits or invalid proxy prefixes.
 func NewThrottle(cfg ThrottleConfig) (*Throttle, error) {
-	t := &Throttle{
-		maxFailures: cfg.MaxFailures,
-		failWindow:  cfg.FailureWindow,
-		perCred:     cfg.PerCredential,
-		rateLimit:   cfg.RateLimit,
-		rateWindow:  cfg.RateLimitWindow,
-		limiter:     cfg.Limiter,
-		now:         cfg.Now,
-	}
-	if t.maxFailures < 0 || t.failWindow < 0 || t.rateLimit < 0 || t.rateWindow < 0 {
+	if cfg.MaxFailures < 0 || cfg.FailureWindow < 0 || cfg.RateLimit < 0 || cfg.RateLimitWindow < 0 || cfg.CredentialCeiling < 0 {
 		return nil, fmt.Errorf("%w: negative throttle limit or window", ErrInvalidConfig)
 	}
-	if t.maxFailures == 0 {
-		t.maxFailures = DefaultMaxFailures
+	proxies, err := trustedPrefixes("TrustedProxies", cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
 	}
-	if t.failWindow == 0 {
-		t.failWindow = DefaultFailureWindow
-	}
-	if t.rateWindow == 0 {
-		t.rateWindow = DefaultRateLimitWindow
-	}
-	for i, p := range cfg.TrustedProxies {
-		if !p.IsValid() {
-			return nil, fmt.Errorf("%w: TrustedProxies[%d] is not a valid prefix", ErrInvalidConfig, i)
-		}
-		t.proxies = append(t.proxies, p.Masked())
+	t := &Throttle{
+		perCred:    cfg.PerCredential,
+		rateLimit:  cfg.RateLimit,
+		rateWindow: orDefault(cfg.RateLimitWindow, DefaultRateLimitWindow),
+		proxies:    proxies,
+		limiter:    cfg.Limiter,
+		now:        cfg.Now,
 	}
 	if t.limiter == nil {
 		t.limiter = NewMemoryLimiter(DefaultThrottleTable)
@@ -154,91 +145,30 @@ func NewThrottle(cfg ThrottleConfig) (*Throttle, error) {
 	if t.now == nil {
 		t.now = time.Now
 	}
+	fail := AttemptLimit{Max: orDefault(cfg.MaxFailures, DefaultMaxFailures), Window: orDefault(cfg.FailureWindow, DefaultFailureWindow)}
+	ac := AttemptConfig{Name: "authn", PerNetwork: fail, Limiter: t.limiter, Now: t.now}
+	if t.perCred {
+		ac.PerIdentityNetwork = fail
+		ac.PerIdentity = AttemptLimit{Max: orDefault(cfg.CredentialCeiling, 10*fail.Max), Window: fail.Window}
+	}
+	if t.attempts, err = NewAttemptCounter(ac); err != nil {
+		return nil, err
+	}
 	t.rateLimitHdr = one(strconv.Itoa(t.rateLimit))
 	return t, nil
 }
 
-// Key prefixes keep the address, credential and rate spaces apart in a
-// shared limiter.
-const (
-	keyAddr = "fa:"
-	keyCred = "fc:"
-	keyRate = "rl:"
-)
-
-// ClientAddr returns the network a request's failures are counted against:
-// the IPv4 address, or the IPv6 /64, of the peer (or of the client a
-// trusted proxy names in X-Forwarded-For). Unparsable addresses share one
-// bucket.
-func (t *Throttle) ClientAddr(r *http.Request) string {
-	addr, ok := peerAddr(r.RemoteAddr)
-	if ok && len(t.proxies) > 0 && inPrefixes(addr, t.proxies) {
-		if a, found := forwardedFor(r.Header["X-Forwarded-For"], t.proxies); found {
-			addr = a
-		}
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
 	}
-	if !ok {
-		return "invalid"
-	}
-	if addr.Is6() {
-		p, _ := addr.Prefix(64)
-		return p.String()
-	}
-	return addr.String()
+	return v
 }
 
-// forwardedFor walks X-Forwarded-For from the right, skipping trusted
-// proxies, and returns the first other address. Anything left of it was
-// written by the client and is not believed.
-func forwardedFor(values []string, proxies []netip.Prefix) (netip.Addr, bool) {
-	for i := len(values) - 1; i >= 0; i-- {
-		parts := strings.Split(values[i], ",")
-		for j := len(parts) - 1; j >= 0; j-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(parts[j]))
-			if err != nil {
-				return netip.Addr{}, false
-			}
-			a = a.Unmap().WithZone("")
-			if !inPrefixes(a, proxies) {
-				return a, true
-			}
-		}
-	}
-	return netip.Addr{}, false
-}
-
-func peerAddr(remoteAddr string) (netip.Addr, bool) {
-	if ap, err := netip.ParseAddrPort(remoteAddr); err == nil {
-		return ap.Addr().Unmap().WithZone(""), true
-	}
-	if a, err := netip.ParseAddr(remoteAddr); err == nil {
-		return a.Unmap().WithZone(""), true
-	}
-	return netip.Addr{}, false
-}
-
-func inPrefixes(a netip.Addr, ps []netip.Prefix) bool {
-	for _, p := range ps {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
-}
-
-// blocked reports whether key has used up its failures, and for how long.
-func (t *Throttle) blocked(ctx context.Context, key string, now time.Time) (time.Duration, bool) {
-	n, reset, err := t.limiter.Count(ctx, key, t.failWindow, now)
-	if err != nil {
-		return 0, false
-	}
-	return reset, n >= t.maxFailures
-}
-
-func (t *Throttle) fail(ctx context.Context, key string, now time.Time) {
-	// Best effort: a limiter error is ignored, as documented on Limiter.
-	_, _, _ = t.limiter.Add(ctx, key, t.failWindow, now)
-}
+// keyRate keeps the rate-limit counts apart from the attempt counters' in
+// a shared limiter.
+const keyRate = "rl:"
 
 // ThrottledError is the reason given to [Config.OnFailure] when a
 // [Throttle] refuses a request. It wraps [ErrThrottled] or
@@ -251,14 +181,6 @@ type ThrottledError struct {
 
 func (e *ThrottledError) Error() string { return e.err.Error() }
 func (e *ThrottledError) Unwrap() error { return e.err }
-
-// check refuses the request when key has used up its failures.
-func (t *Throttle) check(ctx context.Context, key string, now time.Time) error {
-	if reset, blocked := t.blocked(ctx, key, now); blocked {
-		return &ThrottledError{RetryAfter: reset, err: ErrThrottled}
-	}
-	return nil
-}
 
 // rate counts one request of principal p and reports the numbers for the
 // RateLimit headers; err is a *ThrottledError when p is over its limit.
