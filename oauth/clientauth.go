@@ -1,13 +1,14 @@
 package oauth
 
 import (
-	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/audexum/auth"
 )
 
 // maxClientIDLength bounds a client ID presented by a request; longer ones
@@ -88,35 +89,51 @@ func parseBasic(v string) (id, secret string, ok bool) {
 
 // authenticateClient returns the client cc identifies, after checking its
 // secret. Confidential clients must present an active secret; public
-// clients must present none. Failures are counted per client ID; past the
-// limit the ID is refused (429) before the store is asked.
-func (s *Server) authenticateClient(ctx context.Context, cc clientCredentials) (*Client, failure) {
+// clients must present none. Every attempt is reserved with the server's
+// attempt counter before the store is asked: failures count per client
+// network and per (client ID, network), never per client ID alone, since
+// client IDs are public and a per-ID lock would let anyone lock a client
+// out while protecting nothing (secrets are 256-bit).
+func (s *Server) authenticateClient(r *http.Request, cc clientCredentials) (*Client, failure) {
 	fail := func(err error) (*Client, failure) { return nil, failure{err: err, basic: cc.basic} }
-	if len(cc.id) > maxClientIDLength || !printableASCII(cc.id) {
-		return fail(fmt.Errorf("%w: malformed client ID", ErrClientAuth))
+	ctx := r.Context()
+	id := cc.id
+	malformed := len(id) > maxClientIDLength || !printableASCII(id)
+	if malformed {
+		id = "" // counted against the network alone
 	}
-	now := s.now()
-	if wait, blocked := s.limiter.blocked(cc.id, now); blocked {
-		return nil, failure{err: ErrTooManyFailures, basic: cc.basic, retryAfter: wait}
+	at, err := s.attempts.Reserve(ctx, auth.ClientNetwork(r, s.proxies), id)
+	if err != nil {
+		var te *auth.ThrottledError
+		if errors.As(err, &te) {
+			return nil, failure{err: ErrTooManyFailures, basic: cc.basic, retryAfter: te.RetryAfter}
+		}
+		return fail(fmt.Errorf("%w: %w", ErrUnavailable, err))
+	}
+	if malformed {
+		at.Fail(ctx)
+		return fail(fmt.Errorf("%w: malformed client ID", ErrClientAuth))
 	}
 	c, err := s.clients.Client(ctx, cc.id)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		s.limiter.fail(cc.id, now)
+		at.Fail(ctx)
 		return fail(fmt.Errorf("%w: unknown client", ErrClientAuth))
 	case err != nil:
+		at.Release()
 		return fail(fmt.Errorf("%w: client store: %w", ErrUnavailable, err))
 	}
 	if c.Type.Confidential() {
-		if !verifySecret(c, cc.secret, now) {
-			s.limiter.fail(cc.id, now)
+		if !verifySecret(c, cc.secret, s.now()) {
+			at.Fail(ctx)
 			return fail(fmt.Errorf("%w: wrong, expired or missing secret", ErrClientAuth))
 		}
 	} else if cc.secret != "" {
 		// A public client has no secret; one that sends a secret is
 		// misconfigured or not who it claims to be.
-		s.limiter.fail(cc.id, now)
+		at.Fail(ctx)
 		return fail(fmt.Errorf("%w: public client sent a secret", ErrClientAuth))
 	}
+	at.Release()
 	return c, failure{}
 }

@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/audexum/auth"
@@ -32,9 +33,15 @@ const (
 	// client) when Config.RefreshGrace is zero.
 	DefaultRefreshGrace = 10 * time.Second
 	// DefaultMaxAuthFailures is the number of failed client
-	// authentications for one client ID within AuthFailureWindow after
-	// which further attempts get 429, when Config.MaxAuthFailures is zero.
+	// authentications for one client ID from one client network within
+	// AuthFailureWindow after which further attempts get 429, when
+	// Config.MaxAuthFailures is zero.
 	DefaultMaxAuthFailures = 10
+	// DefaultMaxNetworkAuthFailures is the number of failed client
+	// authentications from one client network, whatever client ID they
+	// name, within AuthFailureWindow after which further attempts get 429,
+	// when Config.MaxNetworkAuthFailures is zero.
+	DefaultMaxNetworkAuthFailures = 50
 	// DefaultAuthFailureWindow is the window of MaxAuthFailures when
 	// Config.AuthFailureWindow is zero.
 	DefaultAuthFailureWindow = time.Minute
@@ -117,16 +124,37 @@ type Config struct {
 	// after a rotation. If zero, [DefaultSecretGrace].
 	SecretGrace time.Duration
 
-	// MaxAuthFailures and AuthFailureWindow limit failed client
-	// authentications per client ID: after MaxAuthFailures failures
-	// within AuthFailureWindow, requests naming that client get 429 with
-	// Retry-After until the window ends, even with the right secret, so
-	// guessing gains nothing. The trade-off: whoever knows a client ID can
-	// keep it locked out; client IDs are public, so watch OnEvent for
-	// ErrTooManyFailures. Counters are per process. If zero,
-	// [DefaultMaxAuthFailures] and [DefaultAuthFailureWindow].
-	MaxAuthFailures   int
-	AuthFailureWindow time.Duration
+	// MaxAuthFailures, MaxNetworkAuthFailures and AuthFailureWindow limit
+	// failed client authentications at the token, revocation and
+	// introspection endpoints, counted with an [auth.AttemptCounter]
+	// before the client store is asked: after MaxAuthFailures failures for
+	// one client ID from one client network (see [auth.ClientNetwork]),
+	// or MaxNetworkAuthFailures from one network for any client IDs,
+	// within AuthFailureWindow, that network gets 429 with Retry-After
+	// until the window ends, even with the right secret. Nothing is
+	// counted per client ID alone: client IDs are public (they are in
+	// every authorization URL) and secrets are 256-bit, so a per-ID lock
+	// would let anyone lock a client out and protect nothing. The real
+	// client, on its own network, is never refused for someone else's
+	// failures. If zero, [DefaultMaxAuthFailures] (10),
+	// [DefaultMaxNetworkAuthFailures] (50) and [DefaultAuthFailureWindow]
+	// (one minute).
+	MaxAuthFailures        int
+	MaxNetworkAuthFailures int
+	AuthFailureWindow      time.Duration
+
+	// AuthFailureLimiter stores the failure counts. If nil, each Server
+	// counts in its own memory. Give every instance of a fleet the same
+	// shared Limiter (the sqlstore package's Store.Limiter on PostgreSQL,
+	// wrapped in an [auth.CachedLimiter]) so that failures at one count at
+	// all.
+	AuthFailureLimiter auth.Limiter
+
+	// TrustedProxies lists the networks of reverse proxies in front of the
+	// server whose X-Forwarded-For is believed when counting failures per
+	// client network, by the rule of [auth.ClientNetwork]. Empty: the
+	// immediate peer is the client.
+	TrustedProxies []netip.Prefix
 
 	// Realm is the realm of the WWW-Authenticate: Basic challenge. If
 	// empty, [DefaultRealm].

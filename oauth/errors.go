@@ -40,8 +40,9 @@ var (
 	// ErrClientAuth: client authentication failed: unknown client, wrong
 	// or missing secret, expired secret. Answered invalid_client.
 	ErrClientAuth = errors.New("oauth: client authentication failed")
-	// ErrTooManyFailures: the client ID had too many authentication
-	// failures within the window. Answered 429 with Retry-After.
+	// ErrTooManyFailures: the client network had too many authentication
+	// failures within the window, for the client ID it names or for any
+	// (see Config.MaxAuthFailures). Answered 429 with Retry-After.
 	ErrTooManyFailures = errors.New("oauth: too many client authentication failures")
 	// ErrUnauthorizedClient: the client may not use this grant type or
 	// response type.

@@ -34,7 +34,7 @@ func (s *Server) clientRequest(w http.ResponseWriter, r *http.Request, ev *Event
 	if err != nil {
 		return refuse(failure{err: err, basic: cc.basic})
 	}
-	c, f := s.authenticateClient(r.Context(), cc)
+	c, f := s.authenticateClient(r, cc)
 	if f.err != nil {
 		return refuse(f)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -43,7 +44,8 @@ type Server struct {
 	refreshIdle time.Duration
 	grace       time.Duration
 
-	limiter   *failureLimiter
+	attempts  *auth.AttemptCounter
+	proxies   []netip.Prefix
 	challenge []string // WWW-Authenticate: Basic realm="…"
 	consent   func(http.ResponseWriter, *http.Request, *AuthorizeRequest)
 	now       func() time.Time
@@ -80,8 +82,13 @@ func NewServer(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("%w: negative duration", ErrInvalidConfig)
 		}
 	}
-	if cfg.MaxAuthFailures < 0 {
-		return nil, fmt.Errorf("%w: negative MaxAuthFailures", ErrInvalidConfig)
+	if cfg.MaxAuthFailures < 0 || cfg.MaxNetworkAuthFailures < 0 {
+		return nil, fmt.Errorf("%w: negative MaxAuthFailures or MaxNetworkAuthFailures", ErrInvalidConfig)
+	}
+	for i, p := range cfg.TrustedProxies {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("%w: TrustedProxies[%d] is not a valid prefix", ErrInvalidConfig, i)
+		}
 	}
 	if cfg.CodeTTL > MaxCodeTTL {
 		return nil, fmt.Errorf("%w: CodeTTL above %v", ErrInvalidConfig, MaxCodeTTL)
@@ -112,7 +119,19 @@ func NewServer(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.limiter = newFailureLimiter(orDefault(cfg.MaxAuthFailures, DefaultMaxAuthFailures), orDefault(cfg.AuthFailureWindow, DefaultAuthFailureWindow))
+	s.proxies = append([]netip.Prefix(nil), cfg.TrustedProxies...)
+	window := orDefault(cfg.AuthFailureWindow, DefaultAuthFailureWindow)
+	attempts, err := auth.NewAttemptCounter(auth.AttemptConfig{
+		Name:               "oauth-client",
+		PerNetwork:         auth.AttemptLimit{Max: orDefault(cfg.MaxNetworkAuthFailures, DefaultMaxNetworkAuthFailures), Window: window},
+		PerIdentityNetwork: auth.AttemptLimit{Max: orDefault(cfg.MaxAuthFailures, DefaultMaxAuthFailures), Window: window},
+		Limiter:            cfg.AuthFailureLimiter,
+		Now:                s.now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	s.attempts = attempts
 	reg, err := NewRegistry(RegistryConfig{Clients: cfg.Clients, AllowedScopes: cfg.Scopes, SecretGrace: cfg.SecretGrace, Now: s.now})
 	if err != nil {
 		return nil, err

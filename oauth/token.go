@@ -98,7 +98,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 	}
 	// The client is authenticated before any code or token is looked
 	// at, so nothing about them leaks to an unauthenticated caller.
-	client, f := s.authenticateClient(r.Context(), cc)
+	client, f := s.authenticateClient(r, cc)
 	if f.err != nil {
 		refuse(f)
 		return

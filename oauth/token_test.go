@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -689,6 +690,38 @@ func TestTokenEndpoint(t *testing.T) {
 			},
 			status: 429, err: "temporarily_unavailable",
 			headers: map[string]string{"Retry-After": "40"},
+		},
+		{
+			// Client IDs are public: failures from someone else's
+			// network never lock the real client out.
+			name: "failures from another network do not count",
+			req: func(t *testing.T, f *fixture) *http.Request {
+				for i := range 3 * oauth.DefaultMaxAuthFailures {
+					r := basic(form("/oauth/token", cc(f)), f.svcID, "wrong")
+					r.RemoteAddr = "203.0.113.9:4000"
+					if w := f.serve(r); w.Code != 401 && w.Code != 429 {
+						t.Fatalf("failure %d: got %d, want 401 or 429", i, w.Code)
+					}
+				}
+				r := basic(form("/oauth/token", cc(f)), f.svcID, f.svcSecret)
+				r.RemoteAddr = "198.51.100.20:5000"
+				return r
+			},
+			status: 200,
+		},
+		{
+			// One network naming many client IDs is limited too.
+			name: "too many failures from one network across client IDs",
+			req: func(t *testing.T, f *fixture) *http.Request {
+				for i := range oauth.DefaultMaxNetworkAuthFailures {
+					if w := f.serve(basic(form("/oauth/token", cc(f)), fmt.Sprintf("svc-%d", i), "wrong")); w.Code != 401 {
+						t.Fatalf("failure %d: got %d, want 401", i, w.Code)
+					}
+				}
+				return basic(form("/oauth/token", cc(f)), f.svcID, f.svcSecret)
+			},
+			status: 429, err: "temporarily_unavailable",
+			headers: map[string]string{"Retry-After": "60"},
 		},
 		{
 			name: "failures limit ends with the window",
