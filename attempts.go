@@ -463,3 +463,34 @@ func (a *Attempt) Fail(ctx context.Context) { a.finish(ctx, true) }
 // Release gives the reservation back without recording a failure: the
 // attempt succeeded, or no verdict was reached (our own outage).
 func (a *Attempt) Release() { a.finish(context.Background(), false) }
+
+// PasswordAttempts returns the attempt policy for signing in with a
+// password, counted in l (nil: in memory). Passwords are chosen by people
+// and can be guessed, unlike keys and client secrets, so:
+//
+//   - 5 failures per (username, network) in 15 minutes: the guesser is
+//     stopped after a handful of tries, and only on its own network;
+//   - 30 failures per network in 15 minutes, whatever the usernames:
+//     trying one common password on many accounts (spraying) from one
+//     network is stopped, while an office behind one address where people
+//     mistype now and then stays well under it;
+//   - a ceiling of 100 failures per username in 15 minutes from all
+//     networks together (NIST SP 800-63B §5.2.2 allows no more than 100
+//     consecutive failures): past it, each network may fail once for that
+//     username instead of five times, so guessing spread over many
+//     networks is capped at about one guess per network per window, while
+//     the owner, whose network has not failed, still signs in. No one can
+//     lock a user out from somewhere else.
+//
+// Use the username as the identity only once it is valid (well formed,
+// short); count a malformed one with an empty identity, per network.
+func PasswordAttempts(l Limiter) AttemptConfig {
+	const window = 15 * time.Minute
+	return AttemptConfig{
+		Name:               "password",
+		PerNetwork:         AttemptLimit{Max: 30, Window: window},
+		PerIdentityNetwork: AttemptLimit{Max: 5, Window: window},
+		PerIdentity:        AttemptLimit{Max: 100, Window: window},
+		Limiter:            l,
+	}
+}

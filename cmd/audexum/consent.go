@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"time"
 
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/oauth"
@@ -111,21 +110,8 @@ func (a *app) consentHandler() http.Handler {
 			return
 		}
 		username := form.Get("username")
-		if a.logins.blocked(r, username) {
-			a.logger.Warn("consent login throttled", "remote_addr", r.RemoteAddr)
-			a.renderConsentStatus(w, r, req, form, username, "Too many failed sign-ins. Try again in a few minutes.", http.StatusTooManyRequests)
-			return
-		}
-		u, err := a.sys.users.authenticate(r.Context(), username, form.Get("password"))
-		if err != nil {
-			msg := "Wrong username or password."
-			if errors.Is(err, errBadCredentials) {
-				a.logins.failed(r, username)
-			} else {
-				a.logger.Error("consent login", "err", err)
-				msg = "Signing in is temporarily unavailable. Try again later."
-			}
-			a.renderConsent(w, r, req, form, username, msg)
+		u, ok := a.signIn(w, r, req, form, username)
+		if !ok {
 			return
 		}
 		if err := a.oauth.Approve(w, r, req, u.ID, req.Scopes); err != nil {
@@ -167,47 +153,45 @@ func (a *app) renderConsentStatus(w http.ResponseWriter, r *http.Request, req *o
 	w.Write(buf.Bytes())
 }
 
-// loginThrottle limits failed sign-ins at the consent page per username
-// and per client address: passwords are low-entropy, so unlike keys they
-// can be guessed, and argon2id alone bounds guesses only by CPU.
-type loginThrottle struct {
-	limiter *auth.MemoryLimiter
-	addr    *auth.Throttle // for its client-address rule (IPv6 /64)
-	max     int
-	window  time.Duration
-	now     func() time.Time
-}
-
-const (
-	loginMaxFailures = 5
-	loginWindow      = 15 * time.Minute
-)
-
-func newLoginThrottle() (*loginThrottle, error) {
-	t, err := auth.NewThrottle(auth.ThrottleConfig{})
+// signIn checks the form's username and password, counting the attempt
+// with the server's password attempt counter before any password hash is
+// computed; on failure it renders the page and returns false.
+func (a *app) signIn(w http.ResponseWriter, r *http.Request, req *oauth.AuthorizeRequest, form url.Values, username string) (user, bool) {
+	ctx := r.Context()
+	identity := username
+	if !validUsername(username) {
+		// Cannot exist: counted against the network alone, never as a
+		// key of its own, and refused without hashing anything.
+		identity = ""
+	}
+	at, err := a.signIns.Reserve(ctx, auth.ClientNetwork(r, nil), identity)
 	if err != nil {
-		return nil, err
+		a.metrics.signIns.WithLabelValues("throttled").Inc()
+		a.logger.Warn("sign-in throttled", "remote_addr", r.RemoteAddr, "err", err)
+		a.renderConsentStatus(w, r, req, form, "", "Too many failed sign-ins. Try again in a few minutes.", http.StatusTooManyRequests)
+		return user{}, false
 	}
-	return &loginThrottle{limiter: auth.NewMemoryLimiter(0), addr: t, max: loginMaxFailures, window: loginWindow, now: time.Now}, nil
-}
-
-func (l *loginThrottle) keys(r *http.Request, username string) [2]string {
-	return [2]string{"login-user:" + username, "login-addr:" + l.addr.ClientAddr(r)}
-}
-
-func (l *loginThrottle) blocked(r *http.Request, username string) bool {
-	now := l.now()
-	for _, k := range l.keys(r, username) {
-		if n, _, _ := l.limiter.Count(r.Context(), k, l.window, now); n >= l.max {
-			return true
-		}
+	if identity == "" {
+		at.Fail(ctx)
+		a.metrics.signIns.WithLabelValues("invalid_username").Inc()
+		a.renderConsent(w, r, req, form, "", "Wrong username or password.")
+		return user{}, false
 	}
-	return false
-}
-
-func (l *loginThrottle) failed(r *http.Request, username string) {
-	now := l.now()
-	for _, k := range l.keys(r, username) {
-		l.limiter.Add(r.Context(), k, l.window, now)
+	u, err := a.sys.users.authenticate(ctx, username, form.Get("password"))
+	switch {
+	case err == nil:
+		at.Release()
+		a.metrics.signIns.WithLabelValues("ok").Inc()
+		return u, true
+	case errors.Is(err, errBadCredentials):
+		at.Fail(ctx)
+		a.metrics.signIns.WithLabelValues("wrong").Inc()
+		a.renderConsent(w, r, req, form, username, "Wrong username or password.")
+	default:
+		at.Release()
+		a.metrics.signIns.WithLabelValues("unavailable").Inc()
+		a.logger.Error("consent login", "err", err)
+		a.renderConsent(w, r, req, form, username, "Signing in is temporarily unavailable. Try again later.")
 	}
+	return user{}, false
 }

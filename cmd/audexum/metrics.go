@@ -26,6 +26,7 @@ type metrics struct {
 	tokenRefused *prometheus.CounterVec
 	keyReloads   *prometheus.CounterVec
 	storeErrors  *prometheus.CounterVec
+	signIns      *prometheus.CounterVec
 	latency      *prometheus.HistogramVec
 }
 
@@ -55,12 +56,16 @@ func newMetrics() *metrics {
 		Name: "audexum_store_errors_total",
 		Help: "Errors from the database or key sources, by where they surfaced.",
 	}, []string{"source"})
+	m.signIns = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "audexum_sign_ins_total",
+		Help: "Sign-ins at the consent page, by outcome: ok and wrong computed a password hash; throttled and invalid_username did not.",
+	}, []string{"outcome"})
 	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "audexum_http_request_duration_seconds",
 		Help:    "Request latency by route pattern and status class.",
 		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"route", "code"})
-	m.reg.MustRegister(m.authn, m.throttled, m.tokens, m.tokenRefused, m.keyReloads, m.storeErrors, m.latency,
+	m.reg.MustRegister(m.authn, m.throttled, m.tokens, m.tokenRefused, m.keyReloads, m.storeErrors, m.signIns, m.latency,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

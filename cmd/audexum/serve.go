@@ -183,7 +183,7 @@ type app struct {
 	gate      *clientGate
 	authn     *auth.Authenticator
 	metrics   *metrics
-	logins    *loginThrottle
+	signIns   *auth.AttemptCounter
 	failures  *sqlstore.FailureRecorder
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
@@ -192,7 +192,20 @@ type app struct {
 func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger, m *metrics) (*app, error) {
 	a := &app{sys: sys, logger: logger, metrics: m}
 	var err error
-	if a.logins, err = newLoginThrottle(); err != nil {
+	// On PostgreSQL, several instances may serve one database: they share
+	// the failure counts of every attempt counter through it, so a caller
+	// spreading attempts over the instances is limited as one. On SQLite
+	// the server is a single process, and a database write per failed
+	// attempt would queue on SQLite's one writer (with an fsync each), so
+	// a flood of failures would slow key management and last-used
+	// updates: the in-memory limiter (nil) serves it better. The shared
+	// counts are read through a one-second cache, so a request that fails
+	// nothing costs no database round trip.
+	var limiter auth.Limiter
+	if sys.pg {
+		limiter = auth.NewCachedLimiter(sys.store.Limiter(), time.Second, 0)
+	}
+	if a.signIns, err = auth.NewAttemptCounter(auth.PasswordAttempts(limiter)); err != nil {
 		return nil, err
 	}
 	if a.keySet, err = jwt.NewKeySet(jwt.KeySetConfig{Store: sys.signing}); err != nil {
@@ -237,6 +250,7 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		Grants:              grants,
 		Audience:            []string{audience},
 		Scopes:              scopes,
+		AuthFailureLimiter:  limiter,
 		OnEvent: func(e oauth.Event) {
 			m.oauthEvent(e)
 			logger.Info("oauth", "event", string(e.Kind), "client_id", e.ClientID, "grant_type", e.GrantType, "err", errString(e.Err))
@@ -257,19 +271,6 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		return nil, err
 	}
 	logFailure := auth.LogFailures(logger)
-	// On PostgreSQL, several instances may serve one database: they share
-	// the failure counts through it, so a caller spreading attempts over
-	// the instances is throttled as one. On SQLite the server is a single
-	// process, and a database write per failed attempt would queue on
-	// SQLite's one writer (with an fsync each), so a flood of failures
-	// would slow key management and last-used updates: the in-memory
-	// limiter (nil) serves it better.
-	// The shared counts are read through a one-second cache, so a request
-	// that fails nothing costs no database round trip.
-	var limiter auth.Limiter
-	if sys.pg {
-		limiter = auth.NewCachedLimiter(sys.store.Limiter(), time.Second, 0)
-	}
 	throttle, err := auth.NewThrottle(auth.ThrottleConfig{Limiter: limiter})
 	if err != nil {
 		return nil, err
