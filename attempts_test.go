@@ -41,12 +41,12 @@ func TestAttemptBurst(t *testing.T) {
 	ctx := context.Background()
 	attacker := netOf("192.0.2.1")
 	const burst = 150
-	admitted := make(chan struct{}, burst)
+	var started, admittedN, refused atomic.Int64
 	gate := make(chan struct{})
-	var refused atomic.Int64
 	var wg sync.WaitGroup
 	for range burst {
 		wg.Go(func() {
+			started.Add(1)
 			a, err := c.Reserve(ctx, attacker, "ann")
 			if err != nil {
 				var te *ThrottledError
@@ -56,18 +56,37 @@ func TestAttemptBurst(t *testing.T) {
 				refused.Add(1)
 				return
 			}
-			admitted <- struct{}{}
+			admittedN.Add(1)
 			<-gate // the expensive check
 			a.Fail(ctx)
 		})
 	}
-	for range 5 {
-		<-admitted
+	// Hold the admitted attempts until every request has arrived: each is
+	// then admitted, refused, or waiting in Reserve (pinning the key).
+	key := c.keysFor(attacker, "ann").idNet
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.mu.Lock()
+		pins := 0
+		if f := c.inflight[key]; f != nil {
+			pins = f.pins
+		}
+		c.mu.Unlock()
+		if started.Load() == burst && admittedN.Load()+int64(pins)+refused.Load() == burst {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("burst did not settle: %d admitted, %d waiting, %d refused", admittedN.Load(), pins, refused.Load())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := admittedN.Load(); n != 5 {
+		t.Errorf("%d attempts admitted at once, want 5 (the limit)", n)
 	}
 	close(gate)
 	wg.Wait()
-	if n := len(admitted); n != 0 {
-		t.Errorf("%d attempts admitted beyond the limit of 5", n)
+	if n := admittedN.Load(); n != 5 {
+		t.Errorf("%d attempts admitted in all, want 5", n)
 	}
 	if n := refused.Load(); n != burst-5 {
 		t.Errorf("refused %d, want %d", n, burst-5)
