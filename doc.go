@@ -89,16 +89,28 @@
 // it is given. Plain HTTP is answered 403 with Connection: close and never
 // redirected.
 //
-// # Throttling
+// # Throttling and attempt limits
 //
-// A [Throttle] in [Config.Throttle] counts failed attempts per client
-// network (an IPv4 address or an IPv6 /64) and, for verifiers that
-// implement [CredentialIDer], per credential ID, and refuses a caller that
-// failed too often with 429 before any verifier runs. It can also limit
-// each principal's request rate, with RateLimit-Limit, RateLimit-Remaining
-// and RateLimit-Reset headers. Its counts live in a [Limiter]: the default
-// in-memory one has a fixed size; a fleet shares limits by giving every
-// instance a Limiter backed by a shared store.
+// Every limiter of this module counts with one [AttemptCounter] and one
+// client-network rule, [ClientNetwork] (an IPv4 address or an IPv6 /64;
+// X-Forwarded-For only from trusted proxies, rightmost untrusted hop). The
+// counter reserves an attempt before the expensive or secret-dependent
+// check, so a burst of any size evaluates no more than the limit; it
+// records only failures (a success gives its reservation back); it hashes
+// long identities before they reach a key; and it blocks per network and
+// per (identity, network), never per identity alone, so nobody can lock
+// someone else out by failing on purpose. An identity-wide ceiling, where
+// one is set, only lowers what a network that has already failed for that
+// identity may try. [PasswordAttempts] is the policy for passwords.
+//
+// A [Throttle] in [Config.Throttle] applies it to API keys and tokens:
+// failed attempts per client network (10 a minute by default), refused with
+// 429 before any verifier runs, and optionally per credential ID. It can
+// also limit each principal's request rate, with RateLimit-Limit,
+// RateLimit-Remaining and RateLimit-Reset headers. Counts live in a
+// [Limiter]: the default in-memory one has a fixed size; a fleet counts as
+// one by giving every instance a Limiter on a shared store (wrapped in a
+// [CachedLimiter]).
 //
 // # Context
 //

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -195,4 +196,46 @@ func ExampleThrottle() {
 	// guess-3 401 Retry-After=""
 	// guess-4 429 Retry-After="60"
 	// key-reader 429 Retry-After="60"
+}
+
+// Count sign-in attempts with the password policy: an attempt is reserved
+// before the password is checked (so a burst cannot outrun the count) and
+// only failures are recorded. The guesser is stopped on its own network;
+// the account's owner, elsewhere, still signs in.
+func ExampleAttemptCounter() {
+	counter, err := auth.NewAttemptCounter(auth.PasswordAttempts(nil))
+	if err != nil {
+		panic(err)
+	}
+	signIn := func(remoteAddr, username, password string) string {
+		r := httptest.NewRequest("POST", "/login", nil)
+		r.RemoteAddr = remoteAddr
+		ctx := r.Context()
+		a, err := counter.Reserve(ctx, auth.ClientNetwork(r, nil), username)
+		if err != nil {
+			var te *auth.ThrottledError
+			errors.As(err, &te)
+			return fmt.Sprintf("429, retry in %v", te.RetryAfter.Round(time.Minute))
+		}
+		if password != "correct horse battery" { // an argon2id check in real life
+			a.Fail(ctx)
+			return "wrong password"
+		}
+		a.Release()
+		return "signed in"
+	}
+	for i := range 6 {
+		fmt.Println("attacker:", signIn("203.0.113.7:5000", "ann", fmt.Sprint("guess ", i)))
+	}
+	fmt.Println("attacker:", signIn("203.0.113.7:5000", "ann", "correct horse battery"))
+	fmt.Println("owner:   ", signIn("198.51.100.2:4000", "ann", "correct horse battery"))
+	// Output:
+	// attacker: wrong password
+	// attacker: wrong password
+	// attacker: wrong password
+	// attacker: wrong password
+	// attacker: wrong password
+	// attacker: 429, retry in 15m0s
+	// attacker: 429, retry in 15m0s
+	// owner:    signed in
 }

@@ -31,11 +31,11 @@ const (
 // table row per key and window, one atomic upsert per Add, one SELECT per
 // Count, ended windows deleted in bounded batches. Its windows are aligned
 // to the Unix epoch so every instance agrees on them; keep the instances'
-// clocks in sync (NTP). The price is a database round trip on every
-// request that reaches the Throttle (a Count, two with PerCredential) and
-// on every failure (an Add): size the database pool for it, or wrap it in
-// a [CachedLimiter], which answers Count from memory for a second. Configure the
-// same MaxFailures and windows on every instance: the counts are shared,
+// clocks in sync (NTP). The price is a database round trip for every
+// limit an [AttemptCounter] checks (a Count each) and for every failure
+// it records (an Add per limit): size the database pool for it, or wrap
+// it in a [CachedLimiter], which answers Count from memory for a second.
+// Configure the same limits on every instance: the counts are shared,
 // the limits are each instance's own. A Limiter on another shared store
 // (Redis INCR with an expiry, say) only has to implement Count and Add
 // with the same meaning.
