@@ -212,13 +212,15 @@ func (k *attemptKeys) blocking(c *AttemptCounter) (keys [2]string, limits [2]Att
 
 func (c *AttemptCounter) keysFor(network netip.Prefix, identity string) attemptKeys {
 	var k attemptKeys
-	nk := networkKey(network)
+	var buf [96]byte
+	b := append(append(buf[:0], c.name...), "|n|"...)
+	b = appendNetwork(b, network)
 	if c.perNet.Max > 0 {
-		k.net = c.name + "|n|" + nk
+		k.net = string(b)
 	}
 	if identity != "" && c.perIDNet.Max > 0 {
 		ik := identityKey(identity)
-		k.idNet = c.name + "|i|" + ik + "|" + nk
+		k.idNet = c.name + "|i|" + ik + "|" + string(b[len(c.name)+3:])
 		if c.id.Max > 0 {
 			k.id = c.name + "|c|" + ik
 		}
@@ -406,9 +408,15 @@ func (c *AttemptCounter) unpin(keys [2]string, flights [2]*flight) {
 	}
 }
 
-// forget removes f from the table when nobody uses it; c.mu is held.
+// keepIdle is how many idle entries the in-flight table keeps, so that a
+// steady caller's requests do not each allocate one; past it, idle entries
+// are dropped as they become idle.
+const keepIdle = 1024
+
+// forget removes f from the table when nobody uses it and the table holds
+// more than keepIdle entries; c.mu is held.
 func (c *AttemptCounter) forget(key string, f *flight) {
-	if f.n == 0 && f.pins == 0 {
+	if f.n == 0 && f.pins == 0 && len(c.inflight) > keepIdle {
 		delete(c.inflight, key)
 	}
 }

@@ -26,6 +26,17 @@ func mustCounter(t testing.TB, cfg AttemptConfig) *AttemptCounter {
 
 func netOf(s string) netip.Prefix { return netip.PrefixFrom(netip.MustParseAddr(s), 32) }
 
+// busy counts the attempts in flight and the readers in Reserve.
+func busy(c *AttemptCounter) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, f := range c.inflight {
+		n += f.n + f.pins
+	}
+	return n
+}
+
 var passwordLike = AttemptConfig{
 	PerNetwork:         AttemptLimit{Max: 30, Window: 15 * time.Minute},
 	PerIdentityNetwork: AttemptLimit{Max: 5, Window: 15 * time.Minute},
@@ -101,8 +112,8 @@ func TestAttemptBurst(t *testing.T) {
 		t.Fatalf("owner on another network: %v", err)
 	}
 	a.Release()
-	if n := len(c.inflight); n != 0 {
-		t.Errorf("%d entries left in the in-flight table, want 0", n)
+	if n := busy(c); n != 0 {
+		t.Errorf("%d attempts or readers left in the in-flight table, want 0", n)
 	}
 }
 
@@ -264,6 +275,27 @@ func TestAttemptKeysBounded(t *testing.T) {
 	}
 }
 
+// TestAttemptTableBounded: the in-flight table keeps a bounded number of
+// idle entries however many networks come and go.
+func TestAttemptTableBounded(t *testing.T) {
+	c := mustCounter(t, passwordLike)
+	ctx := context.Background()
+	for i := range 5000 {
+		a, err := c.Reserve(ctx, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}), 32), "ann")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 0 {
+			a.Fail(ctx)
+		} else {
+			a.Release()
+		}
+	}
+	if n := len(c.inflight); n > keepIdle+2 {
+		t.Errorf("in-flight table holds %d entries, want at most %d", n, keepIdle+2)
+	}
+}
+
 // TestAttemptWait: a request waits at most MaxWait for attempts in flight,
 // and not past its context.
 func TestAttemptWait(t *testing.T) {
@@ -294,8 +326,8 @@ func TestAttemptWait(t *testing.T) {
 		held[i].Release()
 		held[i].Release() // a second finish does nothing
 	}
-	if n := len(c.inflight); n != 0 {
-		t.Errorf("%d entries left in the in-flight table, want 0", n)
+	if n := busy(c); n != 0 {
+		t.Errorf("%d attempts or readers left in the in-flight table, want 0", n)
 	}
 	if a, err := c.Reserve(ctx, n, "ann"); err != nil {
 		t.Errorf("after the holders released: %v", err)

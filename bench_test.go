@@ -72,3 +72,26 @@ func BenchmarkAuthenticatorMalformed(b *testing.B) {
 		h.ServeHTTP(w, r)
 	}
 }
+
+// BenchmarkAuthenticatorThrottled is BenchmarkAuthenticator with the
+// default Throttle: the price of counting attempts on a request that
+// fails nothing.
+func BenchmarkAuthenticatorThrottled(b *testing.B) {
+	p := &Principal{Subject: "app", Method: MethodAPIKey, Scopes: MustScopes("data:read", "data:write")}
+	v := VerifierFunc(func(context.Context, string) (*Principal, error) { return p, nil })
+	th, err := NewThrottle(ThrottleConfig{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	a, err := New(Config{Verifiers: []Verifier{v}, Throttle: th})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := RequireHTTPS(HTTPSConfig{})(a.Handler(RequireScopes("data:read")(noop)))
+	r := benchRequest()
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		h.ServeHTTP(w, r)
+	}
+}

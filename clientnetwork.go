@@ -100,21 +100,25 @@ func forwardedClient(values []string, proxies []netip.Prefix) (addr netip.Addr, 
 
 // parseHost reads an address with or without a port, with or without
 // brackets around an IPv6 address, and returns it without zone and with
-// an IPv4-mapped address unmapped.
+// an IPv4-mapped address unmapped. The form is chosen by shape first, so
+// the common cases parse once and allocate nothing.
 func parseHost(s string) (netip.Addr, bool) {
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		ap, perr := netip.ParseAddrPort(s)
-		switch {
-		case perr == nil:
-			a = ap.Addr()
-		case len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']':
-			if a, err = netip.ParseAddr(s[1 : len(s)-1]); err != nil || !a.Is6() {
-				return netip.Addr{}, false
-			}
-		default:
+	var a netip.Addr
+	var err error
+	switch {
+	case len(s) > 2 && s[0] == '[' && s[len(s)-1] == ']':
+		if a, err = netip.ParseAddr(s[1 : len(s)-1]); err == nil && !a.Is6() {
 			return netip.Addr{}, false
 		}
+	case len(s) > 0 && s[0] == '[', strings.Count(s, ":") == 1:
+		var ap netip.AddrPort
+		ap, err = netip.ParseAddrPort(s)
+		a = ap.Addr()
+	default:
+		a, err = netip.ParseAddr(s)
+	}
+	if err != nil {
+		return netip.Addr{}, false
 	}
 	return a.Unmap().WithZone(""), true
 }
@@ -141,13 +145,15 @@ func trustedPrefixes(what string, ps []netip.Prefix) ([]netip.Prefix, error) {
 	return out, nil
 }
 
-// networkKey is the limiter key part for a network from [ClientNetwork].
-func networkKey(p netip.Prefix) string {
+// appendNetwork appends the limiter key part for a network from
+// [ClientNetwork]: the IPv4 address, the IPv6 /64 in prefix form, or
+// "invalid".
+func appendNetwork(b []byte, p netip.Prefix) []byte {
 	if !p.IsValid() {
-		return "invalid"
+		return append(b, "invalid"...)
 	}
 	if p.Bits() == 32 && p.Addr().Is4() {
-		return p.Addr().String()
+		return p.Addr().AppendTo(b)
 	}
-	return p.String()
+	return p.AppendTo(b)
 }
