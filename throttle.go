@@ -108,8 +108,11 @@ type ThrottleConfig struct {
 // of each principal. Give it to [Config.Throttle]; the [Authenticator]
 // reserves an attempt with its [AttemptCounter] before any verifier runs,
 // so a throttled caller costs no store or signature work and a burst of
-// concurrent failures evaluates no more credentials than MaxFailures.
-// Safe for concurrent use.
+// concurrent failures evaluates no more credentials than MaxFailures. The
+// price: one network has at most MaxFailures credentials (fewer once it
+// has failed) being verified at the same moment; its other requests wait
+// for one of those to finish, which for a cached key or token is well
+// under a microsecond. Safe for concurrent use.
 type Throttle struct {
 	attempts     *AttemptCounter
 	perCred      bool
