@@ -14,6 +14,12 @@ const (
 	DefaultLeeway = 30 * time.Second
 	// MaxLeeway is the largest Config.Leeway accepted.
 	MaxLeeway = 5 * time.Minute
+	// DefaultMaxTokenLifetime is the longest token lifetime ("exp" minus
+	// "iat") a Verifier accepts when Config.MaxTokenLifetime is zero, and
+	// the longest a Signer may give a token of a key set when
+	// KeySetConfig.MaxTokenLifetime is zero. It is well above the hour
+	// package oauth gives its access tokens by default.
+	DefaultMaxTokenLifetime = 24 * time.Hour
 	// DefaultMaxTokenSize is the longest token accepted, in bytes, when
 	// Config.MaxTokenSize is zero.
 	DefaultMaxTokenSize = 8 << 10
@@ -115,6 +121,23 @@ type Config struct {
 	// "iat". If zero, [DefaultLeeway]; at most [MaxLeeway].
 	Leeway time.Duration
 
+	// MaxTokenLifetime is the longest lifetime a token may claim: "exp"
+	// minus "iat" must not exceed it, so a stolen token, or one minted with
+	// a stolen key, is good for at most this long after its "iat" (which
+	// cannot be later than now plus Leeway), not for as long as its "exp"
+	// says. No leeway is added: both times come from the issuer's clock.
+	// Set it to the longest lifetime the issuer mints (package oauth: an
+	// hour by default), not more. If zero, [DefaultMaxTokenLifetime];
+	// negative is an error, and so is a KeySet whose MaxTokenLifetime is
+	// longer. The limit cannot be turned off: an issuer of longer tokens
+	// needs a larger value.
+	//
+	// "iat" is required (RFC 9068 §2.2). Where InsecureOptionalClaims lets
+	// a token lack it, the limit applies to what remains measurable: such
+	// a token's "exp" may be at most MaxTokenLifetime (plus Leeway) from
+	// now.
+	MaxTokenLifetime time.Duration
+
 	// MaxTokenSize is the longest token accepted, in bytes, checked before
 	// anything else. If zero, [DefaultMaxTokenSize].
 	MaxTokenSize int
@@ -152,7 +175,9 @@ type Config struct {
 	// [ClaimClientID], [ClaimIssuedAt], [ClaimID]) that tokens may lack,
 	// for identity providers that do not send them. Without "jti" there is
 	// nothing to revoke by and Principal.CredentialID is empty; without
-	// "client_id" a token with a "sub" is taken as a user's.
+	// "client_id" a token with a "sub" is taken as a user's; without "iat"
+	// a token's lifetime cannot be measured, only how long it has left
+	// (see MaxTokenLifetime).
 	InsecureOptionalClaims []string
 }
 

@@ -21,9 +21,6 @@ import (
 
 // Defaults of [KeySetConfig].
 const (
-	// DefaultMaxTokenLifetime is the longest lifetime of a token signed
-	// with a key set, when KeySetConfig.MaxTokenLifetime is zero.
-	DefaultMaxTokenLifetime = 24 * time.Hour
 	// DefaultJWKSMaxAge is the Cache-Control max-age of the JWKS handler
 	// when KeySetConfig.JWKSMaxAge is zero.
 	DefaultJWKSMaxAge = 5 * time.Minute
@@ -46,7 +43,8 @@ type KeySetConfig struct {
 	// MaxTokenLifetime is the longest lifetime a [Signer] may give a token
 	// signed with this set. A retired key stays published this long (plus
 	// [MaxLeeway]) after its retirement, until every token it signed has
-	// expired. If zero, [DefaultMaxTokenLifetime].
+	// expired. If zero, [DefaultMaxTokenLifetime]. A [Verifier] given the
+	// set must accept tokens this long (its Config.MaxTokenLifetime).
 	MaxTokenLifetime time.Duration
 
 	// JWKSMaxAge is the Cache-Control max-age of [KeySet.JWKSHandler]. If

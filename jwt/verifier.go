@@ -26,6 +26,7 @@ type Verifier struct {
 	sources   []*keySource // in lookup order: given keys, key set, remotes
 	remotes   []*keySource
 	leeway    float64 // seconds
+	lifetime  float64 // seconds: the longest exp - iat
 	maxSize   int
 	required  uint16 // tokenClaims bits that must be present
 	anyType   bool
@@ -99,6 +100,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		v.leeway = cfg.Leeway.Seconds()
 	}
 	switch {
+	case cfg.MaxTokenLifetime < 0:
+		return nil, configError("negative MaxTokenLifetime")
+	case cfg.MaxTokenLifetime == 0:
+		v.lifetime = DefaultMaxTokenLifetime.Seconds()
+	default:
+		v.lifetime = cfg.MaxTokenLifetime.Seconds()
+	}
+	switch {
 	case cfg.MaxTokenSize < 0:
 		return nil, configError("negative MaxTokenSize")
 	case cfg.MaxTokenSize == 0:
@@ -124,6 +133,10 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if cfg.KeySet != nil {
 		if v.allowedAlgorithm(cfg.KeySet.alg.name) == nil {
 			return nil, configError("the key set's algorithm %s is not in Algorithms", cfg.KeySet.alg.name)
+		}
+		if longest := cfg.KeySet.maxLifetime; longest.Seconds() > v.lifetime {
+			// Fail now rather than refuse the set's longer tokens later.
+			return nil, configError("the key set's MaxTokenLifetime %v exceeds MaxTokenLifetime %v", longest, orDefault(cfg.MaxTokenLifetime, DefaultMaxTokenLifetime))
 		}
 		v.sources = append(v.sources, newLoadedSource(cfg.KeySet.public))
 	}
@@ -163,7 +176,8 @@ func (v *Verifier) MatchShape(credential string) bool {
 //  4. the key: by "kid" from the configured sources, bound to "alg",
 //     fetching the JWKS again (rate limited) when the "kid" is unknown;
 //  5. the signature, then the claims: "exp", "nbf", "iat" with leeway,
-//     "aud", and the required "sub", "client_id", "iat" and "jti";
+//     "aud", the required "sub", "client_id", "iat" and "jti", and the
+//     lifetime, "exp" minus "iat", within MaxTokenLifetime;
 //  6. Config.Revoked.
 //
 // Errors wrap a sentinel of this package and [auth.ErrInvalidCredential],
@@ -373,6 +387,26 @@ func (v *Verifier) checkClaims(c *tokenClaims) error {
 	}
 	if c.has&v.required != v.required {
 		return errMissingClaim
+	}
+	return v.checkLifetime(c)
+}
+
+// checkLifetime bounds how long a token is good for (issue 12): "exp"
+// minus "iat" at most MaxTokenLifetime, without leeway since both come
+// from the issuer's clock. A token without "iat" (allowed only by
+// InsecureOptionalClaims) has no lifetime to measure, so its remaining
+// time is bounded instead: "exp" at most MaxTokenLifetime and leeway from
+// now. The result depends only on the token and the clock moving forward,
+// so a cached token needs no second check.
+func (v *Verifier) checkLifetime(c *tokenClaims) error {
+	if c.has&hasIat != 0 {
+		if c.exp-c.iat > v.lifetime {
+			return errLifetimeTooLong
+		}
+		return nil
+	}
+	if now := float64(v.now().UnixNano()) / 1e9; c.exp-now > v.lifetime+v.leeway {
+		return errLifetimeTooLong
 	}
 	return nil
 }

@@ -140,6 +140,10 @@ func TestMatchShape(t *testing.T) {
 func TestNewVerifierConfig(t *testing.T) {
 	k := newTestKey(t, jwt.ES256, "k1", 0)
 	keys := []jwt.PublicKey{k.public()}
+	longKeySet, err := jwt.NewKeySet(jwt.KeySetConfig{MaxTokenLifetime: 48 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
 	good := func() jwt.Config {
 		return jwt.Config{Issuer: testIssuer, Audiences: []string{testAudience}, Algorithms: []string{jwt.ES256}, Keys: keys}
 	}
@@ -157,6 +161,10 @@ func TestNewVerifierConfig(t *testing.T) {
 		{"leeway over cap", func(c *jwt.Config) { c.Leeway = 6 * time.Minute }},
 		{"negative leeway", func(c *jwt.Config) { c.Leeway = -time.Second }},
 		{"negative cache", func(c *jwt.Config) { c.CacheSize = -1 }},
+		{"negative MaxTokenLifetime", func(c *jwt.Config) { c.MaxTokenLifetime = -time.Second }},
+		// Its Signer could mint 48 h tokens that this verifier refuses.
+		{"key set signs longer than MaxTokenLifetime", func(c *jwt.Config) { c.KeySet = longKeySet }},
+		{"key set signs longer than the default", func(c *jwt.Config) { c.KeySet = longKeySet; c.MaxTokenLifetime = 47 * time.Hour }},
 		{"unknown optional claim", func(c *jwt.Config) { c.InsecureOptionalClaims = []string{"exp"} }},
 		{"key not in allow-list", func(c *jwt.Config) { c.Algorithms = []string{jwt.EdDSA} }},
 		{"key of wrong curve", func(c *jwt.Config) { c.Algorithms = []string{jwt.ES384}; c.Keys[0].Algorithm = jwt.ES384 }},
@@ -185,6 +193,79 @@ func TestNewVerifierConfig(t *testing.T) {
 		t.Fatalf("good config: got %v, want success", err)
 	}
 	v.Close()
+	long := good()
+	long.KeySet, long.MaxTokenLifetime = longKeySet, 48*time.Hour
+	if v, err = jwt.NewVerifier(long); err != nil {
+		t.Fatalf("key set and verifier both at 48 h: got %v, want success", err)
+	}
+	v.Close()
+}
+
+// TestMaxTokenLifetime: "exp" minus "iat" is at most MaxTokenLifetime,
+// exactly the limit included, with no leeway. Each token is verified
+// twice, the second time from the cache when it was accepted.
+func TestMaxTokenLifetime(t *testing.T) {
+	k := newTestKey(t, jwt.EdDSA, "k1", 0)
+	verifier := func(cfg jwt.Config) *jwt.Verifier {
+		cfg.Algorithms, cfg.Keys, cfg.CacheSize = []string{jwt.EdDSA}, []jwt.PublicKey{k.public()}, 100
+		return newVerifier(t, cfg)
+	}
+	def := verifier(jwt.Config{})
+	week := verifier(jwt.Config{MaxTokenLifetime: 7 * 24 * time.Hour})
+	noIat := verifier(jwt.Config{InsecureOptionalClaims: []string{jwt.ClaimIssuedAt}})
+	// lived returns claims issued at iat and expiring d later.
+	lived := func(iat time.Time, d time.Duration) string {
+		return claims(map[string]any{"iat": iat.Unix(), "exp": iat.Add(d).Unix()})
+	}
+	tests := []struct {
+		name   string
+		v      *jwt.Verifier
+		claims string
+		want   error
+	}{
+		{"1 h", def, lived(t0, time.Hour), nil},
+		{"exactly 24 h", def, lived(t0, 24*time.Hour), nil},
+		// No leeway: both times come from the issuer's clock, so over
+		// is over, by a second or by half of one.
+		{"24 h and 1 s", def, lived(t0, 24*time.Hour+time.Second), jwt.ErrLifetimeTooLong},
+		{"24 h and 0.5 s", def, claims(map[string]any{"exp": float64(t0.Add(24*time.Hour).Unix()) + 0.5}), jwt.ErrLifetimeTooLong},
+		{"25 h", def, lived(t0, 25*time.Hour), jwt.ErrLifetimeTooLong},
+		// Backdating "iat" does not help: the token claims 31 h even
+		// though only one is left.
+		{"25 h, 1 h left", def, lived(t0.Add(-24*time.Hour), 25*time.Hour), jwt.ErrLifetimeTooLong},
+		{"exp in year 9999", def, claims(map[string]any{"exp": 253402300799}), jwt.ErrLifetimeTooLong},
+		{"25 h, limit a week", week, lived(t0, 25*time.Hour), nil},
+		{"exactly a week, limit a week", week, lived(t0, 7*24*time.Hour), nil},
+		{"8 days, limit a week", week, lived(t0, 8*24*time.Hour), jwt.ErrLifetimeTooLong},
+		// RFC 9068 §2.2 requires "iat", and so did the verifier before
+		// the limit: leaving it out does not dodge the limit.
+		{"iat missing", def, claims(nil, "iat"), jwt.ErrMissingClaim},
+		// Where "iat" is made optional only the time left is measurable:
+		// "exp" at most 24 h and the leeway (30 s) from now.
+		{"optional iat missing, 1 h left", noIat, claims(nil, "iat"), nil},
+		{"optional iat missing, 24 h 30 s left", noIat, claims(map[string]any{"exp": t0.Add(24*time.Hour + jwt.DefaultLeeway).Unix()}, "iat"), nil},
+		{"optional iat missing, 24 h 31 s left", noIat, claims(map[string]any{"exp": t0.Add(24*time.Hour + jwt.DefaultLeeway + time.Second).Unix()}, "iat"), jwt.ErrLifetimeTooLong},
+		{"optional iat present, 25 h", noIat, lived(t0, 25*time.Hour), jwt.ErrLifetimeTooLong},
+		// "iat" later than now beyond the leeway was refused already;
+		// the limit relies on it, since a token issued in the future
+		// would last longer than it claims.
+		{"iat 30 s ahead", def, lived(t0.Add(jwt.DefaultLeeway), time.Hour), nil},
+		{"iat 31 s ahead", def, lived(t0.Add(jwt.DefaultLeeway+time.Second), time.Hour), jwt.ErrNotYetValid},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := k.token(t, strings.Replace(tc.claims, `"token-1"`, fmt.Sprintf(`"token-%d"`, i), 1))
+			for range 2 {
+				_, err := tc.v.Verify(t.Context(), tok)
+				if tc.want == nil && err != nil || !errors.Is(err, tc.want) {
+					t.Fatalf("got %v, want %v", err, tc.want)
+				}
+				if tc.want != nil && !errors.Is(err, auth.ErrInvalidCredential) {
+					t.Errorf("got %v, want it to wrap auth.ErrInvalidCredential", err)
+				}
+			}
+		})
+	}
 }
 
 // TestRevoked: the hook is consulted on every request, cached or not; an
