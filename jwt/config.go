@@ -91,7 +91,13 @@ type Config struct {
 
 	// KeySet, if set, is a key set of this process (the authorization
 	// server verifying its own tokens): its published public keys are used
-	// directly, rotations included, without HTTP.
+	// directly, rotations included, without HTTP. A token signed with a
+	// retired key of the set is refused if its "iat" is later than the
+	// key's retirement ([StoredKey.RetiredAt]) plus Leeway: whoever kept
+	// the key can still sign, but not new tokens. Tokens issued before the
+	// retirement verify until they expire. Keys from JWKSURLs, JWKS and
+	// Keys carry no retirement time, so the rule does not apply to them:
+	// their issuer ends a key's use by no longer publishing it.
 	KeySet *KeySet
 
 	// HTTPClient fetches JWKSURLs. If nil, a client with a FetchTimeout
@@ -145,7 +151,8 @@ type Config struct {
 	// CacheSize is the number of verified tokens kept, keyed by the whole
 	// token, so a repeated token costs a map lookup instead of a signature
 	// check. Only tokens that passed every check enter it; the time claims
-	// are re-checked and Revoked is called on every hit. If zero, no cache.
+	// and, for a KeySet's key, its retirement are re-checked and Revoked
+	// is called on every hit. If zero, no cache.
 	CacheSize int
 
 	// Revoked, if set, is called with the "jti" of every token that
