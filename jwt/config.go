@@ -128,10 +128,11 @@ type Config struct {
 	Leeway time.Duration
 
 	// MaxTokenLifetime is the longest lifetime a token may claim: "exp"
-	// minus "iat" must not exceed it, so a stolen token, or one minted with
-	// a stolen key, is good for at most this long after its "iat" (which
-	// cannot be later than now plus Leeway), not for as long as its "exp"
-	// says. No leeway is added: both times come from the issuer's clock.
+	// minus "iat" must not exceed it. As "iat" cannot be later than now
+	// plus Leeway, a stolen token, or one minted with a stolen key, is then
+	// good for at most MaxTokenLifetime and twice Leeway from any moment
+	// it is accepted, not for as long as its "exp" says. No leeway is
+	// added to the limit itself: both times come from the issuer's clock.
 	// Set it to the longest lifetime the issuer mints (package oauth: an
 	// hour by default), not more. If zero, [DefaultMaxTokenLifetime];
 	// negative is an error, and so is a KeySet whose MaxTokenLifetime is
