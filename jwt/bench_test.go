@@ -91,9 +91,44 @@ func BenchmarkJWTRepeated(b *testing.B) {
 	}
 }
 
+// BenchmarkJWTRepeatedKeySet is Repeated with an in-process KeySet as the
+// key source: the authorization server verifying its own tokens, as
+// cmd/audexum does.
+func BenchmarkJWTRepeatedKeySet(b *testing.B) {
+	for _, alg := range benchAlgs {
+		b.Run(alg, func(b *testing.B) {
+			ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: alg, Now: fixedNow})
+			if err != nil {
+				b.Fatal(err)
+			}
+			signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: testIssuer, Keys: ks, Now: fixedNow})
+			if err != nil {
+				b.Fatal(err)
+			}
+			tok, err := signer.Sign(b.Context(), jwt.Claims{
+				Subject:  "user-1",
+				ClientID: "client-1",
+				Audience: []string{testAudience},
+				Scopes:   auth.MustScopes("read", "write", "profile", "email"),
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			v := newVerifier(b, jwt.Config{Algorithms: []string{alg}, KeySet: ks, CacheSize: 1000})
+			serveBench(b, v, tok.Value)
+		})
+	}
+}
+
 func benchHandler(b *testing.B, alg string, cacheSize int) {
 	k, tok := benchToken(b, alg)
 	v := newVerifier(b, jwt.Config{Algorithms: []string{alg}, Keys: []jwt.PublicKey{k.public()}, CacheSize: cacheSize})
+	serveBench(b, v, tok)
+}
+
+// serveBench measures requests bearing tok through Authenticator.Handler
+// with v.
+func serveBench(b *testing.B, v *jwt.Verifier, tok string) {
 	a, err := auth.New(auth.Config{Verifiers: []auth.Verifier{v}})
 	if err != nil {
 		b.Fatal(err)

@@ -17,12 +17,13 @@ type tokenCache struct {
 	max int
 }
 
-// cacheEntry is a verified token: its principal and the time claims, which
-// are checked again on every hit.
+// cacheEntry is a verified token: its principal, the time claims and the
+// key that verified it, which are checked again on every hit.
 type cacheEntry struct {
 	p             *auth.Principal
 	exp, nbf, iat float64
 	has           uint16
+	by            signingKey
 }
 
 func newTokenCache(max int) *tokenCache {

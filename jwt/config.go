@@ -14,6 +14,12 @@ const (
 	DefaultLeeway = 30 * time.Second
 	// MaxLeeway is the largest Config.Leeway accepted.
 	MaxLeeway = 5 * time.Minute
+	// DefaultMaxTokenLifetime is the longest token lifetime ("exp" minus
+	// "iat") a Verifier accepts when Config.MaxTokenLifetime is zero, and
+	// the longest a Signer may give a token of a key set when
+	// KeySetConfig.MaxTokenLifetime is zero. It is well above the hour
+	// package oauth gives its access tokens by default.
+	DefaultMaxTokenLifetime = 24 * time.Hour
 	// DefaultMaxTokenSize is the longest token accepted, in bytes, when
 	// Config.MaxTokenSize is zero.
 	DefaultMaxTokenSize = 8 << 10
@@ -85,7 +91,13 @@ type Config struct {
 
 	// KeySet, if set, is a key set of this process (the authorization
 	// server verifying its own tokens): its published public keys are used
-	// directly, rotations included, without HTTP.
+	// directly, rotations included, without HTTP. A token signed with a
+	// retired key of the set is refused if its "iat" is later than the
+	// key's retirement ([StoredKey.RetiredAt]) plus Leeway: whoever kept
+	// the key can still sign, but not new tokens. Tokens issued before the
+	// retirement verify until they expire. Keys from JWKSURLs, JWKS and
+	// Keys carry no retirement time, so the rule does not apply to them:
+	// their issuer ends a key's use by no longer publishing it.
 	KeySet *KeySet
 
 	// HTTPClient fetches JWKSURLs. If nil, a client with a FetchTimeout
@@ -115,6 +127,24 @@ type Config struct {
 	// "iat". If zero, [DefaultLeeway]; at most [MaxLeeway].
 	Leeway time.Duration
 
+	// MaxTokenLifetime is the longest lifetime a token may claim: "exp"
+	// minus "iat" must not exceed it. As "iat" cannot be later than now
+	// plus Leeway, a stolen token, or one minted with a stolen key, is then
+	// good for at most MaxTokenLifetime and twice Leeway from any moment
+	// it is accepted, not for as long as its "exp" says. No leeway is
+	// added to the limit itself: both times come from the issuer's clock.
+	// Set it to the longest lifetime the issuer mints (package oauth: an
+	// hour by default), not more. If zero, [DefaultMaxTokenLifetime];
+	// negative is an error, and so is a KeySet whose MaxTokenLifetime is
+	// longer. The limit cannot be turned off: an issuer of longer tokens
+	// needs a larger value.
+	//
+	// "iat" is required (RFC 9068 §2.2). Where InsecureOptionalClaims lets
+	// a token lack it, the limit applies to what remains measurable: such
+	// a token's "exp" may be at most MaxTokenLifetime (plus Leeway) from
+	// now.
+	MaxTokenLifetime time.Duration
+
 	// MaxTokenSize is the longest token accepted, in bytes, checked before
 	// anything else. If zero, [DefaultMaxTokenSize].
 	MaxTokenSize int
@@ -122,7 +152,8 @@ type Config struct {
 	// CacheSize is the number of verified tokens kept, keyed by the whole
 	// token, so a repeated token costs a map lookup instead of a signature
 	// check. Only tokens that passed every check enter it; the time claims
-	// are re-checked and Revoked is called on every hit. If zero, no cache.
+	// and, for a KeySet's key, its retirement are re-checked and Revoked
+	// is called on every hit. If zero, no cache.
 	CacheSize int
 
 	// Revoked, if set, is called with the "jti" of every token that
@@ -152,7 +183,9 @@ type Config struct {
 	// [ClaimClientID], [ClaimIssuedAt], [ClaimID]) that tokens may lack,
 	// for identity providers that do not send them. Without "jti" there is
 	// nothing to revoke by and Principal.CredentialID is empty; without
-	// "client_id" a token with a "sub" is taken as a user's.
+	// "client_id" a token with a "sub" is taken as a user's; without "iat"
+	// a token's lifetime cannot be measured, only how long it has left
+	// (see MaxTokenLifetime).
 	InsecureOptionalClaims []string
 }
 

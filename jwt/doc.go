@@ -24,7 +24,8 @@
 // A token is refused (401 invalid_token) unless it is a compact JWS with
 // "typ" "at+jwt", an allowed "alg" matching the one its key is bound to, the
 // exact issuer, a valid signature, an unexpired "exp", an "aud" naming this
-// server, and "sub", "client_id", "iat" and "jti". The [auth.Principal] says
+// server, "sub", "client_id", "iat" and "jti", and a lifetime ("exp" minus
+// "iat") within [Config.MaxTokenLifetime]. The [auth.Principal] says
 // whether a client acts for itself (sub equals client_id: client
 // credentials) or for a user (authorization code), and carries the verified
 // claims as JSON.
@@ -56,6 +57,29 @@
 // keys, and a successful one replaces them, so removed keys stop verifying.
 // Claim names are matched exactly and duplicates refused, so the claims a
 // handler decodes from the principal are the ones that were checked.
+//
+// Two rules bound the damage of a leaked signing key or a stolen token.
+//
+// The lifetime rule: "exp" minus "iat" may not exceed
+// [Config.MaxTokenLifetime], 24 hours by default ([DefaultMaxTokenLifetime];
+// package oauth mints 1-hour tokens), compared exactly, and an "iat" more
+// than the leeway (30 seconds by default, at most 5 minutes) in the future
+// is refused. Whatever "exp" it claims, a token accepted now is then
+// refused from 24 hours and twice the leeway from now at the latest. The
+// limit can be raised, not turned off; "iat" is required, as RFC 9068
+// asks.
+//
+// The retirement rule, for a [KeySet] as key source: a token signed with a
+// retired key is refused if its "iat" is later than the key's retirement
+// plus the leeway. The set keeps publishing a retired key for its
+// KeySetConfig.MaxTokenLifetime plus [MaxLeeway], so the tokens it signed
+// before verify until they expire, but whoever kept the key cannot mint new
+// ones. Keys from JWKSURLs, JWKS or Keys carry no retirement time, so the
+// rule does not apply to them: their issuer ends a key's use by no longer
+// publishing it.
+//
+// A cached token is held to both rules as at first sight, and to the
+// retirement of its key even when that becomes known after it was cached.
 //
 // Errors wrap both a sentinel of this package (for logs, through the
 // Authenticator's OnFailure hook) and a sentinel of package auth, which

@@ -35,6 +35,14 @@ var (
 	ErrExpired = errors.New("jwt: token expired")
 	// ErrNotYetValid: the token's "nbf" or "iat" is in the future.
 	ErrNotYetValid = errors.New("jwt: token not yet valid")
+	// ErrLifetimeTooLong: the token's lifetime, "exp" minus "iat",
+	// exceeds [Config.MaxTokenLifetime].
+	ErrLifetimeTooLong = errors.New("jwt: token lifetime too long")
+	// ErrRetiredKey: the token was signed with a key of [Config.KeySet]
+	// that had been retired ([StoredKey.RetiredAt]) more than the leeway
+	// before the token's "iat", or the token has no "iat" to show it was
+	// issued before.
+	ErrRetiredKey = errors.New("jwt: token issued after its key was retired")
 	// ErrMissingClaim: a required claim is absent.
 	ErrMissingClaim = errors.New("jwt: required claim missing")
 	// ErrInvalidClaim: a claim has the wrong type or value (a date as a
@@ -77,6 +85,8 @@ var (
 	errAudience        = invalid(ErrAudience)
 	errExpired         = fmt.Errorf("%w: %w", auth.ErrExpired, ErrExpired)
 	errNotYetValid     = invalid(ErrNotYetValid)
+	errLifetimeTooLong = invalid(ErrLifetimeTooLong)
+	errRetiredKey      = invalid(ErrRetiredKey)
 	errMissingClaim    = invalid(ErrMissingClaim)
 	errInvalidClaim    = invalid(ErrInvalidClaim)
 	errRevoked         = fmt.Errorf("%w: %w", auth.ErrRevoked, ErrRevoked)

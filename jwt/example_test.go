@@ -254,3 +254,62 @@ func ExampleConfig_identityProvider() {
 	// strict: true
 	// lax: auth0|5f7c8ec7c33c6c004bbafe82 authorization_code read:messages
 }
+
+// Tokens whose lifetime ("exp" minus "iat") exceeds Config.MaxTokenLifetime,
+// 24 hours by default, are refused: that bounds how long a stolen token, or
+// one minted with a stolen key, stays good, whatever its "exp" says. If the
+// issuer mints longer access tokens, prefer shortening them there (an hour
+// is common); otherwise raise the limit to the longest the issuer mints,
+// not more.
+func ExampleConfig_maxTokenLifetime() {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// An issuer that mints access tokens valid for two days.
+	as, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.EdDSA, Key: priv},
+		(&jose.SignerOptions{}).WithType("at+jwt").WithHeader("kid", "as-1"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	now := exampleNow()
+	tok, err := josejwt.Signed(as).Claims(josejwt.Claims{
+		Issuer:   "https://auth.example.com",
+		Subject:  "user-42",
+		Audience: josejwt.Audience{"https://api.example.com"},
+		IssuedAt: josejwt.NewNumericDate(now),
+		Expiry:   josejwt.NewNumericDate(now.Add(48 * time.Hour)),
+		ID:       "b7e2c9f4",
+	}).Claims(map[string]any{"client_id": "photo-app"}).Serialize()
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	cfg := jwt.Config{
+		Issuer:     "https://auth.example.com",
+		Audiences:  []string{"https://api.example.com"},
+		Algorithms: []string{jwt.EdDSA},
+		Keys:       []jwt.PublicKey{{KeyID: "as-1", Algorithm: jwt.EdDSA, Key: pub}},
+		Now:        exampleNow,
+	}
+	def, err := jwt.NewVerifier(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = def.Verify(context.Background(), tok)
+	fmt.Println("default, lifetime too long:", errors.Is(err, jwt.ErrLifetimeTooLong))
+
+	cfg.MaxTokenLifetime = 48 * time.Hour
+	twoDays, err := jwt.NewVerifier(cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	p, err := twoDays.Verify(context.Background(), tok)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("MaxTokenLifetime 48h:", p.Subject, "until", p.ExpiresAt.UTC().Format(time.RFC3339))
+	// Output:
+	// default, lifetime too long: true
+	// MaxTokenLifetime 48h: user-42 until 2030-01-04T03:04:05Z
+}

@@ -13,7 +13,7 @@ import (
 
 var jwtSentinels = []error{
 	jwt.ErrMalformed, jwt.ErrAlgorithm, jwt.ErrType, jwt.ErrIssuer, jwt.ErrUnknownKey,
-	jwt.ErrBadSignature, jwt.ErrAudience, jwt.ErrExpired, jwt.ErrNotYetValid,
+	jwt.ErrBadSignature, jwt.ErrAudience, jwt.ErrExpired, jwt.ErrNotYetValid, jwt.ErrLifetimeTooLong, jwt.ErrRetiredKey,
 	jwt.ErrMissingClaim, jwt.ErrInvalidClaim, jwt.ErrRevoked, jwt.ErrNoKeys, jwt.ErrRevocationCheck,
 }
 

@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -233,6 +234,29 @@ func newVerifier(t testing.TB, cfg jwt.Config) *jwt.Verifier {
 	}
 	t.Cleanup(func() { v.Close() })
 	return v
+}
+
+// keyOf returns the key kid of a key set, read from its store: the private
+// material of someone who stole it, to sign tokens the set's Signer would
+// not.
+func keyOf(t testing.TB, store jwt.KeyStore, kid string) *testKey {
+	t.Helper()
+	stored, err := store.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range stored {
+		if s.ID != kid {
+			continue
+		}
+		priv, err := x509.ParsePKCS8PrivateKey(s.PrivateKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &testKey{alg: s.Algorithm, kid: s.ID, priv: priv.(crypto.Signer)}
+	}
+	t.Fatalf("no key %q in the store", kid)
+	return nil
 }
 
 func readAll(resp *http.Response) ([]byte, error) {

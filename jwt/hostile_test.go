@@ -275,6 +275,8 @@ func TestHostileThroughServer(t *testing.T) {
 		jwt.ErrExpired:      es.token(t, claims(map[string]any{"exp": t0.Add(-time.Hour).Unix()})),
 		jwt.ErrAudience:     es.token(t, claims(map[string]any{"aud": "x"})),
 		jwt.ErrIssuer:       es.token(t, claims(map[string]any{"iss": "x"})),
+		// 25 h: longer than DefaultMaxTokenLifetime.
+		jwt.ErrLifetimeTooLong: es.token(t, claims(map[string]any{"exp": t0.Add(25 * time.Hour).Unix()})),
 	}
 	for reason, tok := range bad {
 		mu.Lock()

@@ -22,8 +22,9 @@ import (
 
 // keySource is one place keys come from.
 type keySource struct {
-	store jwkset.Storage
-	url   string // "" for given keys and key sets
+	store  jwkset.Storage
+	url    string  // "" for given keys and key sets
+	keySet *KeySet // the in-process key set store publishes; nil for other sources
 
 	mu          sync.Mutex // serialises replacing the set
 	loaded      bool       // a set was loaded; guarded by mu, mirrored in refresher.loaded
@@ -32,6 +33,13 @@ type keySource struct {
 
 func newLoadedSource(store jwkset.Storage) *keySource {
 	return &keySource{store: store, loaded: true}
+}
+
+// signingKey names the key that verified a token, for the checks that
+// depend on the key rather than on the token.
+type signingKey struct {
+	keySet *KeySet // the key set the key belongs to; nil for other sources
+	kid    string
 }
 
 // addGivenKeys adds one source holding Config.JWKS and Config.Keys.
@@ -155,31 +163,33 @@ func bindKey(key crypto.PublicKey, kid string, alg *algorithm) (jwkset.JWK, bool
 	return j, err == nil
 }
 
-// lookup returns the key named kid from the sources, or errUnknownKey. A
-// key bound to another algorithm than alg is refused (RFC 8725 §3.1): an
-// RS256 key never checks a PS256 token.
-func (v *Verifier) lookup(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, error) {
+// lookup returns the key named kid from the sources, and the key set it
+// belongs to if any, or errUnknownKey. A key bound to another algorithm
+// than alg is refused (RFC 8725 §3.1): an RS256 key never checks a PS256
+// token.
+func (v *Verifier) lookup(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, *KeySet, error) {
 	for _, src := range v.sources {
 		j, err := src.store.KeyRead(ctx, kid)
 		if err != nil {
 			if errors.Is(err, jwkset.ErrKeyNotFound) {
 				continue
 			}
-			return nil, errNoKeys
+			return nil, nil, errNoKeys
 		}
 		if string(j.Marshal().ALG) != alg.name {
-			return nil, errAlgorithm
+			return nil, nil, errAlgorithm
 		}
-		return j.Key(), nil
+		return j.Key(), src.keySet, nil
 	}
-	return nil, errUnknownKey
+	return nil, nil, errUnknownKey
 }
 
 // checkKidless verifies a token without "kid" with at most
 // maxKidlessTries keys bound to its algorithm (RFC 7515 §4.1.4 leaves the
 // key to the application; trying every key would let one token cost many
-// signature checks).
-func (v *Verifier) checkKidless(ctx context.Context, alg *algorithm, signed, sig []byte) error {
+// signature checks). It reports the key that verified: a key set's key
+// is held to its retirement whether or not the token names it.
+func (v *Verifier) checkKidless(ctx context.Context, alg *algorithm, signed, sig []byte, by *signingKey) error {
 	tries := 0
 	for _, src := range v.sources {
 		keys, err := src.store.KeyReadAll(ctx)
@@ -195,6 +205,7 @@ func (v *Verifier) checkKidless(ctx context.Context, alg *algorithm, signed, sig
 			}
 			tries++
 			if alg.verify(j.Key(), signed, sig) {
+				*by = signingKey{keySet: src.keySet, kid: j.Marshal().KID}
 				return nil
 			}
 		}

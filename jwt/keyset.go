@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"fmt"
+	"math"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -21,9 +22,6 @@ import (
 
 // Defaults of [KeySetConfig].
 const (
-	// DefaultMaxTokenLifetime is the longest lifetime of a token signed
-	// with a key set, when KeySetConfig.MaxTokenLifetime is zero.
-	DefaultMaxTokenLifetime = 24 * time.Hour
 	// DefaultJWKSMaxAge is the Cache-Control max-age of the JWKS handler
 	// when KeySetConfig.JWKSMaxAge is zero.
 	DefaultJWKSMaxAge = 5 * time.Minute
@@ -46,7 +44,8 @@ type KeySetConfig struct {
 	// MaxTokenLifetime is the longest lifetime a [Signer] may give a token
 	// signed with this set. A retired key stays published this long (plus
 	// [MaxLeeway]) after its retirement, until every token it signed has
-	// expired. If zero, [DefaultMaxTokenLifetime].
+	// expired. If zero, [DefaultMaxTokenLifetime]. A [Verifier] given the
+	// set must accept tokens this long (its Config.MaxTokenLifetime).
 	MaxTokenLifetime time.Duration
 
 	// JWKSMaxAge is the Cache-Control max-age of [KeySet.JWKSHandler]. If
@@ -90,7 +89,9 @@ type StoredKey struct {
 	ActivatedAt time.Time
 	// RetiredAt is when the key stopped signing. Zero while it signs or is
 	// next. A retired key is published until RetiredAt plus the maximum
-	// token lifetime and leeway, then dropped.
+	// token lifetime and leeway, then dropped. Meanwhile a [Verifier]
+	// given the set refuses tokens of the key issued ("iat") after
+	// RetiredAt plus its leeway.
 	RetiredAt time.Time
 }
 
@@ -144,6 +145,11 @@ type KeySet struct {
 	active atomic.Pointer[setKey]
 	jwks   atomic.Pointer[[]byte] // published JSON
 	public *jwkset.MemoryJWKSet   // published public keys, for an in-process Verifier
+	// retired maps the ID of every published key to when it was retired,
+	// in Unix seconds, +Inf while it signs or is next: an in-process
+	// Verifier refuses tokens a key signed after its retirement. Replaced
+	// whole with public, read without a lock on every request.
+	retired atomic.Pointer[map[string]float64]
 }
 
 // setKey is a key of the set, ready to sign.
@@ -319,9 +325,17 @@ func (ks *KeySet) install(ctx context.Context, keys []*setKey) error {
 	for i, k := range keys {
 		pub[i] = k.public
 	}
+	retired := make(map[string]float64, len(keys))
+	for _, k := range keys {
+		retired[k.stored.ID] = math.Inf(1)
+		if at := k.stored.RetiredAt; !at.IsZero() {
+			retired[k.stored.ID] = float64(at.Unix()) + float64(at.Nanosecond())/1e9
+		}
+	}
 	if err := ks.public.KeyReplaceAll(ctx, pub); err != nil {
 		return err
 	}
+	ks.retired.Store(&retired)
 	doc, err := ks.public.JSONPublic(ctx)
 	if err != nil {
 		return fmt.Errorf("jwt: marshal JWKS: %w", err)
@@ -410,6 +424,14 @@ func thumbprint(pub crypto.PublicKey) (string, error) {
 // It never contains private key material.
 func (ks *KeySet) PublicJWKS() ([]byte, error) {
 	return slices.Clone(*ks.jwks.Load()), nil
+}
+
+// retiredAt returns when the published key kid was retired, in Unix
+// seconds (+Inf if it was not), and false if the set does not publish it.
+// It does not allocate.
+func (ks *KeySet) retiredAt(kid string) (float64, bool) {
+	at, ok := (*ks.retired.Load())[kid]
+	return at, ok
 }
 
 // ActiveKeyID returns the "kid" of the key that signs now.

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ type Verifier struct {
 	sources   []*keySource // in lookup order: given keys, key set, remotes
 	remotes   []*keySource
 	leeway    float64 // seconds
+	lifetime  float64 // seconds: the longest exp - iat
 	maxSize   int
 	required  uint16 // tokenClaims bits that must be present
 	anyType   bool
@@ -99,6 +101,14 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		v.leeway = cfg.Leeway.Seconds()
 	}
 	switch {
+	case cfg.MaxTokenLifetime < 0:
+		return nil, configError("negative MaxTokenLifetime")
+	case cfg.MaxTokenLifetime == 0:
+		v.lifetime = DefaultMaxTokenLifetime.Seconds()
+	default:
+		v.lifetime = cfg.MaxTokenLifetime.Seconds()
+	}
+	switch {
 	case cfg.MaxTokenSize < 0:
 		return nil, configError("negative MaxTokenSize")
 	case cfg.MaxTokenSize == 0:
@@ -125,7 +135,13 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		if v.allowedAlgorithm(cfg.KeySet.alg.name) == nil {
 			return nil, configError("the key set's algorithm %s is not in Algorithms", cfg.KeySet.alg.name)
 		}
-		v.sources = append(v.sources, newLoadedSource(cfg.KeySet.public))
+		if longest := cfg.KeySet.maxLifetime; longest.Seconds() > v.lifetime {
+			// Fail now rather than refuse the set's longer tokens later.
+			return nil, configError("the key set's MaxTokenLifetime %v exceeds MaxTokenLifetime %v", longest, orDefault(cfg.MaxTokenLifetime, DefaultMaxTokenLifetime))
+		}
+		src := newLoadedSource(cfg.KeySet.public)
+		src.keySet = cfg.KeySet
+		v.sources = append(v.sources, src)
 	}
 	if err := v.addRemotes(cfg); err != nil {
 		return nil, err
@@ -163,8 +179,11 @@ func (v *Verifier) MatchShape(credential string) bool {
 //  4. the key: by "kid" from the configured sources, bound to "alg",
 //     fetching the JWKS again (rate limited) when the "kid" is unknown;
 //  5. the signature, then the claims: "exp", "nbf", "iat" with leeway,
-//     "aud", and the required "sub", "client_id", "iat" and "jti";
-//  6. Config.Revoked.
+//     "aud", the required "sub", "client_id", "iat" and "jti", and the
+//     lifetime, "exp" minus "iat", within MaxTokenLifetime;
+//  6. for a key of Config.KeySet, "iat" no later than the key's
+//     retirement plus leeway;
+//  7. Config.Revoked.
 //
 // Errors wrap a sentinel of this package and [auth.ErrInvalidCredential],
 // [auth.ErrExpired], [auth.ErrRevoked] or, when no keys could be loaded or
@@ -181,6 +200,14 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, e
 			if err := v.checkTimes(e.exp, e.nbf, e.iat, e.has); err != nil {
 				return nil, err
 			}
+			// The key may have been retired or dropped since, by
+			// this process or, seen at the last Reload, by another
+			// sharing the store.
+			if e.by.keySet != nil {
+				if err := v.checkRetired(&e.by, e.iat, e.has); err != nil {
+					return nil, err
+				}
+			}
 			if err := v.checkRevoked(ctx, e.p.CredentialID); err != nil {
 				return nil, err
 			}
@@ -188,7 +215,8 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, e
 		}
 	}
 	var c tokenClaims
-	p, err := v.verify(ctx, token, &c)
+	var by signingKey
+	p, err := v.verify(ctx, token, &c, &by)
 	if err != nil {
 		return nil, err
 	}
@@ -196,14 +224,14 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, e
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(token, &cacheEntry{p: p, exp: c.exp, nbf: c.nbf, iat: c.iat, has: c.has})
+		v.cache.put(token, &cacheEntry{p: p, exp: c.exp, nbf: c.nbf, iat: c.iat, has: c.has, by: by})
 	}
 	return p, nil
 }
 
 // verify checks token and returns its principal; the claims, read into c,
-// are kept for the cache.
-func (v *Verifier) verify(ctx context.Context, token string, c *tokenClaims) (*auth.Principal, error) {
+// and the key that verified, into by, are kept for the cache.
+func (v *Verifier) verify(ctx context.Context, token string, c *tokenClaims, by *signingKey) (*auth.Principal, error) {
 	// 1. Exactly two dots, found before anything is decoded: a JWE (four
 	// dots), the JSON serialisation (none) and 100 000 dots stop here.
 	d1 := strings.IndexByte(token, '.')
@@ -268,11 +296,16 @@ func (v *Verifier) verify(ctx context.Context, token string, c *tokenClaims) (*a
 	if err != nil {
 		return nil, errMalformed
 	}
-	if err := v.checkSignature(ctx, &h, alg, tb[:d2], sbuf[:n]); err != nil {
+	if err := v.checkSignature(ctx, &h, alg, tb[:d2], sbuf[:n], by); err != nil {
 		return nil, err
 	}
 	if err := v.checkClaims(c); err != nil {
 		return nil, err
+	}
+	if by.keySet != nil {
+		if err := v.checkRetired(by, c.iat, c.has); err != nil {
+			return nil, err
+		}
 	}
 	scopes, err := c.scopes()
 	if err != nil {
@@ -296,19 +329,20 @@ func (v *Verifier) verify(ctx context.Context, token string, c *tokenClaims) (*a
 	}, nil
 }
 
-// checkSignature finds the key for the token and checks the signature
-// with it.
-func (v *Verifier) checkSignature(ctx context.Context, h *header, alg *algorithm, signed, sig []byte) error {
+// checkSignature finds the key for the token, checks the signature with
+// it, and reports the key in by.
+func (v *Verifier) checkSignature(ctx context.Context, h *header, alg *algorithm, signed, sig []byte, by *signingKey) error {
 	if !h.hasKid {
-		return v.checkKidless(ctx, alg, signed, sig)
+		return v.checkKidless(ctx, alg, signed, sig, by)
 	}
-	key, err := v.key(ctx, h.kid, alg)
+	key, ks, err := v.key(ctx, h.kid, alg)
 	if err != nil {
 		return err
 	}
 	if !alg.verify(key, signed, sig) {
 		return errBadSignature
 	}
+	*by = signingKey{keySet: ks, kid: h.kid}
 	return nil
 }
 
@@ -317,10 +351,10 @@ func (v *Verifier) checkSignature(ctx context.Context, h *header, alg *algorithm
 // at most RefreshWait. A fetch already running may have started before the
 // key was published, so after it one more may start, within the same
 // rate limit.
-func (v *Verifier) key(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, error) {
-	key, err := v.lookup(ctx, kid, alg)
+func (v *Verifier) key(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, *KeySet, error) {
+	key, ks, err := v.lookup(ctx, kid, alg)
 	if err != errUnknownKey || len(v.remotes) == 0 {
-		return key, err
+		return key, ks, err
 	}
 	var t *time.Timer // made only when there is a fetch to wait for
 wait:
@@ -340,8 +374,8 @@ wait:
 		case <-ctx.Done():
 			break wait
 		}
-		if key, err = v.lookup(ctx, kid, alg); err != errUnknownKey {
-			return key, err
+		if key, ks, err = v.lookup(ctx, kid, alg); err != errUnknownKey {
+			return key, ks, err
 		}
 		v.mu.Lock()
 		ours := run.forUnknownKey
@@ -353,9 +387,9 @@ wait:
 	if !v.allLoaded() {
 		// The key may be in a source that never loaded: neither
 		// accept nor refuse (fail closed with 503).
-		return nil, errNoKeys
+		return nil, nil, errNoKeys
 	}
-	return nil, errUnknownKey
+	return nil, nil, errUnknownKey
 }
 
 func (v *Verifier) checkClaims(c *tokenClaims) error {
@@ -374,6 +408,26 @@ func (v *Verifier) checkClaims(c *tokenClaims) error {
 	if c.has&v.required != v.required {
 		return errMissingClaim
 	}
+	return v.checkLifetime(c)
+}
+
+// checkLifetime bounds how long a token is good for (issue 12): "exp"
+// minus "iat" at most MaxTokenLifetime, without leeway since both come
+// from the issuer's clock. A token without "iat" (allowed only by
+// InsecureOptionalClaims) has no lifetime to measure, so its remaining
+// time is bounded instead: "exp" at most MaxTokenLifetime and leeway from
+// now. The result depends only on the token and the clock moving forward,
+// so a cached token needs no second check.
+func (v *Verifier) checkLifetime(c *tokenClaims) error {
+	if c.has&hasIat != 0 {
+		if c.exp-c.iat > v.lifetime {
+			return errLifetimeTooLong
+		}
+		return nil
+	}
+	if now := float64(v.now().UnixNano()) / 1e9; c.exp-now > v.lifetime+v.leeway {
+		return errLifetimeTooLong
+	}
 	return nil
 }
 
@@ -389,6 +443,26 @@ func (v *Verifier) checkTimes(exp, nbf, iat float64, has uint16) error {
 	}
 	if has&hasIat != 0 && iat > now+v.leeway {
 		return errNotYetValid
+	}
+	return nil
+}
+
+// checkRetired refuses a token whose key, of a KeySet, was retired
+// before the token's "iat" by more than the leeway (issue 12): whoever
+// holds a retired key's private material can still sign, but not with a
+// fresh "iat". Tokens issued before the retirement verify until they
+// expire; without "iat" (InsecureOptionalClaims) nothing shows that, so a
+// retired key's token is refused. A key the set no longer publishes is
+// unknown. Keys of other sources carry no retirement time.
+func (v *Verifier) checkRetired(by *signingKey, iat float64, has uint16) error {
+	retired, ok := by.keySet.retiredAt(by.kid)
+	switch {
+	case !ok:
+		return errUnknownKey
+	case math.IsInf(retired, 1):
+		return nil
+	case has&hasIat == 0 || iat > retired+v.leeway:
+		return errRetiredKey
 	}
 	return nil
 }

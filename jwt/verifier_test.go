@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -114,6 +117,250 @@ func TestLocalKeySet(t *testing.T) {
 	}
 }
 
+// TestRetiredKey: a verifier with a local key set refuses tokens issued
+// after their key was retired (plus leeway), by someone who kept the
+// retired key's private material. Tokens issued before keep verifying
+// until they expire. The rows run in order against one clock; each token
+// is verified twice, the second time from the cache when accepted.
+func TestRetiredKey(t *testing.T) {
+	retiredAt := t0.Add(10 * time.Minute)
+	setNow := t0
+	store := jwt.NewMemoryKeyStore()
+	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: store, Now: func() time.Time { return setNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := keyOf(t, store, ks.ActiveKeyID())
+	now := t0
+	verifier := func(cfg jwt.Config) *jwt.Verifier {
+		cfg.Algorithms, cfg.CacheSize, cfg.Now = []string{jwt.EdDSA}, 100, func() time.Time { return now }
+		if cfg.JWKSURLs == nil {
+			cfg.KeySet = ks
+		}
+		return newVerifier(t, cfg)
+	}
+	v := verifier(jwt.Config{})
+	wide := verifier(jwt.Config{Leeway: 2 * time.Minute})
+	lax := verifier(jwt.Config{InsecureOptionalClaims: []string{jwt.ClaimIssuedAt}})
+
+	// Verified, and cached, while the key signs.
+	early := old.token(t, claims(map[string]any{"jti": "early"}))
+	expectVerify(t, v, early, nil)
+	setNow = retiredAt
+	if err := ks.Rotate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	current := keyOf(t, store, ks.ActiveKeyID())
+	jwksServer := httptest.NewServer(ks.JWKSHandler())
+	defer jwksServer.Close()
+	remote := verifier(jwt.Config{JWKSURLs: []string{jwksServer.URL}})
+	if err := remote.WaitReady(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+
+	n := 0
+	// issued returns a token of k issued at iat, valid for an hour.
+	issued := func(k *testKey, iat time.Time, drop ...string) string {
+		n++
+		return k.token(t, claims(map[string]any{"iat": iat.Unix(), "exp": iat.Add(time.Hour).Unix(), "jti": fmt.Sprint("t", n)}, drop...))
+	}
+	kidless := func(k *testKey, iat time.Time) string {
+		n++
+		return k.sign(t, k.alg, `{"alg":"EdDSA","typ":"at+jwt"}`, claims(map[string]any{"iat": iat.Unix(), "exp": iat.Add(time.Hour).Unix(), "jti": fmt.Sprint("t", n)}))
+	}
+	beforeRetirement := issued(old, retiredAt.Add(-time.Minute))
+	tests := []struct {
+		name string
+		v    *jwt.Verifier
+		tok  string
+		at   time.Time // the verifier's clock
+		want error
+	}{
+		// Retiring the key changes nothing for a token issued before,
+		// cached or not.
+		{"cached before the retirement", v, early, retiredAt.Add(time.Minute), nil},
+		{"issued before the retirement", v, beforeRetirement, retiredAt, nil},
+		{"issued before, at its exp plus leeway minus 1 s", v, beforeRetirement, retiredAt.Add(59*time.Minute + jwt.DefaultLeeway - time.Second), nil},
+		{"issued before, at its exp plus leeway", v, beforeRetirement, retiredAt.Add(59*time.Minute + jwt.DefaultLeeway), jwt.ErrExpired},
+		{"issued at the retirement", v, issued(old, retiredAt), retiredAt, nil},
+		// The leeway (30 s) allows for the signer's clock, and a Sign
+		// racing the rotation.
+		{"issued at the retirement plus leeway", v, issued(old, retiredAt.Add(jwt.DefaultLeeway)), retiredAt.Add(jwt.DefaultLeeway), nil},
+		{"issued 1 s after the retirement plus leeway", v, issued(old, retiredAt.Add(jwt.DefaultLeeway+time.Second)), retiredAt.Add(jwt.DefaultLeeway + time.Second), jwt.ErrRetiredKey},
+		// Another token of the same key was verified and cached before
+		// the retirement ("early"): that trusts no later token of it.
+		{"issued an hour after the retirement", v, issued(old, retiredAt.Add(time.Hour)), retiredAt.Add(time.Hour), jwt.ErrRetiredKey},
+		// The verifier's own leeway is the one that counts.
+		{"leeway 2 min, issued at the retirement plus 2 min", wide, issued(old, retiredAt.Add(2*time.Minute)), retiredAt.Add(2 * time.Minute), nil},
+		{"leeway 2 min, issued at the retirement plus 2 min 1 s", wide, issued(old, retiredAt.Add(2*time.Minute+time.Second)), retiredAt.Add(2*time.Minute + time.Second), jwt.ErrRetiredKey},
+		// Leaving out "kid" makes the verifier try its keys: the one
+		// that verifies is held to its retirement all the same.
+		{"no kid, issued before the retirement", v, kidless(old, retiredAt.Add(-time.Minute)), retiredAt, nil},
+		{"no kid, issued after the retirement", v, kidless(old, retiredAt.Add(time.Hour)), retiredAt.Add(time.Hour), jwt.ErrRetiredKey},
+		{"active key, issued after the rotation", v, issued(current, retiredAt.Add(time.Hour)), retiredAt.Add(time.Hour), nil},
+		// Without "iat" nothing shows the token predates the retirement.
+		{"optional iat missing, retired key", lax, issued(old, retiredAt.Add(-time.Minute), "iat"), retiredAt, jwt.ErrRetiredKey},
+		{"optional iat missing, active key", lax, issued(current, retiredAt, "iat"), retiredAt, nil},
+		// A JWKS carries no retirement time: a verifier that fetches the
+		// set cannot apply the rule (Config.KeySet says so).
+		{"remote verifier, issued after the retirement", remote, issued(old, retiredAt.Add(time.Hour)), retiredAt.Add(time.Hour), nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			now = tc.at
+			for range 2 {
+				_, err := tc.v.Verify(t.Context(), tc.tok)
+				if tc.want == nil && err != nil || !errors.Is(err, tc.want) {
+					t.Fatalf("got %v, want %v", err, tc.want)
+				}
+				if tc.want == jwt.ErrRetiredKey && !errors.Is(err, auth.ErrInvalidCredential) {
+					t.Errorf("got %v, want it to wrap auth.ErrInvalidCredential", err)
+				}
+			}
+		})
+	}
+}
+
+// TestRetiredKeySharedStore: another instance sharing the store retires
+// the key. Until this one reloads it takes the key for active, and
+// accepts and caches a token issued after the retirement; once it
+// reloads, the cached token is refused like any other.
+func TestRetiredKeySharedStore(t *testing.T) {
+	now := t0
+	clock := func() time.Time { return now }
+	store := jwt.NewMemoryKeyStore()
+	ours, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: store, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: store, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := keyOf(t, store, ours.ActiveKeyID())
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeySet: ours, CacheSize: 10, Now: clock})
+	before := k.token(t, claims(map[string]any{"jti": "before"}))
+	now = t0.Add(time.Minute)
+	if err := theirs.Rotate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	now = t0.Add(10 * time.Minute)
+	after := k.token(t, claims(map[string]any{"jti": "after", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}))
+	expectVerify(t, v, after, nil) // the stale view: the key signs
+	expectVerify(t, v, before, nil)
+	if err := ours.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectVerify(t, v, after, jwt.ErrRetiredKey)
+	expectVerify(t, v, before, nil)
+}
+
+// TestDroppedKeyCached: a key the set no longer publishes (removed from
+// the store, say after a compromise) stops verifying its tokens at the
+// next Reload, cached ones included.
+func TestDroppedKeyCached(t *testing.T) {
+	store := jwt.NewMemoryKeyStore()
+	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: store, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := keyOf(t, store, ks.ActiveKeyID())
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeySet: ks, CacheSize: 10})
+	tok := k.token(t, claims(nil))
+	expectVerify(t, v, tok, nil)
+	stored, err := store.Load(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored = slices.DeleteFunc(stored, func(s jwt.StoredKey) bool { return s.ID == k.kid })
+	if err := store.Save(t.Context(), stored); err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	expectVerify(t, v, tok, jwt.ErrUnknownKey)
+}
+
+// TestLeakedKeyThroughServer: through a real server and the Authenticator,
+// a token with too long a lifetime and one signed with a retired key get
+// the generic invalid_token answer, and the reason reaches only the hook.
+func TestLeakedKeyThroughServer(t *testing.T) {
+	now := t0
+	clock := func() time.Time { return now }
+	store := jwt.NewMemoryKeyStore()
+	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Store: store, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := keyOf(t, store, ks.ActiveKeyID())
+	if err := ks.Rotate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	current := keyOf(t, store, ks.ActiveKeyID())
+	now = t0.Add(time.Hour)
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.ES256}, KeySet: ks, CacheSize: 10, Now: clock})
+	var mu sync.Mutex // the hook runs on the server's goroutine
+	var reasons []error
+	a, err := auth.New(auth.Config{Verifiers: []auth.Verifier{v}, OnFailure: func(e auth.Event) {
+		mu.Lock()
+		reasons = append(reasons, e.Err)
+		mu.Unlock()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := auth.FromContext(r.Context())
+		io.WriteString(w, p.Subject)
+	})))
+	defer srv.Close()
+
+	type answer struct {
+		Status int
+		WWW    string
+		Body   string
+	}
+	invalid := answer{401, `Bearer realm="api", error="invalid_token"`, `{"error":"invalid_token","message":"Authentication failed"}`}
+	lived := func(k *testKey, iat time.Time, d time.Duration) string {
+		return k.token(t, claims(map[string]any{"iat": iat.Unix(), "exp": iat.Add(d).Unix()}))
+	}
+	tests := []struct {
+		name   string
+		tok    string
+		want   answer
+		reason error
+	}{
+		{"active key, 1 h", lived(current, now, time.Hour), answer{200, "", "user-1"}, nil},
+		{"active key, 25 h", lived(current, now, 25*time.Hour), invalid, jwt.ErrLifetimeTooLong},
+		{"retired key, issued before the retirement", lived(old, t0, 2*time.Hour), answer{200, "", "user-1"}, nil},
+		{"retired key, issued after the retirement", lived(old, now, time.Hour), invalid, jwt.ErrRetiredKey},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mu.Lock()
+			reasons = nil
+			mu.Unlock()
+			req, _ := http.NewRequest("GET", srv.URL, nil)
+			req.Header.Set("Authorization", "Bearer "+tc.tok)
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := readAll(resp)
+			got := answer{resp.StatusCode, resp.Header.Get("WWW-Authenticate"), string(body)}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("answer (-want +got):\n%s", diff)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tc.reason == nil && len(reasons) != 0 || tc.reason != nil && (len(reasons) != 1 || !errors.Is(reasons[0], tc.reason)) {
+				t.Errorf("hook: got %v, want %v", reasons, tc.reason)
+			}
+		})
+	}
+}
+
 func TestMatchShape(t *testing.T) {
 	k := newTestKey(t, jwt.EdDSA, "k1", 0)
 	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, Keys: []jwt.PublicKey{k.public()}})
@@ -140,6 +387,10 @@ func TestMatchShape(t *testing.T) {
 func TestNewVerifierConfig(t *testing.T) {
 	k := newTestKey(t, jwt.ES256, "k1", 0)
 	keys := []jwt.PublicKey{k.public()}
+	longKeySet, err := jwt.NewKeySet(jwt.KeySetConfig{MaxTokenLifetime: 48 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
 	good := func() jwt.Config {
 		return jwt.Config{Issuer: testIssuer, Audiences: []string{testAudience}, Algorithms: []string{jwt.ES256}, Keys: keys}
 	}
@@ -157,6 +408,10 @@ func TestNewVerifierConfig(t *testing.T) {
 		{"leeway over cap", func(c *jwt.Config) { c.Leeway = 6 * time.Minute }},
 		{"negative leeway", func(c *jwt.Config) { c.Leeway = -time.Second }},
 		{"negative cache", func(c *jwt.Config) { c.CacheSize = -1 }},
+		{"negative MaxTokenLifetime", func(c *jwt.Config) { c.MaxTokenLifetime = -time.Second }},
+		// Its Signer could mint 48 h tokens that this verifier refuses.
+		{"key set signs longer than MaxTokenLifetime", func(c *jwt.Config) { c.KeySet = longKeySet }},
+		{"key set signs longer than the default", func(c *jwt.Config) { c.KeySet = longKeySet; c.MaxTokenLifetime = 47 * time.Hour }},
 		{"unknown optional claim", func(c *jwt.Config) { c.InsecureOptionalClaims = []string{"exp"} }},
 		{"key not in allow-list", func(c *jwt.Config) { c.Algorithms = []string{jwt.EdDSA} }},
 		{"key of wrong curve", func(c *jwt.Config) { c.Algorithms = []string{jwt.ES384}; c.Keys[0].Algorithm = jwt.ES384 }},
@@ -185,6 +440,79 @@ func TestNewVerifierConfig(t *testing.T) {
 		t.Fatalf("good config: got %v, want success", err)
 	}
 	v.Close()
+	long := good()
+	long.KeySet, long.MaxTokenLifetime = longKeySet, 48*time.Hour
+	if v, err = jwt.NewVerifier(long); err != nil {
+		t.Fatalf("key set and verifier both at 48 h: got %v, want success", err)
+	}
+	v.Close()
+}
+
+// TestMaxTokenLifetime: "exp" minus "iat" is at most MaxTokenLifetime,
+// exactly the limit included, with no leeway. Each token is verified
+// twice, the second time from the cache when it was accepted.
+func TestMaxTokenLifetime(t *testing.T) {
+	k := newTestKey(t, jwt.EdDSA, "k1", 0)
+	verifier := func(cfg jwt.Config) *jwt.Verifier {
+		cfg.Algorithms, cfg.Keys, cfg.CacheSize = []string{jwt.EdDSA}, []jwt.PublicKey{k.public()}, 100
+		return newVerifier(t, cfg)
+	}
+	def := verifier(jwt.Config{})
+	week := verifier(jwt.Config{MaxTokenLifetime: 7 * 24 * time.Hour})
+	noIat := verifier(jwt.Config{InsecureOptionalClaims: []string{jwt.ClaimIssuedAt}})
+	// lived returns claims issued at iat and expiring d later.
+	lived := func(iat time.Time, d time.Duration) string {
+		return claims(map[string]any{"iat": iat.Unix(), "exp": iat.Add(d).Unix()})
+	}
+	tests := []struct {
+		name   string
+		v      *jwt.Verifier
+		claims string
+		want   error
+	}{
+		{"1 h", def, lived(t0, time.Hour), nil},
+		{"exactly 24 h", def, lived(t0, 24*time.Hour), nil},
+		// No leeway: both times come from the issuer's clock, so over
+		// is over, by a second or by half of one.
+		{"24 h and 1 s", def, lived(t0, 24*time.Hour+time.Second), jwt.ErrLifetimeTooLong},
+		{"24 h and 0.5 s", def, claims(map[string]any{"exp": float64(t0.Add(24*time.Hour).Unix()) + 0.5}), jwt.ErrLifetimeTooLong},
+		{"25 h", def, lived(t0, 25*time.Hour), jwt.ErrLifetimeTooLong},
+		// Backdating "iat" does not help: the token claims 31 h even
+		// though only one is left.
+		{"25 h, 1 h left", def, lived(t0.Add(-24*time.Hour), 25*time.Hour), jwt.ErrLifetimeTooLong},
+		{"exp in year 9999", def, claims(map[string]any{"exp": 253402300799}), jwt.ErrLifetimeTooLong},
+		{"25 h, limit a week", week, lived(t0, 25*time.Hour), nil},
+		{"exactly a week, limit a week", week, lived(t0, 7*24*time.Hour), nil},
+		{"8 days, limit a week", week, lived(t0, 8*24*time.Hour), jwt.ErrLifetimeTooLong},
+		// RFC 9068 §2.2 requires "iat", and so did the verifier before
+		// the limit: leaving it out does not dodge the limit.
+		{"iat missing", def, claims(nil, "iat"), jwt.ErrMissingClaim},
+		// Where "iat" is made optional only the time left is measurable:
+		// "exp" at most 24 h and the leeway (30 s) from now.
+		{"optional iat missing, 1 h left", noIat, claims(nil, "iat"), nil},
+		{"optional iat missing, 24 h 30 s left", noIat, claims(map[string]any{"exp": t0.Add(24*time.Hour + jwt.DefaultLeeway).Unix()}, "iat"), nil},
+		{"optional iat missing, 24 h 31 s left", noIat, claims(map[string]any{"exp": t0.Add(24*time.Hour + jwt.DefaultLeeway + time.Second).Unix()}, "iat"), jwt.ErrLifetimeTooLong},
+		{"optional iat present, 25 h", noIat, lived(t0, 25*time.Hour), jwt.ErrLifetimeTooLong},
+		// "iat" later than now beyond the leeway was refused already;
+		// the limit relies on it, since a token issued in the future
+		// would last longer than it claims.
+		{"iat 30 s ahead", def, lived(t0.Add(jwt.DefaultLeeway), time.Hour), nil},
+		{"iat 31 s ahead", def, lived(t0.Add(jwt.DefaultLeeway+time.Second), time.Hour), jwt.ErrNotYetValid},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := k.token(t, strings.Replace(tc.claims, `"token-1"`, fmt.Sprintf(`"token-%d"`, i), 1))
+			for range 2 {
+				_, err := tc.v.Verify(t.Context(), tok)
+				if tc.want == nil && err != nil || !errors.Is(err, tc.want) {
+					t.Fatalf("got %v, want %v", err, tc.want)
+				}
+				if tc.want != nil && !errors.Is(err, auth.ErrInvalidCredential) {
+					t.Errorf("got %v, want it to wrap auth.ErrInvalidCredential", err)
+				}
+			}
+		})
+	}
 }
 
 // TestRevoked: the hook is consulted on every request, cached or not; an
