@@ -37,6 +37,13 @@ var (
 	// ErrWrongKeyEncryptionKey: stored signing keys were encrypted under
 	// another key-encryption key than the Store's.
 	ErrWrongKeyEncryptionKey = errors.New("sqlstore: signing keys were encrypted under another key-encryption key")
+	// ErrUserExists: a user with that ID or username already exists.
+	ErrUserExists = errors.New("sqlstore: user already exists")
+	// ErrUserNotFound: no user has that username or ID.
+	ErrUserNotFound = errors.New("sqlstore: user not found")
+	// ErrInvalidUser: a user to create lacks an ID, a username or a
+	// password hash, or holds text no engine can store.
+	ErrInvalidUser = errors.New("sqlstore: invalid user")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("sqlstore: store closed")
 )

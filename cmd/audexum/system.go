@@ -113,7 +113,7 @@ func openSystem(ctx context.Context, cm common) (*system, error) {
 		return nil, err
 	}
 	s.signing = s.store.SigningKeys()
-	if s.users, err = newUserStore(ctx, s.db, s.pg, s.store.Audit()); err != nil {
+	if s.users, err = newUserStore(s.store); err != nil {
 		s.Close()
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -46,12 +45,10 @@ type user struct {
 	Username string
 }
 
-// userStore keeps end users in their own table of the server's database.
+// userStore signs end users in: their rows are in the store's users table
+// (sqlstore.UserStore), their passwords hashed here with argon2id.
 type userStore struct {
-	db *sql.DB
-	pg bool
-	// audit records additions in their own transaction.
-	audit *sqlstore.AuditLog
+	users *sqlstore.UserStore
 	// sem bounds concurrent password hashes.
 	sem chan struct{}
 	// dummy is verified against for unknown usernames, so the answer takes
@@ -59,29 +56,14 @@ type userStore struct {
 	dummy string
 }
 
-func newUserStore(ctx context.Context, db *sql.DB, pg bool, audit *sqlstore.AuditLog) (*userStore, error) {
-	s := &userStore{db: db, pg: pg, audit: audit, sem: make(chan struct{}, 2)}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS audexum_users (
-		id TEXT PRIMARY KEY,
-		username TEXT NOT NULL UNIQUE,
-		password_hash TEXT NOT NULL,
-		created_at BIGINT NOT NULL
-	)`); err != nil {
-		return nil, fmt.Errorf("users table: %w", err)
-	}
+func newUserStore(store *sqlstore.Store) (*userStore, error) {
+	s := &userStore{users: store.Users(), sem: make(chan struct{}, 2)}
 	dummy, err := hashPassword("not a real password, only for timing")
 	if err != nil {
 		return nil, err
 	}
 	s.dummy = dummy
 	return s, nil
-}
-
-func (s *userStore) q(query string) string {
-	if s.pg {
-		return query
-	}
-	return strings.NewReplacer("$1", "?", "$2", "?", "$3", "?", "$4", "?").Replace(query)
 }
 
 func validUsername(u string) bool {
@@ -111,35 +93,15 @@ func (s *userStore) add(ctx context.Context, username, password string, now time
 	idb := make([]byte, 12)
 	rand.Read(idb)
 	u := user{ID: "usr_" + base64.RawURLEncoding.EncodeToString(idb), Username: username}
-	// The user and its audit row commit together.
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO audexum_users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4)`),
-			u.ID, u.Username, hash, now.UnixMilli()); err != nil {
-			return err
-		}
-		return s.audit.RecordTx(ctx, tx, sqlstore.AuditEvent{Kind: sqlstore.AuditUser, Action: sqlstore.ActionCreated,
-			SubjectID: u.ID, Details: sqlstore.AuditDetails{Name: u.Username}})
-	})
-	if err != nil {
-		var n int
-		if s.db.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM audexum_users WHERE username = $1`), username).Scan(&n) == nil && n > 0 {
-			return user{}, errUserExists
-		}
+	// The user and its audit row commit together, in the store.
+	err = s.users.CreateUser(ctx, sqlstore.User{ID: u.ID, Username: u.Username, PasswordHash: hash, CreatedAt: now})
+	switch {
+	case errors.Is(err, sqlstore.ErrUserExists):
+		return user{}, errUserExists
+	case err != nil:
 		return user{}, fmt.Errorf("add user: %w", err)
 	}
 	return u, nil
-}
-
-func (s *userStore) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // authenticate checks a username and password. Unknown users and wrong
@@ -148,30 +110,27 @@ func (s *userStore) authenticate(ctx context.Context, username, password string)
 	if len(password) > 1024 {
 		return user{}, errBadCredentials
 	}
-	var u user
-	var stored string
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, username, password_hash FROM audexum_users WHERE username = $1`), username).Scan(&u.ID, &u.Username, &stored)
+	u, err := s.users.UserByUsername(ctx, username)
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case errors.Is(err, sqlstore.ErrUserNotFound):
 		s.verify(ctx, s.dummy, password)
 		return user{}, errBadCredentials
 	case err != nil:
 		return user{}, fmt.Errorf("look up user: %w", err)
 	}
-	ok, err := s.verify(ctx, stored, password)
+	ok, err := s.verify(ctx, u.PasswordHash, password)
 	if err != nil {
 		return user{}, err
 	}
 	if !ok {
 		return user{}, errBadCredentials
 	}
-	return u, nil
+	return user{ID: u.ID, Username: u.Username}, nil
 }
 
 func (s *userStore) byID(ctx context.Context, id string) (user, error) {
-	var u user
-	err := s.db.QueryRowContext(ctx, s.q(`SELECT id, username FROM audexum_users WHERE id = $1`), id).Scan(&u.ID, &u.Username)
-	return u, err
+	u, err := s.users.UserByID(ctx, id)
+	return user{ID: u.ID, Username: u.Username}, err
 }
 
 func (s *userStore) hash(ctx context.Context, password string) (string, error) {
