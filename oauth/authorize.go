@@ -141,7 +141,7 @@ func (s *Server) parseAuthorize(r *http.Request, p params, repeated map[string]b
 	// redirect_uri is refused even when one URI is registered: with
 	// several parties involved, explicit is safer than a default.
 	redirectURI := p.get("redirect_uri")
-	if _, ok := matchRedirectURI(c.RedirectURIs, redirectURI); !ok {
+	if _, ok := matchRedirectURI(c.RedirectURIs, redirectURI, c.Type == ClientMobile); !ok {
 		return nil, pageError(http.StatusBadRequest, fmt.Errorf("%w: not registered", ErrInvalidRedirectURI))
 	}
 	state := p.get("state")

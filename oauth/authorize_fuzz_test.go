@@ -55,7 +55,7 @@ func FuzzAuthorizeRequest(f *testing.F) {
 				t.Fatalf("error %T is not *AuthorizeError", err)
 			}
 			if ae.Redirects() {
-				if _, ok := matchRedirectURI(registered, ae.redirectURI); !ok {
+				if _, ok := matchRedirectURI(registered, ae.redirectURI, false); !ok {
 					t.Fatalf("error redirected to unregistered %q", ae.redirectURI)
 				}
 				if ae.Code == "" {
@@ -69,7 +69,7 @@ func FuzzAuthorizeRequest(f *testing.F) {
 			}
 			return
 		}
-		if _, ok := matchRedirectURI(registered, req.RedirectURI); !ok {
+		if _, ok := matchRedirectURI(registered, req.RedirectURI, false); !ok {
 			t.Fatalf("accepted unregistered redirect URI %q", req.RedirectURI)
 		}
 		if !validChallenge(req.CodeChallenge) {

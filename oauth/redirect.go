@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 )
@@ -8,32 +9,51 @@ import (
 // maxRedirectURILength bounds a redirect URI, registered or requested.
 const maxRedirectURILength = 2000
 
-// validateRedirectURI checks a redirect URI at registration. RFC 6749
-// §3.1.2: "The redirection endpoint URI MUST be an absolute URI … MUST NOT
-// include a fragment component." RFC 9700 §2.6 and RFC 8252 §7.3, §8.3:
-// it must use https, except http on a loopback address for native apps.
-// Userinfo is refused: "https://good@evil" names the host evil.
+// validateRedirectURI checks a redirect URI at registration and says
+// which rule it breaks. RFC 6749 §3.1.2: "The redirection endpoint URI
+// MUST be an absolute URI … MUST NOT include a fragment component." RFC
+// 9700 §2.6 and RFC 8252 §7.3, §8.3: it must use https, except http on a
+// loopback address for native apps. Userinfo is refused:
+// "https://good@evil" names the host evil. A wildcard in the host is
+// refused: redirect URIs match exactly (RFC 9700 §2.1), so "*" would only
+// ever match itself and suggests a pattern that is not there.
 func validateRedirectURI(s string) error {
-	if s == "" || len(s) > maxRedirectURILength || strings.ContainsAny(s, "#\\") || !printableASCII(s) {
-		return ErrInvalidRedirectURI
+	bad := func(rule string) error { return fmt.Errorf("%w %q: %s", ErrInvalidRedirectURI, s, rule) }
+	switch {
+	case s == "":
+		return fmt.Errorf("%w: empty", ErrInvalidRedirectURI)
+	case len(s) > maxRedirectURILength:
+		return fmt.Errorf("%w: longer than %d bytes", ErrInvalidRedirectURI, maxRedirectURILength)
+	case !printableASCII(s):
+		return fmt.Errorf("%w: contains a space, a control character or non-ASCII (percent-encode it)", ErrInvalidRedirectURI)
+	case strings.Contains(s, "#"):
+		return bad("has a fragment (RFC 6749 §3.1.2)")
+	case strings.Contains(s, "\\"):
+		return bad("contains a backslash")
 	}
 	u, err := url.Parse(s)
-	if err != nil || u.Opaque != "" || u.User != nil || u.Host == "" || u.Fragment != "" || u.RawFragment != "" {
-		return ErrInvalidRedirectURI
+	switch {
+	case err != nil || u.Scheme == "" || u.Opaque != "" || (u.Host == "" && u.User == nil):
+		return bad("is not an absolute URI with a host (relative URIs are not allowed)")
+	case u.User != nil:
+		return bad("has userinfo (user@host: the real host is the one after @)")
+	case strings.Contains(u.Host, "*"):
+		return bad("has a wildcard in the host; redirect URIs match exactly, register each one")
+	case u.Host == "" || u.Hostname() == "":
+		return bad("has no host")
+	case !strings.HasPrefix(s, u.Scheme+"://"):
+		// Only lower-case schemes: the URI is compared byte for byte, so
+		// "HTTPS://" would be a distinct, confusing registration.
+		return bad("scheme must be lower-case https (or http)")
 	}
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !isLoopbackHost(u.Hostname()) {
-			return ErrInvalidRedirectURI
+			return bad("uses http on a host that is not loopback; use https (http only on 127.0.0.1, [::1] or localhost)")
 		}
 	default:
-		// Only lower-case schemes: the URI is compared byte for byte, so
-		// "HTTPS://" would be a distinct, confusing registration.
-		return ErrInvalidRedirectURI
-	}
-	if !strings.HasPrefix(s, u.Scheme+"://") {
-		return ErrInvalidRedirectURI
+		return bad("scheme " + u.Scheme + " is not allowed; use https (http only on loopback)")
 	}
 	return nil
 }
@@ -56,11 +76,12 @@ func isLoopbackHost(host string) bool {
 
 // matchRedirectURI returns the registered redirect URI that got matches,
 // or false. Matching is exact string comparison (RFC 9700 §2.1: "exact
-// string matching"), with one exception from RFC 8252 §7.3: for an http
-// redirect URI on a loopback IP literal, "The authorization server MUST
-// allow any port to be specified at the time of the request", since a
-// native app listens on an ephemeral port.
-func matchRedirectURI(registered []string, got string) (string, bool) {
+// string matching"; §4.1.3 for web apps, port included), with one
+// exception for native apps (native true: mobile clients) from RFC 8252
+// §7.3: for an http redirect URI on a loopback IP literal, "The
+// authorization server MUST allow any port to be specified at the time of
+// the request", since a native app listens on an ephemeral port.
+func matchRedirectURI(registered []string, got string, native bool) (string, bool) {
 	if got == "" || len(got) > maxRedirectURILength {
 		return "", false
 	}
@@ -68,6 +89,9 @@ func matchRedirectURI(registered []string, got string) (string, bool) {
 		if r == got {
 			return r, true
 		}
+	}
+	if !native {
+		return "", false
 	}
 	for _, r := range registered {
 		if loopbackPortVariant(r, got) {

@@ -3,6 +3,7 @@ package oauth
 import (
 	"errors"
 	b62 "github.com/audexum/auth/internal/base62"
+	"strings"
 	"testing"
 )
 
@@ -10,35 +11,42 @@ import (
 // register as a redirect URI.
 func TestValidateRedirectURI(t *testing.T) {
 	tests := []struct {
-		uri string
-		ok  bool
+		uri  string
+		rule string // "" when accepted; else a word of the error naming the rule
 	}{
-		{"https://app.example/cb", true},
-		{"https://app.example:8443/cb?tenant=a", true},
-		{"http://127.0.0.1/cb", true},          // native app, RFC 8252 §7.3
-		{"http://[::1]:8080/cb", true},         // IPv6 loopback
-		{"http://localhost:8080/cb", true},     // tolerated, compared exactly
-		{"http://app.example/cb", false},       // clear text off loopback
-		{"https://app.example/cb#frag", false}, // RFC 6749 §3.1.2: no fragment
-		{"https://app.example/cb#", false},     // empty fragment is still one
-		{"https://user@app.example/cb", false}, // userinfo hides the real host
-		{"https://good@evil", false},
-		{"/relative/cb", false},               // not absolute
-		{"app.example/cb", false},             // no scheme
-		{"com.example.app:/cb", false},        // private-use schemes are not offered
-		{"javascript:alert(1)", false},        // never
-		{"HTTPS://app.example/cb", false},     // compared byte for byte: one spelling only
-		{"https:///cb", false},                // no host
-		{"https://app.example/c b", false},    // space
-		{"https://app.example/\u00e9", false}, // non-ASCII: register it percent-encoded
-		{"https://app.example\\@evil/", false},
-		{"", false},
+		{"https://app.example/cb", ""},
+		{"https://app.example:8443/cb?tenant=a", ""},
+		{"http://127.0.0.1/cb", ""},                  // native app, RFC 8252 §7.3
+		{"http://[::1]:8080/cb", ""},                 // IPv6 loopback
+		{"http://localhost:8080/cb", ""},             // tolerated, compared exactly
+		{"http://app.example/cb", "not loopback"},    // clear text off loopback
+		{"https://app.example/cb#frag", "fragment"},  // RFC 6749 §3.1.2: no fragment
+		{"https://app.example/cb#", "fragment"},      // empty fragment is still one
+		{"https://user@app.example/cb", "userinfo"},  // userinfo hides the real host
+		{"https://good@evil", "userinfo"},            //
+		{"https://*.app.example/cb", "wildcard"},     // exact matching: no patterns
+		{"https://app.*/cb", "wildcard"},             //
+		{"/relative/cb", "relative"},                 // not absolute
+		{"app.example/cb", "relative"},               // no scheme
+		{"com.example.app:/cb", "relative"},          // private-use schemes are not offered
+		{"javascript:alert(1)", "relative"},          // never
+		{"ftp://app.example/cb", "scheme ftp"},       //
+		{"HTTPS://app.example/cb", "lower-case"},     // compared byte for byte: one spelling only
+		{"https:///cb", "absolute URI with a host"},  // no host
+		{"https://:443/cb", "no host"},               //
+		{"https://app.example/c b", "space"},         // space
+		{"https://app.example/\u00e9", "non-ASCII"},  // non-ASCII: register it percent-encoded
+		{"https://app.example\\@evil/", "backslash"}, //
+		{"", "empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.uri, func(t *testing.T) {
 			err := validateRedirectURI(tt.uri)
-			if (err == nil) != tt.ok {
-				t.Errorf("validateRedirectURI(%q): got %v, want ok=%v", tt.uri, err, tt.ok)
+			if (err == nil) != (tt.rule == "") {
+				t.Fatalf("validateRedirectURI(%q): got %v, want rule %q", tt.uri, err, tt.rule)
+			}
+			if err != nil && !strings.Contains(err.Error(), tt.rule) {
+				t.Errorf("validateRedirectURI(%q): error %q does not name the rule %q", tt.uri, err, tt.rule)
 			}
 			if err != nil && !errors.Is(err, ErrInvalidRedirectURI) {
 				t.Errorf("error %v does not wrap ErrInvalidRedirectURI", err)
@@ -47,41 +55,48 @@ func TestValidateRedirectURI(t *testing.T) {
 	}
 }
 
-// TestMatchRedirectURI: exact string matching, plus any port for http on
-// loopback IP literals (RFC 8252 §7.3) and nothing else.
+// TestMatchRedirectURI: exact string matching, port included, for every
+// client; for native (mobile) clients also any port for http on loopback
+// IP literals (RFC 8252 §7.3), and nothing else.
 func TestMatchRedirectURI(t *testing.T) {
 	registered := []string{"https://app.example/cb", "http://127.0.0.1/cb", "http://[::1]:3000/cb?x=1", "http://localhost/cb"}
 	tests := []struct {
-		got string
-		ok  bool
+		got         string
+		web, native bool
 	}{
-		{"https://app.example/cb", true},
-		{"https://app.example/cb/", false},
-		{"https://app.example:443/cb", false},
-		{"https://app.example/CB", false},
-		{"https://app.example/%63b", false},
-		{"http://127.0.0.1/cb", true},
-		{"http://127.0.0.1:1/cb", true},
-		{"http://127.0.0.1:65535/cb", true},
-		{"http://127.0.0.1:123456/cb", false},
-		{"http://127.0.0.1:80a/cb", false},
-		{"http://127.0.0.1:8080/cb/", false},
-		{"http://127.0.0.1:8080/cb?x", false},
-		{"http://127.0.0.1:8080/cb#x", false},
-		{"https://127.0.0.1:8080/cb", false},
-		{"http://127.0.0.1.evil:8080/cb", false},
-		{"http://127.0.0.1@evil:8080/cb", false},
-		{"http://[::1]:4000/cb?x=1", true},
-		{"http://[::1]/cb?x=1", true},
-		{"http://[::1]:4000/cb?x=2", false},
-		{"http://localhost:8080/cb", false}, // port freedom is for IP literals only
-		{"http://localhost/cb", true},
-		{"", false},
+		{"https://app.example/cb", true, true},
+		{"https://app.example/cb/", false, false},
+		{"https://app.example:443/cb", false, false},
+		{"https://app.example/CB", false, false},
+		{"https://app.example/%63b", false, false},
+		{"http://127.0.0.1/cb", true, true},
+		// Any port on loopback: native apps only (RFC 8252 §7.3); a web
+		// app's URI matches exactly, port included (RFC 9700 §4.1.3).
+		{"http://127.0.0.1:1/cb", false, true},
+		{"http://127.0.0.1:65535/cb", false, true},
+		{"http://127.0.0.1:123456/cb", false, false},
+		{"http://127.0.0.1:80a/cb", false, false},
+		{"http://127.0.0.1:8080/cb/", false, false},
+		{"http://127.0.0.1:8080/cb?x", false, false},
+		{"http://127.0.0.1:8080/cb#x", false, false},
+		{"https://127.0.0.1:8080/cb", false, false},
+		{"http://127.0.0.1.evil:8080/cb", false, false},
+		{"http://127.0.0.1@evil:8080/cb", false, false},
+		{"http://[::1]:3000/cb?x=1", true, true},
+		{"http://[::1]:4000/cb?x=1", false, true},
+		{"http://[::1]/cb?x=1", false, true},
+		{"http://[::1]:4000/cb?x=2", false, false},
+		{"http://localhost:8080/cb", false, false}, // port freedom is for IP literals only
+		{"http://localhost/cb", true, true},
+		{"", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.got, func(t *testing.T) {
-			if _, ok := matchRedirectURI(registered, tt.got); ok != tt.ok {
-				t.Errorf("matchRedirectURI(%q): got %v, want %v", tt.got, ok, tt.ok)
+			if _, ok := matchRedirectURI(registered, tt.got, false); ok != tt.web {
+				t.Errorf("web client: matchRedirectURI(%q): got %v, want %v", tt.got, ok, tt.web)
+			}
+			if _, ok := matchRedirectURI(registered, tt.got, true); ok != tt.native {
+				t.Errorf("mobile client: matchRedirectURI(%q): got %v, want %v", tt.got, ok, tt.native)
 			}
 		})
 	}

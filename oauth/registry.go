@@ -156,6 +156,11 @@ func (r *Registry) validate(reg Registration) (*Client, error) {
 	if slices.Contains(grants, GrantRefreshToken) && !hasCode {
 		return nil, fmt.Errorf("%w: refresh_token needs authorization_code", ErrInvalidClientConfig)
 	}
+	if reg.Type == ClientServer && len(reg.RedirectURIs) > 0 {
+		// A server client has no user and no browser: nothing is ever
+		// redirected to it, and a registered URI would only be a target.
+		return nil, fmt.Errorf("%w: a server client cannot have redirect URIs", ErrInvalidRedirectURI)
+	}
 	if hasCode && len(reg.RedirectURIs) == 0 {
 		return nil, fmt.Errorf("%w: authorization_code needs a redirect URI", ErrInvalidRedirectURI)
 	}
@@ -163,9 +168,9 @@ func (r *Registry) validate(reg Registration) (*Client, error) {
 		return nil, fmt.Errorf("%w: more than %d redirect URIs", ErrInvalidRedirectURI, maxRedirectURIs)
 	}
 	uris := slices.Clone(reg.RedirectURIs)
-	for i, u := range uris {
+	for _, u := range uris {
 		if err := validateRedirectURI(u); err != nil {
-			return nil, fmt.Errorf("%w: redirect URI %d", err, i)
+			return nil, err
 		}
 	}
 	if r.allowed.Len() > 0 && !r.allowed.Includes(reg.Scopes) {

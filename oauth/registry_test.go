@@ -35,6 +35,8 @@ func TestRegister(t *testing.T) {
 		{name: "code without redirect URI", reg: oauth.Registration{Name: "web", Type: oauth.ClientWeb}, wantErr: oauth.ErrInvalidRedirectURI},
 		{name: "http redirect URI", reg: oauth.Registration{Name: "web", Type: oauth.ClientWeb, RedirectURIs: []string{"http://a.example/cb"}}, wantErr: oauth.ErrInvalidRedirectURI},
 		{name: "redirect URI with fragment", reg: oauth.Registration{Name: "web", Type: oauth.ClientWeb, RedirectURIs: []string{"https://a.example/cb#x"}}, wantErr: oauth.ErrInvalidRedirectURI},
+		// Nothing is ever redirected to a server client: a URI would only be a target.
+		{name: "server client with a redirect URI", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, RedirectURIs: []string{"https://a.example/cb"}}, wantErr: oauth.ErrInvalidRedirectURI},
 		{name: "scope the server does not offer", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("root")}, wantErr: oauth.ErrInvalidClientConfig},
 		{name: "default scopes beyond the client's", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("read"), DefaultScopes: auth.MustScopes("write")}, wantErr: oauth.ErrInvalidClientConfig},
 	}
