@@ -15,7 +15,7 @@ import (
 // Private keys are sealed with AES-256-GCM under [Config.KeyEncryptionKey]
 // when one is set (each bound to its key ID and algorithm), and stored in
 // clear otherwise. Keys stored in clear before a key-encryption key was set
-// are still read, and sealed at the next save.
+// are sealed by [Open] (see [Config.KeyEncryptionKey]).
 //
 // Save only accepts a set that follows from the stored one: it may add
 // keys, activate or retire keys, and drop retired keys, but not drop a key
@@ -196,4 +196,58 @@ func followsFrom(stored map[string]storedRow, next []jwt.StoredKey) error {
 		}
 	}
 	return nil
+}
+
+// sealClearKeys seals the signing keys stored in clear under the Store's
+// key-encryption key, all in one transaction: a database upgraded from a
+// version (or a configuration) without a key-encryption key has every key
+// sealed at the first Open with one, not at the next rotation, which may
+// be months away. A failure leaves every key as it was.
+//
+// It is idempotent and safe when several instances open the database at
+// once: the first takes the lock every save of the set takes and seals,
+// the others queue behind it and find nothing left to seal. Nothing is
+// written to the change log: the keys themselves, and so every copy other
+// instances hold, are unchanged.
+func (s *Store) sealClearKeys(ctx context.Context) error {
+	// A read first: after the first Open with a key-encryption key there
+	// is nothing to seal, and no reason to take the lock.
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM signing_keys WHERE kek_id IS NULL`).Scan(&n); err != nil || n == 0 {
+		return wrap("seal signing keys", err)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE signing_key_set SET version = version + 1 WHERE id = 1`); err != nil {
+			return err
+		}
+		type clearKey struct {
+			id, alg string
+			priv    []byte
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, algorithm, private_key FROM signing_keys WHERE kek_id IS NULL ORDER BY position`)
+		if err != nil {
+			return err
+		}
+		var keys []clearKey
+		for rows.Next() {
+			var k clearKey
+			if err := rows.Scan(&k.id, &k.alg, &k.priv); err != nil {
+				rows.Close()
+				return err
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET private_key = $1, kek_id = $2 WHERE id = $3`,
+				s.kek.seal(k.priv, k.id, k.alg), s.kek.id, k.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("seal signing keys", err)
 }
