@@ -15,7 +15,9 @@ import (
 // Private keys are sealed with AES-256-GCM under [Config.KeyEncryptionKey]
 // when one is set (each bound to its key ID and algorithm), and stored in
 // clear otherwise. Keys stored in clear before a key-encryption key was set
-// are sealed by [Open] (see [Config.KeyEncryptionKey]).
+// are sealed by [Open] (see [Config.KeyEncryptionKey]). A Store without a
+// key-encryption key does not save over sealed keys: that would store
+// them in clear again.
 //
 // Save only accepts a set that follows from the stored one: it may add
 // keys, activate or retire keys, and drop retired keys, but not drop a key
@@ -49,6 +51,7 @@ func (ks *SigningKeyStore) Encrypted() bool { return ks.s.kek != nil }
 
 type storedRow struct {
 	activated, retired sql.NullInt64
+	sealed             bool
 }
 
 // Load implements [jwt.KeyStore]: the keys of the last save, in the order
@@ -127,6 +130,15 @@ func (ks *SigningKeyStore) Save(ctx context.Context, keys []jwt.StoredKey) error
 		if err != nil {
 			return err
 		}
+		if ks.s.kek == nil {
+			// A set loaded in clear before another instance sealed it
+			// would otherwise undo the sealing.
+			for id, st := range stored {
+				if st.sealed {
+					return fmt.Errorf("%w: signing key %q is sealed, and this Store would save it in clear", ErrKeyEncryptionKeyRequired, id)
+				}
+			}
+		}
 		if err := followsFrom(stored, keys); err != nil {
 			return err
 		}
@@ -146,11 +158,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, k.ID, i, k.Algorithm, priv, kekID,
 		}
 		return ks.s.recordChange(ctx, tx, KindSigningKey, "")
 	})
-	return wrap("save signing keys", err, ErrKeySetConflict)
+	return wrap("save signing keys", err, ErrKeySetConflict, ErrKeyEncryptionKeyRequired)
 }
 
 func storedKeyStates(ctx context.Context, tx *sql.Tx) (map[string]storedRow, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, activated_at, retired_at FROM signing_keys`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, activated_at, retired_at, kek_id IS NOT NULL FROM signing_keys`)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +171,7 @@ func storedKeyStates(ctx context.Context, tx *sql.Tx) (map[string]storedRow, err
 	for rows.Next() {
 		var id string
 		var r storedRow
-		if err := rows.Scan(&id, &r.activated, &r.retired); err != nil {
+		if err := rows.Scan(&id, &r.activated, &r.retired, &r.sealed); err != nil {
 			return nil, err
 		}
 		out[id] = r

@@ -172,10 +172,11 @@ func signingKeyRows(t testing.TB, h *sql.DB) []signingKeyRow {
 // TestOpenSealsKeysStoredInClear: a database whose keys were saved in
 // clear (by a version, or a configuration, without a key-encryption key)
 // has every key sealed by the first Open with a key, also when several
-// instances start at once; the keys themselves do not change.
+// instances start at once; the keys themselves do not change, and an
+// instance still holding the set in clear cannot save it in clear again.
 func TestOpenSealsKeysStoredInClear(t *testing.T) {
 	engines(t, func(t *testing.T, db testDB) {
-		newKeySet(t, openStoreKEK(t, db, nil, nil).SigningKeys())
+		old := newKeySet(t, openStoreKEK(t, db, nil, nil).SigningKeys())
 		before, err := openStoreKEK(t, db, nil, nil).SigningKeys().Load(t.Context())
 		if err != nil {
 			t.Fatalf("Load: %v", err)
@@ -231,6 +232,16 @@ func TestOpenSealsKeysStoredInClear(t *testing.T) {
 		}
 		if diff := cmp.Diff(before, after); diff != "" {
 			t.Errorf("keys changed by sealing (-before +after):\n%s", diff)
+		}
+
+		// The instance that loaded the set in clear may not undo this.
+		if err := old.Rotate(t.Context()); !errors.Is(err, sqlstore.ErrKeyEncryptionKeyRequired) {
+			t.Errorf("Rotate by a Store without a key-encryption key over sealed keys: got %v, want ErrKeyEncryptionKeyRequired", err)
+		}
+		for _, r := range signingKeyRows(t, raw) {
+			if !r.KEKID.Valid {
+				t.Errorf("key %s stored in clear again", r.ID)
+			}
 		}
 	})
 }
