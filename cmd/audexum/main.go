@@ -26,6 +26,13 @@
 // Every command takes --data-dir DIR (default ./audexum-data) and --db DSN.
 // Exit status is 0 on success, 2 on a usage error and 1 on any other
 // error, which is printed to stderr on one line.
+//
+// # Secrets at rest
+//
+// The data directory must be open to its owner only: every command that
+// uses it creates it with mode 0700 and refuses one that group or others
+// may read, write or enter, saying which chmod to run. The SQLite database
+// and its -wal and -shm files are created with mode 0600.
 package main
 
 import (

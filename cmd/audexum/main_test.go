@@ -50,7 +50,13 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return &env{t: t, dataDir: t.TempDir()}
+	dir := t.TempDir()
+	// As the commands would create it: t.TempDir leaves it open to
+	// others (0777 less the umask), which the commands refuse.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, dataDir: dir}
 }
 
 func (e *env) flags() []string {
@@ -66,14 +72,21 @@ type result struct {
 	code           int
 }
 
-// run runs the binary with args followed by the env's common flags.
+// run runs the binary with args followed by the env's common flags. A
+// command still running after two minutes (a serve that should have
+// refused to start, say) is killed and fails the test.
 func (e *env) run(stdin string, args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(binary, append(args, e.flags()...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append(args, e.flags()...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		e.t.Fatalf("%v: still running after 2 minutes; stderr %q", args, errb.String())
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()

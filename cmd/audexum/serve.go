@@ -61,7 +61,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 
 	logger := slog.New(slog.NewJSONHandler(c.stderr, nil))
 	if *certFile == "" {
-		if err := ensureDataDir(cm.dataDir); err != nil {
+		if err := privateDir(cm.dataDir); err != nil {
 			return err
 		}
 		if *certFile, *keyFile, err = ensureSelfSigned(cm.dataDir, time.Now()); err != nil {
@@ -149,13 +149,6 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
-	}
-	return nil
-}
-
-func ensureDataDir(dir string) error {
-	if err := mkdirPrivate(dir); err != nil {
-		return fmt.Errorf("data dir: %w", err)
 	}
 	return nil
 }

@@ -58,9 +58,12 @@ func openSystem(ctx context.Context, cm common) (*system, error) {
 		s.db, err = sql.Open("pgx", cm.dsn())
 	} else {
 		if cm.db == "" {
-			if err := mkdirPrivate(cm.dataDir); err != nil {
-				return nil, fmt.Errorf("data dir: %w", err)
+			if err := privateDir(cm.dataDir); err != nil {
+				return nil, err
 			}
+		}
+		if err := createPrivateFile(cm.dsn()); err != nil {
+			return nil, fmt.Errorf("database: %w", err)
 		}
 		s.db, err = sql.Open("sqlite", sqlstore.SQLiteDSN(cm.dsn()))
 	}
@@ -136,6 +139,3 @@ func (s *system) Close() error {
 	}
 	return errors.Join(errs...)
 }
-
-// mkdirPrivate creates dir, readable by its owner only, if it is missing.
-func mkdirPrivate(dir string) error { return os.MkdirAll(dir, 0o700) }
