@@ -11,8 +11,9 @@ import (
 
 // TestDatabaseFilesPrivate: with the usual umask (022, under which SQLite
 // alone would create the database 0644), the database, its -wal and -shm
-// files and the TLS key are readable by their owner only, once serve has
-// started and another process has written while it runs.
+// files, the key-encryption key file and the TLS key are readable by
+// their owner only, once serve has started and another process has
+// written while it runs.
 func TestDatabaseFilesPrivate(t *testing.T) {
 	// Process-wide, and inherited by the commands the test starts; the
 	// tests of this package do not run in parallel.
@@ -26,7 +27,7 @@ func TestDatabaseFilesPrivate(t *testing.T) {
 	if code, _, _ := s.do(t, "GET", "/v1/data", k.Key, nil); code != 200 {
 		t.Fatalf("GET /v1/data with the new key: %d", code)
 	}
-	for _, name := range []string{"audexum.db", "audexum.db-wal", "audexum.db-shm", keyFileName} {
+	for _, name := range []string{"audexum.db", "audexum.db-wal", "audexum.db-shm", kekFileName, keyFileName} {
 		fi, err := os.Stat(filepath.Join(e.dataDir, name))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)

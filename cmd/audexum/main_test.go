@@ -46,6 +46,8 @@ type env struct {
 	t       *testing.T
 	dataDir string
 	db      string // --db value; "" for the data dir's SQLite file
+	// environ is added to the commands' environment, as "NAME=value".
+	environ []string
 }
 
 func newEnv(t *testing.T) *env {
@@ -67,6 +69,19 @@ func (e *env) flags() []string {
 	return f
 }
 
+// cmdEnv is the environment of the commands: the test's, without a
+// key-encryption key the developer may have set (each test chooses its
+// own), and e.environ.
+func (e *env) cmdEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, envKEK+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, e.environ...)
+}
+
 type result struct {
 	stdout, stderr string
 	code           int
@@ -80,6 +95,7 @@ func (e *env) run(stdin string, args ...string) result {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, append(args, e.flags()...)...)
+	cmd.Env = e.cmdEnv()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -339,6 +355,7 @@ func (e *env) startServer(extra ...string) *server {
 	e.t.Helper()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, append(args, e.flags()...)...)
+	cmd.Env = e.cmdEnv()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		e.t.Fatal(err)
