@@ -119,6 +119,8 @@ func (s *Store) kekByID(id, keyID string) (*kek, error) {
 // Save implements [jwt.KeyStore]: it replaces the stored set with keys in
 // one transaction, after checking that keys follows from the stored set
 // (see [SigningKeyStore]); otherwise it fails with [ErrKeySetConflict].
+// A Store without a key-encryption key fails with
+// [ErrKeyEncryptionKeyRequired] if any stored key is sealed.
 func (ks *SigningKeyStore) Save(ctx context.Context, keys []jwt.StoredKey) error {
 	err := ks.s.inTx(ctx, func(tx *sql.Tx) error {
 		// First statement: the lock. Concurrent saves queue here, and
