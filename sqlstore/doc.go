@@ -28,8 +28,9 @@
 //   - [Store.Grants]: [github.com/audexum/auth/oauth.GrantStore];
 //   - [Store.SigningKeys]: [github.com/audexum/auth/jwt.KeyStore], so every
 //     instance signs with and publishes the same keys. Private keys are
-//     sealed with AES-256-GCM under [Config.KeyEncryptionKey]; without one
-//     they are stored in clear and [Config.OnWarning] is told so;
+//     sealed with AES-256-GCM under [Config.KeyEncryptionKey] (keys stored
+//     in clear before are sealed by [Open]); without one they are stored
+//     in clear and [Config.OnWarning] is told so;
 //   - [Store.Limiter]: [github.com/audexum/auth.Limiter], so the throttles
 //     of several instances share their counts;
 //   - [Store.Audit]: the audit trail. Key and client lifecycle changes

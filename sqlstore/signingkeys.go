@@ -15,7 +15,9 @@ import (
 // Private keys are sealed with AES-256-GCM under [Config.KeyEncryptionKey]
 // when one is set (each bound to its key ID and algorithm), and stored in
 // clear otherwise. Keys stored in clear before a key-encryption key was set
-// are still read, and sealed at the next save.
+// are sealed by [Open] (see [Config.KeyEncryptionKey]). A Store without a
+// key-encryption key does not save over sealed keys: that would store
+// them in clear again.
 //
 // Save only accepts a set that follows from the stored one: it may add
 // keys, activate or retire keys, and drop retired keys, but not drop a key
@@ -49,6 +51,7 @@ func (ks *SigningKeyStore) Encrypted() bool { return ks.s.kek != nil }
 
 type storedRow struct {
 	activated, retired sql.NullInt64
+	sealed             bool
 }
 
 // Load implements [jwt.KeyStore]: the keys of the last save, in the order
@@ -116,6 +119,8 @@ func (s *Store) kekByID(id, keyID string) (*kek, error) {
 // Save implements [jwt.KeyStore]: it replaces the stored set with keys in
 // one transaction, after checking that keys follows from the stored set
 // (see [SigningKeyStore]); otherwise it fails with [ErrKeySetConflict].
+// A Store without a key-encryption key fails with
+// [ErrKeyEncryptionKeyRequired] if any stored key is sealed.
 func (ks *SigningKeyStore) Save(ctx context.Context, keys []jwt.StoredKey) error {
 	err := ks.s.inTx(ctx, func(tx *sql.Tx) error {
 		// First statement: the lock. Concurrent saves queue here, and
@@ -126,6 +131,15 @@ func (ks *SigningKeyStore) Save(ctx context.Context, keys []jwt.StoredKey) error
 		stored, err := storedKeyStates(ctx, tx)
 		if err != nil {
 			return err
+		}
+		if ks.s.kek == nil {
+			// A set loaded in clear before another instance sealed it
+			// would otherwise undo the sealing.
+			for id, st := range stored {
+				if st.sealed {
+					return fmt.Errorf("%w: signing key %q is sealed, and this Store would save it in clear", ErrKeyEncryptionKeyRequired, id)
+				}
+			}
 		}
 		if err := followsFrom(stored, keys); err != nil {
 			return err
@@ -146,11 +160,11 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, k.ID, i, k.Algorithm, priv, kekID,
 		}
 		return ks.s.recordChange(ctx, tx, KindSigningKey, "")
 	})
-	return wrap("save signing keys", err, ErrKeySetConflict)
+	return wrap("save signing keys", err, ErrKeySetConflict, ErrKeyEncryptionKeyRequired)
 }
 
 func storedKeyStates(ctx context.Context, tx *sql.Tx) (map[string]storedRow, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, activated_at, retired_at FROM signing_keys`)
+	rows, err := tx.QueryContext(ctx, `SELECT id, activated_at, retired_at, kek_id IS NOT NULL FROM signing_keys`)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +173,7 @@ func storedKeyStates(ctx context.Context, tx *sql.Tx) (map[string]storedRow, err
 	for rows.Next() {
 		var id string
 		var r storedRow
-		if err := rows.Scan(&id, &r.activated, &r.retired); err != nil {
+		if err := rows.Scan(&id, &r.activated, &r.retired, &r.sealed); err != nil {
 			return nil, err
 		}
 		out[id] = r
@@ -196,4 +210,58 @@ func followsFrom(stored map[string]storedRow, next []jwt.StoredKey) error {
 		}
 	}
 	return nil
+}
+
+// sealClearKeys seals the signing keys stored in clear under the Store's
+// key-encryption key, all in one transaction: a database upgraded from a
+// version (or a configuration) without a key-encryption key has every key
+// sealed at the first Open with one, not at the next rotation, which may
+// be months away. A failure leaves every key as it was.
+//
+// It is idempotent and safe when several instances open the database at
+// once: the first takes the lock every save of the set takes and seals,
+// the others queue behind it and find nothing left to seal. Nothing is
+// written to the change log: the keys themselves, and so every copy other
+// instances hold, are unchanged.
+func (s *Store) sealClearKeys(ctx context.Context) error {
+	// A read first: after the first Open with a key-encryption key there
+	// is nothing to seal, and no reason to take the lock.
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM signing_keys WHERE kek_id IS NULL`).Scan(&n); err != nil || n == 0 {
+		return wrap("seal signing keys", err)
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE signing_key_set SET version = version + 1 WHERE id = 1`); err != nil {
+			return err
+		}
+		type clearKey struct {
+			id, alg string
+			priv    []byte
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, algorithm, private_key FROM signing_keys WHERE kek_id IS NULL ORDER BY position`)
+		if err != nil {
+			return err
+		}
+		var keys []clearKey
+		for rows.Next() {
+			var k clearKey
+			if err := rows.Scan(&k.id, &k.alg, &k.priv); err != nil {
+				rows.Close()
+				return err
+			}
+			keys = append(keys, k)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if _, err := tx.ExecContext(ctx, `UPDATE signing_keys SET private_key = $1, kek_id = $2 WHERE id = $3`,
+				s.kek.seal(k.priv, k.id, k.alg), s.kek.id, k.id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("seal signing keys", err)
 }

@@ -3,10 +3,13 @@ package sqlstore_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/audexum/auth/jwt"
 	"github.com/audexum/auth/sqlstore"
@@ -110,7 +113,7 @@ func TestSigningKeysSharedAndEncrypted(t *testing.T) {
 
 // TestSigningKeysUnencryptedWarns: without a key-encryption key the store
 // works, says so once through OnWarning, and keys saved in clear are
-// sealed by the next save once a key is configured.
+// sealed as soon as a Store with a key opens the database.
 func TestSigningKeysUnencryptedWarns(t *testing.T) {
 	db := sqliteDB(t)
 	var warnings []error
@@ -126,16 +129,167 @@ func TestSigningKeysUnencryptedWarns(t *testing.T) {
 	set := newKeySet(t, clear1)
 
 	sealed := openStoreKEK(t, db, testKEK(7), func(err error) { t.Errorf("unexpected warning: %v", err) }).SigningKeys()
-	set2 := newKeySet(t, sealed) // reads the keys stored in clear
+	if _, err := clear1.Load(t.Context()); !errors.Is(err, sqlstore.ErrKeyEncryptionKeyRequired) {
+		t.Errorf("after an Open with a key-encryption key, Load without: got %v, want ErrKeyEncryptionKeyRequired", err)
+	}
+	set2 := newKeySet(t, sealed)
 	if set2.ActiveKeyID() != set.ActiveKeyID() {
 		t.Fatalf("active key: got %s, want %s", set2.ActiveKeyID(), set.ActiveKeyID())
 	}
 	if err := set2.Rotate(t.Context()); err != nil {
 		t.Fatalf("Rotate: %v", err)
 	}
-	if _, err := clear1.Load(t.Context()); !errors.Is(err, sqlstore.ErrKeyEncryptionKeyRequired) {
-		t.Errorf("after a save with a key-encryption key, Load without: got %v, want ErrKeyEncryptionKeyRequired", err)
+}
+
+// signingKeyRow is a row of signing_keys as stored.
+type signingKeyRow struct {
+	ID         string
+	PrivateKey []byte
+	KEKID      sql.NullString
+}
+
+func signingKeyRows(t testing.TB, h *sql.DB) []signingKeyRow {
+	t.Helper()
+	rows, err := h.QueryContext(t.Context(), `SELECT id, private_key, kek_id FROM signing_keys ORDER BY position`)
+	if err != nil {
+		t.Fatalf("reading signing_keys: %v", err)
 	}
+	defer rows.Close()
+	var out []signingKeyRow
+	for rows.Next() {
+		var r signingKeyRow
+		if err := rows.Scan(&r.ID, &r.PrivateKey, &r.KEKID); err != nil {
+			t.Fatalf("reading signing_keys: %v", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("reading signing_keys: %v", err)
+	}
+	return out
+}
+
+// TestOpenSealsKeysStoredInClear: a database whose keys were saved in
+// clear (by a version, or a configuration, without a key-encryption key)
+// has every key sealed by the first Open with a key, also when several
+// instances start at once; the keys themselves do not change, and an
+// instance still holding the set in clear cannot save it in clear again.
+func TestOpenSealsKeysStoredInClear(t *testing.T) {
+	engines(t, func(t *testing.T, db testDB) {
+		old := newKeySet(t, openStoreKEK(t, db, nil, nil).SigningKeys())
+		before, err := openStoreKEK(t, db, nil, nil).SigningKeys().Load(t.Context())
+		if err != nil {
+			t.Fatalf("Load: %v", err)
+		}
+		raw := db.open(t)
+		for _, r := range signingKeyRows(t, raw) {
+			if r.KEKID.Valid {
+				t.Fatalf("key %s sealed before any key-encryption key was set", r.ID)
+			}
+		}
+
+		const n = 4
+		handles := []*sql.DB{db.open(t), db.open(t)}
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				s, err := sqlstore.Open(context.Background(), handles[i%2], sqlstore.Config{Dialect: db.dialect, KeyEncryptionKey: testKEK(3)})
+				if err == nil {
+					s.Close()
+				}
+				errs[i] = err
+			})
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("Open %d with a key-encryption key: %v", i, err)
+			}
+		}
+
+		rows := signingKeyRows(t, raw)
+		if len(rows) != len(before) {
+			t.Fatalf("%d rows after sealing, want %d", len(rows), len(before))
+		}
+		for i, r := range rows {
+			if r.ID != before[i].ID {
+				t.Errorf("row %d: got key %s, want %s", i, r.ID, before[i].ID)
+			}
+			if !r.KEKID.Valid || r.KEKID.String != rows[0].KEKID.String {
+				t.Errorf("key %s: kek_id = %v, want the same key-encryption key on every row", r.ID, r.KEKID)
+			}
+			if bytes.Contains(r.PrivateKey, before[i].PrivateKey[len(before[i].PrivateKey)-32:]) {
+				t.Errorf("key %s: private key still stored in clear", r.ID)
+			}
+		}
+		after, err := openStoreKEK(t, db, testKEK(3), nil).SigningKeys().Load(t.Context())
+		if err != nil {
+			t.Fatalf("Load with the key-encryption key: %v", err)
+		}
+		if diff := cmp.Diff(before, after); diff != "" {
+			t.Errorf("keys changed by sealing (-before +after):\n%s", diff)
+		}
+
+		// The instance that loaded the set in clear may not undo this.
+		if err := old.Rotate(t.Context()); !errors.Is(err, sqlstore.ErrKeyEncryptionKeyRequired) {
+			t.Errorf("Rotate by a Store without a key-encryption key over sealed keys: got %v, want ErrKeyEncryptionKeyRequired", err)
+		}
+		for _, r := range signingKeyRows(t, raw) {
+			if !r.KEKID.Valid {
+				t.Errorf("key %s stored in clear again", r.ID)
+			}
+		}
+	})
+}
+
+// TestOpenSealsInOneTransaction: when sealing fails part way (here a
+// trigger refuses the update of the last key), Open fails and every key
+// is still as it was, none sealed; the next Open seals them all.
+func TestOpenSealsInOneTransaction(t *testing.T) {
+	engines(t, func(t *testing.T, db testDB) {
+		newKeySet(t, openStoreKEK(t, db, nil, nil).SigningKeys())
+		raw := db.open(t)
+		before := signingKeyRows(t, raw)
+		last := before[len(before)-1].ID
+		create := []string{`CREATE TRIGGER fail_seal BEFORE UPDATE ON signing_keys WHEN NEW.id = '` + last + `'
+BEGIN SELECT RAISE(ABORT, 'injected failure'); END`}
+		drop := `DROP TRIGGER fail_seal`
+		if db.dialect == sqlstore.Postgres {
+			create = []string{
+				`CREATE FUNCTION fail_seal() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$`,
+				`CREATE TRIGGER fail_seal BEFORE UPDATE ON signing_keys FOR EACH ROW WHEN (NEW.id = '` + last + `') EXECUTE FUNCTION fail_seal()`,
+			}
+			drop = `DROP TRIGGER fail_seal ON signing_keys`
+		}
+		for _, q := range create {
+			if _, err := raw.ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("creating the trigger: %v", err)
+			}
+		}
+
+		s, err := sqlstore.Open(t.Context(), db.open(t), sqlstore.Config{Dialect: db.dialect, KeyEncryptionKey: testKEK(4)})
+		if err == nil {
+			s.Close()
+			t.Fatal("Open succeeded although sealing the last key failed")
+		}
+		if diff := cmp.Diff(before, signingKeyRows(t, raw)); diff != "" {
+			t.Errorf("rows changed by a failed Open (-before +after):\n%s", diff)
+		}
+
+		if _, err := raw.ExecContext(t.Context(), drop); err != nil {
+			t.Fatalf("dropping the trigger: %v", err)
+		}
+		openStoreKEK(t, db, testKEK(4), nil)
+		for _, r := range signingKeyRows(t, raw) {
+			if !r.KEKID.Valid {
+				t.Errorf("key %s not sealed by the Open after the failed one", r.ID)
+			}
+		}
+	})
 }
 
 // TestSigningKeysConcurrentRotation: instances that loaded the same set

@@ -40,6 +40,13 @@ const SQLiteBusyTimeout = 10 * time.Second
 //
 // The path is used as given (relative paths are relative to the working
 // directory); characters special in a URI are escaped.
+//
+// SQLite creates a missing database file with mode 0644 less the umask,
+// readable by every local user, and gives its -wal and -shm files the mode
+// of the database file. The database holds API key and client secret
+// hashes and the signing keys: create the file yourself, empty and with
+// mode 0600, before the first connection opens it (cmd/audexum does), and
+// all three stay readable by their owner only.
 func SQLiteDSN(path string) string {
 	var b strings.Builder
 	b.WriteString("file:")

@@ -54,8 +54,13 @@ type Config struct {
 	// [ParseKeyEncryptionKey]) or a file readable only by the server,
 	// never from a command-line flag, which other users see in ps. Keep
 	// it out of the database and its backups: the point is that a copy of
-	// the database alone cannot mint tokens. If nil, signing keys are
-	// stored in clear, and [Store.SigningKeys] warns through OnWarning.
+	// the database alone cannot mint tokens. [Open] seals the keys stored
+	// in clear (by an older version, or before a key was set) under it,
+	// all in one transaction, so from then on the database holds no
+	// private key in clear; instances still running without this key can
+	// then no longer load the keys, so give it to all of them. If nil,
+	// signing keys are stored in clear, and [Store.SigningKeys] warns
+	// through OnWarning.
 	KeyEncryptionKey []byte
 
 	// PreviousKeyEncryptionKeys are key-encryption keys that signing keys
@@ -107,10 +112,12 @@ type Store struct {
 }
 
 // Open checks db's setup, applies the migrations the database lacks (see
-// [Migrate]) and returns a Store. It fails with an error wrapping
-// [ErrInvalidConfig] for an unusable cfg, [ErrConnectionSetup] if a SQLite
-// connection lacks foreign_keys=ON or a busy_timeout, [ErrSchemaTooNew] if
-// a newer program migrated the database, or the database's error.
+// [Migrate]) and returns a Store. With a [Config.KeyEncryptionKey], it
+// then seals the signing keys stored in clear, in one transaction. It
+// fails with an error wrapping [ErrInvalidConfig] for an unusable cfg,
+// [ErrConnectionSetup] if a SQLite connection lacks foreign_keys=ON or a
+// busy_timeout, [ErrSchemaTooNew] if a newer program migrated the
+// database, or the database's error.
 func Open(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 	if db == nil {
 		return nil, fmt.Errorf("%w: nil *sql.DB", ErrInvalidConfig)
@@ -179,6 +186,11 @@ func Open(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.version = v
+	if s.kek != nil {
+		if err := retryBusy(ctx, func() error { return s.sealClearKeys(ctx) }); err != nil {
+			return nil, err
+		}
+	}
 	return s, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"os"
 	osuser "os/user"
 	"regexp"
 	"strings"
@@ -62,12 +61,7 @@ func wrongSecret(key string) string {
 func TestAuditSQLite(t *testing.T) { testAudit(t, newEnv(t)) }
 
 func TestAuditPostgres(t *testing.T) {
-	dsn := os.Getenv("AUDEXUM_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("AUDEXUM_TEST_POSTGRES_DSN is not set; run scripts/postgres-for-tests.sh to test against PostgreSQL")
-	}
-	e := newEnv(t)
-	e.db = freshPostgresDB(t, dsn)
+	e := newPostgresEnv(t)
 	testAudit(t, e)
 	// On PostgreSQL serve throttles through the shared database limiter:
 	// the failures above were counted there.

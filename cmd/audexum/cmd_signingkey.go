@@ -13,7 +13,9 @@ import (
 // change log.
 func (c *cli) signingKeyRotate(ctx context.Context, args []string) error {
 	var cm common
+	var sf signingFlags
 	fs := newFlagSet("signing-key rotate", &cm)
+	sf.register(fs)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -21,11 +23,14 @@ func (c *cli) signingKeyRotate(ctx context.Context, args []string) error {
 	if len(pos) != 0 {
 		return usagef("signing-key rotate: unexpected argument %q", pos[0])
 	}
-	sys, err := openSystem(ctx, cm)
+	sys, err := openSigningSystem(ctx, cm, sf)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
+	if sys.kek.created {
+		fmt.Fprintf(c.stdout, "Created the key-encryption key of the signing keys in %s: back it up, apart from the database.\n", sys.kek.file)
+	}
 	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Store: sys.signing})
 	if err != nil {
 		return err

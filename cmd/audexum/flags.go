@@ -26,7 +26,7 @@ type common struct {
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.dataDir, "data-dir", "./audexum-data", "directory for the SQLite database and generated TLS files")
+	fs.StringVar(&c.dataDir, "data-dir", "./audexum-data", "directory for the SQLite database, the generated TLS files and the key-encryption key; must be open to its owner only (mode 0700)")
 	fs.StringVar(&c.db, "db", "", "database: a SQLite file path, or a postgres:// URL (default: DIR/audexum.db)")
 }
 

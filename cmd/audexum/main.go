@@ -6,7 +6,7 @@
 //
 // Usage:
 //
-//	audexum serve [--addr HOST:PORT] [--issuer URL] [--tls-cert FILE --tls-key FILE]
+//	audexum serve [--addr HOST:PORT] [--issuer URL] [--tls-cert FILE --tls-key FILE] [--insecure-plaintext-signing-keys]
 //	audexum apikey create --name NAME [--description TEXT] [--scope S]... [--expires-in DURATION] [--json]
 //	audexum apikey list [--json]
 //	audexum apikey revoke ID [--reason TEXT]
@@ -16,7 +16,7 @@
 //	audexum client rotate-secret ID [--grace DURATION] [--json]
 //	audexum client delete ID
 //	audexum user add --username NAME --password-stdin
-//	audexum signing-key rotate
+//	audexum signing-key rotate [--insecure-plaintext-signing-keys]
 //	audexum audit [--since DURATION] [--json]
 //
 // Changes made with the CLI are recorded in the audit trail with the actor
@@ -26,6 +26,25 @@
 // Every command takes --data-dir DIR (default ./audexum-data) and --db DSN.
 // Exit status is 0 on success, 2 on a usage error and 1 on any other
 // error, which is printed to stderr on one line.
+//
+// # Secrets at rest
+//
+// The data directory must be open to its owner only: every command that
+// uses it creates it with mode 0700 and refuses one that group or others
+// may read, write or enter, saying which chmod to run. The SQLite database
+// and its -wal and -shm files are created with mode 0600.
+//
+// The private signing keys are stored encrypted under a key-encryption
+// key. Only serve and signing-key rotate use the signing keys, so only
+// they read it; the other commands work without it. AUDEXUM_KEY_ENCRYPTION_KEY
+// wins if set. Otherwise, on SQLite, the key is in DIR/key-encryption-key,
+// generated on first use, never over a database whose keys are already
+// encrypted (a lost file is an error naming it, not a new key); if both
+// are present they must hold the same key. On PostgreSQL the variable is
+// required (several instances share the keys, so they must share the
+// key), unless --insecure-plaintext-signing-keys is given, which stores
+// the signing keys in clear when no key is set. Keys stored in clear by
+// an older version are encrypted at the first start with a key.
 package main
 
 import (

@@ -46,11 +46,19 @@ type env struct {
 	t       *testing.T
 	dataDir string
 	db      string // --db value; "" for the data dir's SQLite file
+	// environ is added to the commands' environment, as "NAME=value".
+	environ []string
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return &env{t: t, dataDir: t.TempDir()}
+	dir := t.TempDir()
+	// As the commands would create it: t.TempDir leaves it open to
+	// others (0777 less the umask), which the commands refuse.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, dataDir: dir}
 }
 
 func (e *env) flags() []string {
@@ -61,19 +69,40 @@ func (e *env) flags() []string {
 	return f
 }
 
+// cmdEnv is the environment of the commands: the test's, without a
+// key-encryption key the developer may have set (each test chooses its
+// own), and e.environ.
+func (e *env) cmdEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, envKEK+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, e.environ...)
+}
+
 type result struct {
 	stdout, stderr string
 	code           int
 }
 
-// run runs the binary with args followed by the env's common flags.
+// run runs the binary with args followed by the env's common flags. A
+// command still running after two minutes (a serve that should have
+// refused to start, say) is killed and fails the test.
 func (e *env) run(stdin string, args ...string) result {
 	e.t.Helper()
-	cmd := exec.Command(binary, append(args, e.flags()...)...)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, append(args, e.flags()...)...)
+	cmd.Env = e.cmdEnv()
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
+	if ctx.Err() != nil {
+		e.t.Fatalf("%v: still running after 2 minutes; stderr %q", args, errb.String())
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -326,6 +355,7 @@ func (e *env) startServer(extra ...string) *server {
 	e.t.Helper()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, append(args, e.flags()...)...)
+	cmd.Env = e.cmdEnv()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		e.t.Fatal(err)

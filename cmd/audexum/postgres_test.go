@@ -6,10 +6,28 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"net/url"
+	"os"
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/audexum/auth/sqlstore"
 )
+
+// newPostgresEnv returns an env on a fresh PostgreSQL schema, whose
+// commands have a key-encryption key (serve needs one on PostgreSQL), or
+// skips the test, saying why, when no test database is configured.
+func newPostgresEnv(t *testing.T) *env {
+	t.Helper()
+	dsn := os.Getenv("AUDEXUM_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("AUDEXUM_TEST_POSTGRES_DSN is not set; run scripts/postgres-for-tests.sh to test against PostgreSQL")
+	}
+	e := newEnv(t)
+	e.db = freshPostgresDB(t, dsn)
+	e.environ = []string{envKEK + "=" + sqlstore.GenerateKeyEncryptionKey()}
+	return e
+}
 
 // freshPostgresDB creates a new, empty schema in the database dsn points
 // at, drops it when the test ends, and returns a DSN whose search_path is

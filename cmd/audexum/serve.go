@@ -37,7 +37,9 @@ const apiAudiencePath = "/v1"
 
 func (c *cli) serve(ctx context.Context, args []string) error {
 	var cm common
+	var sf signingFlags
 	fs := newFlagSet("serve", &cm)
+	sf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on (port 0 picks a free port)")
 	issuerFlag := fs.String("issuer", "", "issuer URL of the authorization server (default https://HOST:PORT as served)")
 	certFile := fs.String("tls-cert", "", "TLS certificate file (default: a self-signed certificate in the data dir)")
@@ -61,7 +63,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 
 	logger := slog.New(slog.NewJSONHandler(c.stderr, nil))
 	if *certFile == "" {
-		if err := ensureDataDir(cm.dataDir); err != nil {
+		if err := privateDir(cm.dataDir); err != nil {
 			return err
 		}
 		if *certFile, *keyFile, err = ensureSelfSigned(cm.dataDir, time.Now()); err != nil {
@@ -73,13 +75,16 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("TLS certificate: %w", err)
 	}
 
-	sys, err := openSystem(ctx, cm)
+	sys, err := openSigningSystem(ctx, cm, sf)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
-	if !sys.signing.Encrypted() {
-		logger.Warn("signing keys are stored unencrypted: set " + envKEK + " to a base64 32-byte key to encrypt them at rest")
+	switch {
+	case !sys.signing.Encrypted():
+		logger.Warn("signing keys are stored in clear (--insecure-plaintext-signing-keys): anyone who can read the database or a backup of it can mint tokens; set " + envKEK + " to encrypt them")
+	case sys.kek.created:
+		logger.Info("created the key-encryption key of the signing keys: back it up, apart from the database", "file", sys.kek.file)
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -149,13 +154,6 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
-	}
-	return nil
-}
-
-func ensureDataDir(dir string) error {
-	if err := mkdirPrivate(dir); err != nil {
-		return fmt.Errorf("data dir: %w", err)
 	}
 	return nil
 }

@@ -47,15 +47,10 @@ func runServeSuite(t *testing.T, newEnv func(t *testing.T) *env) {
 func TestServeSQLite(t *testing.T) { runServeSuite(t, newEnv) }
 
 func TestServePostgres(t *testing.T) {
-	dsn := os.Getenv("AUDEXUM_TEST_POSTGRES_DSN")
-	if dsn == "" {
+	if os.Getenv("AUDEXUM_TEST_POSTGRES_DSN") == "" {
 		t.Skip("AUDEXUM_TEST_POSTGRES_DSN is not set; run scripts/postgres-for-tests.sh to test against PostgreSQL")
 	}
-	runServeSuite(t, func(t *testing.T) *env {
-		e := newEnv(t)
-		e.db = freshPostgresDB(t, dsn)
-		return e
-	})
+	runServeSuite(t, newPostgresEnv)
 }
 
 func testServeAPIKeys(t *testing.T, e *env) {

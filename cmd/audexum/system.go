@@ -24,7 +24,8 @@ const (
 	// mixed into API key hashes as pepper version 1.
 	envPepper = "AUDEXUM_APIKEY_PEPPER"
 	// envKEK, if set, is a 32-byte key (base64 or hex) that encrypts the
-	// signing keys stored in the database (AES-256-GCM).
+	// signing keys stored in the database (AES-256-GCM). See
+	// keyEncryptionKey for what is used without it.
 	envKEK = sqlstore.KeyEncryptionKeyEnv
 )
 
@@ -41,15 +42,29 @@ type system struct {
 	grants   oauth.GrantStore
 	registry *oauth.Registry
 	users    *userStore
-	signing  *sqlstore.SigningKeyStore
+	// signing and kek are set for the commands that use the signing
+	// keys (openSigningSystem) only.
+	signing *sqlstore.SigningKeyStore
+	kek     kekChoice
 	// onStoreError, if set before background work starts, receives the
 	// store's background errors (the change-log watcher).
 	onStoreError func(error)
 }
 
 // openSystem opens the database the flags select, applies migrations and
-// builds the stores.
+// builds the stores, for a command that does not use the signing keys.
 func openSystem(ctx context.Context, cm common) (*system, error) {
+	return openSystemWith(ctx, cm, nil)
+}
+
+// openSigningSystem is openSystem for a command that uses the signing
+// keys: it also chooses the key-encryption key (keyEncryptionKey), and
+// the Store seals keys stored in clear under it as it opens.
+func openSigningSystem(ctx context.Context, cm common, sf signingFlags) (*system, error) {
+	return openSystemWith(ctx, cm, &sf)
+}
+
+func openSystemWith(ctx context.Context, cm common, sf *signingFlags) (*system, error) {
 	s := &system{pg: cm.postgres()}
 	var err error
 	dialect := sqlstore.SQLite
@@ -58,9 +73,12 @@ func openSystem(ctx context.Context, cm common) (*system, error) {
 		s.db, err = sql.Open("pgx", cm.dsn())
 	} else {
 		if cm.db == "" {
-			if err := mkdirPrivate(cm.dataDir); err != nil {
-				return nil, fmt.Errorf("data dir: %w", err)
+			if err := privateDir(cm.dataDir); err != nil {
+				return nil, err
 			}
+		}
+		if err := createPrivateFile(cm.dsn()); err != nil {
+			return nil, fmt.Errorf("database: %w", err)
 		}
 		s.db, err = sql.Open("sqlite", sqlstore.SQLiteDSN(cm.dsn()))
 	}
@@ -78,13 +96,12 @@ func openSystem(ctx context.Context, cm common) (*system, error) {
 			return err
 		}
 	}
-	if kek := os.Getenv(envKEK); kek != "" {
-		k, err := sqlstore.ParseKeyEncryptionKey(kek)
-		if err != nil {
+	if sf != nil {
+		if s.kek, err = keyEncryptionKey(ctx, s.db, cfg, cm, *sf); err != nil {
 			s.db.Close()
-			return nil, fmt.Errorf("%s: %w", envKEK, err)
+			return nil, err
 		}
-		cfg.KeyEncryptionKey = k
+		cfg.KeyEncryptionKey = s.kek.key
 	}
 	s.store, err = sqlstore.Open(ctx, s.db, cfg)
 	if err != nil {
@@ -112,7 +129,9 @@ func openSystem(ctx context.Context, cm common) (*system, error) {
 		s.Close()
 		return nil, err
 	}
-	s.signing = s.store.SigningKeys()
+	if sf != nil {
+		s.signing = s.store.SigningKeys()
+	}
 	if s.users, err = newUserStore(s.store); err != nil {
 		s.Close()
 		return nil, err
@@ -136,6 +155,3 @@ func (s *system) Close() error {
 	}
 	return errors.Join(errs...)
 }
-
-// mkdirPrivate creates dir, readable by its owner only, if it is missing.
-func mkdirPrivate(dir string) error { return os.MkdirAll(dir, 0o700) }
