@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
-	"os"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -205,7 +204,7 @@ func maps(v url.Values) url.Values {
 // username, and nothing else of unbounded size, is kept.
 func TestSignInMemoryBounded(t *testing.T) {
 	ctx := context.Background()
-	sys, err := openSystem(ctx, common{dataDir: t.TempDir()})
+	sys, err := openSigningSystem(ctx, common{dataDir: newEnv(t).dataDir}, signingFlags{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,13 +263,8 @@ func TestSignInMemoryBounded(t *testing.T) {
 // TestFailuresSharedAcrossInstances: two serve instances on one
 // PostgreSQL database count failures as one.
 func TestFailuresSharedAcrossInstances(t *testing.T) {
-	dsn := os.Getenv("AUDEXUM_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("AUDEXUM_TEST_POSTGRES_DSN is not set; run scripts/postgres-for-tests.sh to test against PostgreSQL")
-	}
-	e := newEnv(t)
-	e.db = freshPostgresDB(t, dsn)
-	e2 := &env{t: t, dataDir: e.dataDir, db: e.db}
+	e := newPostgresEnv(t)
+	e2 := &env{t: t, dataDir: e.dataDir, db: e.db, environ: e.environ}
 	s1 := e.startServer()
 	s2 := e2.startServer()
 	form := signInForm(t, e, s1, "ann")
