@@ -21,6 +21,8 @@ const (
 	AuditAPIKey AuditKind = "api_key"
 	AuditClient AuditKind = "oauth_client"
 	AuditUser   AuditKind = "user"
+	// AuditSigningKey: the key that signs access tokens.
+	AuditSigningKey AuditKind = "signing_key"
 )
 
 // AuditAction is what happened to the record.
@@ -32,7 +34,8 @@ const (
 	// key of a rotation, with RotatedFrom set).
 	ActionCreated AuditAction = "created"
 	// ActionRotated: an API key was replaced by a new one (RotatedTo);
-	// it keeps working until OldValidUntil.
+	// it keeps working until OldValidUntil. For a signing key: it became
+	// the key that signs, replacing RotatedFrom.
 	ActionRotated AuditAction = "rotated"
 	// ActionRevoked: an API key was revoked (Reason).
 	ActionRevoked AuditAction = "revoked"

@@ -158,9 +158,37 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, k.ID, i, k.Algorithm, priv, kekID,
 				return err
 			}
 		}
+		if err := ks.auditActivation(ctx, tx, stored, keys); err != nil {
+			return err
+		}
 		return ks.s.recordChange(ctx, tx, KindSigningKey, "")
 	})
 	return wrap("save signing keys", err, ErrKeySetConflict, ErrKeyEncryptionKeyRequired)
+}
+
+// auditActivation records, in the save's transaction, a change of the
+// key that signs: [ActionCreated] for the first one, [ActionRotated] with
+// RotatedFrom for a rotation. Saves that only publish or drop keys are
+// not lifecycle events and write no row.
+func (ks *SigningKeyStore) auditActivation(ctx context.Context, tx *sql.Tx, stored map[string]storedRow, keys []jwt.StoredKey) error {
+	var before, after string
+	for id, st := range stored {
+		if st.activated.Valid && !st.retired.Valid {
+			before = id
+		}
+	}
+	for _, k := range keys {
+		if !k.ActivatedAt.IsZero() && k.RetiredAt.IsZero() {
+			after = k.ID
+		}
+	}
+	switch {
+	case after == "" || after == before:
+		return nil
+	case before == "":
+		return ks.s.record(ctx, tx, AuditSigningKey, ActionCreated, after, AuditDetails{})
+	}
+	return ks.s.record(ctx, tx, AuditSigningKey, ActionRotated, after, AuditDetails{RotatedFrom: before})
 }
 
 func storedKeyStates(ctx context.Context, tx *sql.Tx) (map[string]storedRow, error) {

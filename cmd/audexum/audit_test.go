@@ -135,6 +135,10 @@ func testAudit(t *testing.T, e *env) {
 	}
 	// Shutdown writes the counts still in memory.
 	s.stop(t)
+	rotated := regexp.MustCompile(`signing key: (\S+) is now active; (\S+) stays`).FindStringSubmatch(e.ok("signing-key", "rotate"))
+	if rotated == nil {
+		t.Fatal("signing-key rotate: no key IDs in its output")
+	}
 
 	var out auditOut
 	e.jsonOK(&out, "audit", "--json")
@@ -152,6 +156,10 @@ func testAudit(t *testing.T, e *env) {
 		{"oauth_client", "secret_rotated", c.ClientID, actor},
 		{"oauth_client", "deleted", c.ClientID, actor},
 		{"user", "created", userID[1], actor},
+		// serve's first start made the first signing key, on its own
+		// (no person's act); then the CLI rotated it.
+		{"signing_key", "created", rotated[2], sqlstore.UnknownActor},
+		{"signing_key", "rotated", rotated[1], actor},
 	}
 	if diff := cmp.Diff(wantEvents, gotEvents); diff != "" {
 		t.Errorf("audit events (-want +got):\n%s", diff)
