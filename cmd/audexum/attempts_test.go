@@ -204,7 +204,7 @@ func maps(v url.Values) url.Values {
 // username, and nothing else of unbounded size, is kept.
 func TestSignInMemoryBounded(t *testing.T) {
 	ctx := context.Background()
-	sys, err := openSigningSystem(ctx, common{dataDir: newEnv(t).dataDir}, signingFlags{})
+	sys, err := openServeSystem(ctx, common{dataDir: newEnv(t).dataDir}, signingFlags{})
 	if err != nil {
 		t.Fatal(err)
 	}

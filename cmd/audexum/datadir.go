@@ -46,21 +46,6 @@ func privateDir(dir string) error {
 	return nil
 }
 
-// createPrivateFile creates name, empty and with mode 0600, unless it
-// exists. SQLite would create a database file with mode 0644 (less the
-// umask) and gives its -wal and -shm files the mode of the database file:
-// created here first, all three are readable by their owner only.
-func createPrivateFile(name string) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
-
 // shellQuote quotes s for a POSIX shell if it needs it, so a command the
 // error message suggests can be pasted as it is.
 func shellQuote(s string) string {

@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 )
@@ -45,20 +48,59 @@ func TestDataDirOpenToOthers(t *testing.T) {
 	}
 }
 
-// TestDataDirCreatedPrivate: a data directory the commands create is
-// open to its owner only.
+// TestDataDirCreatedPrivate: the data directory serve creates is open to
+// its owner only.
 func TestDataDirCreatedPrivate(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("mode bits do not say who may read a directory on Windows")
 	}
-	e := newEnv(t)
+	e := newBareEnv(t)
 	e.dataDir += "/new/data"
-	e.ok("apikey", "list")
+	e.startServer().stop(t)
 	fi, err := os.Stat(e.dataDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 		t.Errorf("created data directory has mode %04o, want none for group and others", perm)
+	}
+	e.ok("apikey", "list")
+}
+
+// TestNoDatabase: only serve creates a database. A management command on a
+// data directory without one (a mistyped --data-dir) fails and creates
+// nothing; a zero-length database file is an error for every command.
+func TestNoDatabase(t *testing.T) {
+	e := newBareEnv(t)
+	missing := filepath.Join(e.dataDir, "typo")
+	empty := &env{t: t, dataDir: e.dataDir}
+	for _, args := range [][]string{
+		{"apikey", "list"}, {"apikey", "create", "--name", "x", "--scope", "data:read"}, {"client", "list"},
+		{"audit"}, {"signing-key", "rotate"}, {"user", "add", "--username", "ann", "--password-stdin"},
+	} {
+		for _, dir := range []string{missing, e.dataDir} {
+			r := (&env{t: t, dataDir: dir}).run("a long passphrase\n", args...)
+			want := "audexum: no Audexum database in " + dir + " (start `audexum serve` once, or pass --data-dir)\n"
+			if r.code != 1 || r.stderr != want {
+				t.Errorf("%v in %s: exit %d, stderr %q; want exit 1, %q", args, dir, r.code, r.stderr, want)
+			}
+		}
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a management command created %s (err %v)", missing, err)
+	}
+	if _, err := os.Stat(filepath.Join(e.dataDir, "audexum.db")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a management command created the database (err %v)", err)
+	}
+	// A zero-length file is not a fresh database, for serve neither.
+	db := filepath.Join(e.dataDir, "audexum.db")
+	if err := os.WriteFile(db, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want := "audexum: database " + db + " is empty (0 bytes), not an Audexum database: restore it from a backup, or remove it and start `audexum serve` to make a new one\n"
+	for _, args := range [][]string{{"apikey", "list"}, {"serve", "--addr", "127.0.0.1:0"}} {
+		if r := empty.run("", args...); r.code != 1 || r.stderr != want {
+			t.Errorf("%v on an empty file: exit %d, stderr %q; want exit 1, %q", args, r.code, r.stderr, want)
+		}
 	}
 }

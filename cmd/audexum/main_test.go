@@ -50,7 +50,21 @@ type env struct {
 	environ []string
 }
 
+// newEnv returns an env whose data directory has a database, as after a
+// first `serve`: only serve creates one, and most tests drive the
+// management commands first.
 func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := newBareEnv(t)
+	if err := createDatabase(t.Context(), filepath.Join(e.dataDir, "audexum.db")); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// newBareEnv returns an env with an empty data directory: no database
+// until serve makes one.
+func newBareEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
 	// As the commands would create it: t.TempDir leaves it open to

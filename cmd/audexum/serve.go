@@ -75,7 +75,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("TLS certificate: %w", err)
 	}
 
-	sys, err := openSigningSystem(ctx, cm, sf)
+	sys, err := openServeSystem(ctx, cm, sf)
 	if err != nil {
 		return err
 	}

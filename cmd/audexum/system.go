@@ -54,17 +54,23 @@ type system struct {
 // openSystem opens the database the flags select, applies migrations and
 // builds the stores, for a command that does not use the signing keys.
 func openSystem(ctx context.Context, cm common) (*system, error) {
-	return openSystemWith(ctx, cm, nil)
+	return openSystemWith(ctx, cm, nil, false)
 }
 
 // openSigningSystem is openSystem for a command that uses the signing
 // keys: it also chooses the key-encryption key (keyEncryptionKey), and
 // the Store seals keys stored in clear under it as it opens.
 func openSigningSystem(ctx context.Context, cm common, sf signingFlags) (*system, error) {
-	return openSystemWith(ctx, cm, &sf)
+	return openSystemWith(ctx, cm, &sf, false)
 }
 
-func openSystemWith(ctx context.Context, cm common, sf *signingFlags) (*system, error) {
+// openServeSystem is openSigningSystem for serve, the one command that
+// creates the database when there is none.
+func openServeSystem(ctx context.Context, cm common, sf signingFlags) (*system, error) {
+	return openSystemWith(ctx, cm, &sf, true)
+}
+
+func openSystemWith(ctx context.Context, cm common, sf *signingFlags, create bool) (*system, error) {
 	s := &system{pg: cm.postgres()}
 	var err error
 	dialect := sqlstore.SQLite
@@ -72,13 +78,8 @@ func openSystemWith(ctx context.Context, cm common, sf *signingFlags) (*system, 
 		dialect = sqlstore.Postgres
 		s.db, err = sql.Open("pgx", cm.dsn())
 	} else {
-		if cm.db == "" {
-			if err := privateDir(cm.dataDir); err != nil {
-				return nil, err
-			}
-		}
-		if err := createPrivateFile(cm.dsn()); err != nil {
-			return nil, fmt.Errorf("database: %w", err)
+		if err := sqliteDatabase(ctx, cm, create); err != nil {
+			return nil, err
 		}
 		s.db, err = sql.Open("sqlite", sqlstore.SQLiteDSN(cm.dsn()))
 	}
