@@ -44,6 +44,9 @@ var (
 	// ErrInvalidUser: a user to create lacks an ID, a username or a
 	// password hash, or holds text no engine can store.
 	ErrInvalidUser = errors.New("sqlstore: invalid user")
+	// ErrIssuerMismatch: the database records another issuer than the
+	// one given to [Store.ClaimIssuer].
+	ErrIssuerMismatch = errors.New("sqlstore: another issuer serves this database")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("sqlstore: store closed")
 )

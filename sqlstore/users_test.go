@@ -111,7 +111,8 @@ func TestUsersFromOldServer(t *testing.T) {
 			`DROP TABLE audexum_users`,
 			`CREATE TABLE audexum_users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, created_at BIGINT NOT NULL)`,
 			`INSERT INTO audexum_users VALUES ('usr_old', 'ann', '$argon2id$old', 1700000000123)`,
-			`DELETE FROM schema_migrations WHERE version = 6`,
+			`DROP TABLE server_settings`,
+			`DELETE FROM schema_migrations WHERE version >= 6`,
 		} {
 			if _, err := h.ExecContext(ctx, q); err != nil {
 				t.Fatalf("%s: %v", q, err)

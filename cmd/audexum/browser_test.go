@@ -127,7 +127,7 @@ func TestConsentPageInBrowser(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the browser never reached the callback")
 	}
-	if q.Get("state") != "browser-state" || q.Get("iss") != s.url || q.Get("code") == "" {
+	if q.Get("state") != "browser-state" || q.Get("iss") != s.issuer || q.Get("code") == "" {
 		t.Fatalf("callback query = %v", q)
 	}
 	xctx := context.WithValue(context.Background(), oauth2.HTTPClient, s.client)

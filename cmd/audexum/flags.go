@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -25,9 +26,17 @@ type common struct {
 	db      string
 }
 
+// envDB, if set, is the database when --db is not given: a DSN holding a
+// password belongs in the environment, not in the process list. The
+// PostgreSQL driver also reads PGPASSWORD and ~/.pgpass, so a DSN without
+// a password works too.
+const envDB = "AUDEXUM_DB"
+
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", "./audexum-data", "directory for the SQLite database, the generated TLS files and the key-encryption key; must be open to its owner only (mode 0700)")
-	fs.StringVar(&c.db, "db", "", "database: a SQLite file path, or a postgres:// URL (default: DIR/audexum.db)")
+	fs.StringVar(&c.db, "db", "", "database: a SQLite file path, or a postgres:// URL; put a password in $"+envDB+" (used when --db is absent), PGPASSWORD or ~/.pgpass, not here (default: DIR/audexum.db)")
+	// After StringVar, so --help does not print the value.
+	c.db = os.Getenv(envDB)
 }
 
 // dsn returns the database the flags select.

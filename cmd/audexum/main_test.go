@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -357,6 +358,7 @@ func TestUserAdd(t *testing.T) {
 // server is a running `audexum serve`.
 type server struct {
 	url    string
+	issuer string // the tokens' "iss": --issuer, or url
 	client *http.Client
 	cmd    *exec.Cmd
 	stderr *bytes.Buffer
@@ -367,6 +369,12 @@ type server struct {
 // startServer runs serve on a free port and waits for its ready line.
 func (e *env) startServer(extra ...string) *server {
 	e.t.Helper()
+	issuer := ""
+	if strings.HasPrefix(e.db, "postgres") && !slices.Contains(extra, "--issuer") {
+		// Required on PostgreSQL, where instances share one issuer.
+		issuer = "https://audexum.test"
+		extra = append(extra, "--issuer", issuer)
+	}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, append(args, e.flags()...)...)
 	cmd.Env = e.cmdEnv()
@@ -399,6 +407,10 @@ func (e *env) startServer(extra ...string) *server {
 			e.t.Fatalf("ready line = %q", line)
 		}
 		s.url = u
+		s.issuer = u
+		if issuer != "" {
+			s.issuer = issuer
+		}
 	case <-s.done:
 		e.t.Fatalf("serve exited early: %s", s.stderr)
 	case <-time.After(60 * time.Second):

@@ -59,6 +59,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		if u, err := url.Parse(*issuerFlag); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			return usagef("serve: --issuer must be an https URL without query or fragment")
 		}
+	} else if cm.postgres() {
+		// Instances on one database share keys, clients and grants: the
+		// issuer each derived from its own address would differ, and
+		// each would refuse the others' tokens.
+		return usagef("serve: --issuer is required with a PostgreSQL database: every instance must put the same issuer in its tokens (for example --issuer https://auth.example.com)")
 	}
 
 	logger := slog.New(slog.NewJSONHandler(c.stderr, nil))
@@ -106,6 +111,14 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		defer mln.Close()
 	}
 
+	if sys.pg {
+		if err := sys.store.ClaimIssuer(ctx, issuer); err != nil {
+			if errors.Is(err, sqlstore.ErrIssuerMismatch) {
+				return fmt.Errorf("--issuer %s: another issuer serves this database (every instance must use the one it was first started with): %w", issuer, err)
+			}
+			return err
+		}
+	}
 	m := newMetrics()
 	app, err := newApp(ctx, sys, issuer, logger, m)
 	if err != nil {

@@ -274,7 +274,7 @@ func testServeAuthorizationCode(t *testing.T, e *env) {
 		t.Fatalf("approve: %d, want 303", code)
 	}
 	loc, err := url.Parse(hdr.Get("Location"))
-	if err != nil || loc.Host != "printer.example" || loc.Query().Get("state") != "xyz-state" || loc.Query().Get("iss") != s.url {
+	if err != nil || loc.Host != "printer.example" || loc.Query().Get("state") != "xyz-state" || loc.Query().Get("iss") != s.issuer {
 		t.Fatalf("redirect = %q", hdr.Get("Location"))
 	}
 	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, s.client)
