@@ -137,7 +137,7 @@ func (c *cli) clientRotateSecret(ctx context.Context, args []string) error {
 	defer sys.Close()
 	reg := sys.registry
 	if grace.set {
-		if reg, err = oauth.NewRegistry(oauth.RegistryConfig{Clients: sys.clients, SecretGrace: grace.d}); err != nil {
+		if reg, err = sys.clientRegistry(grace.d); err != nil {
 			return err
 		}
 	}
