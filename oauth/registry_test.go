@@ -135,11 +135,8 @@ func TestRegistryScopePolicy(t *testing.T) {
 		configErr bool  // NewRegistry fails
 	}{
 		{name: "no catalog: any scope", scopes: []string{"anything", "Read"}},
-		//lint:ignore SA1019 the deprecated field must keep working.
 		{name: "deprecated AllowedScopes refuses", cfg: oauth.RegistryConfig{AllowedScopes: auth.MustScopes("read")}, scopes: []string{"write"}, wantErr: auth.ErrUnknownScope},
-		//lint:ignore SA1019 the deprecated field must keep working.
 		{name: "deprecated AllowedScopes accepts", cfg: oauth.RegistryConfig{AllowedScopes: auth.MustScopes("read")}, scopes: []string{"read"}},
-		//lint:ignore SA1019 the deprecated field must keep working.
 		{name: "both", cfg: oauth.RegistryConfig{ScopeCatalog: readWriteCatalog, AllowedScopes: auth.MustScopes("read")}, configErr: true},
 	}
 	for _, tt := range tests {
@@ -247,7 +244,6 @@ func TestNewServerConfig(t *testing.T) {
 		{"realm with a quote", func(c *oauth.Config) { c.Realm = `a"b` }},
 		{"catalog and deprecated scopes", func(c *oauth.Config) {
 			c.ScopeCatalog = testCatalog
-			//lint:ignore SA1019 setting both must fail.
 			c.Scopes = auth.MustScopes("read")
 		}},
 	}

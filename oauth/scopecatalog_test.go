@@ -103,7 +103,6 @@ func TestTokenScopeCatalog(t *testing.T) {
 		{"catalog", func(*oauth.Config) {}},
 		{"deprecated Config.Scopes", func(c *oauth.Config) {
 			c.ScopeCatalog = nil
-			//lint:ignore SA1019 the deprecated field must keep working.
 			c.Scopes = testCatalog.Scopes()
 		}},
 	}
