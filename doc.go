@@ -15,6 +15,14 @@
 //     on routes that act for a person (an API key or a client-credentials
 //     token is an application acting for itself, never a user).
 //
+// The scopes the server knows are declared once, each with a one-line
+// description, in a [ScopeCatalog] from [NewScopeCatalog]. Give that one
+// catalog to every place that issues credentials (the apikey package's
+// ManagerConfig, the oauth package's Config) so that no API key, client or
+// access token carries a scope the server does not define, and describe
+// scopes on consent pages with [ScopeCatalog.Describe]. Scopes are
+// case-sensitive everywhere: "Data:Read" is not "data:read".
+//
 // A [Throttle] in [Config.Throttle] refuses callers that keep failing, and
 // [Authenticator.Ready] tells a health check whether every verifier has
 // what it needs (a token verifier's keys).

@@ -68,9 +68,15 @@ var (
 	// ErrInvalidScope: a scope string or token does not follow RFC 6749 §3.3
 	// or exceeds the limits.
 	ErrInvalidScope = errors.New("auth: invalid scope")
+	// ErrUnknownScope: a well-formed scope is not in the [ScopeCatalog]
+	// in force. [ScopeCatalog.Check] wraps it with the scope's name and
+	// the known ones; packages that issue credentials wrap it so callers
+	// can tell this refusal from the others.
+	ErrUnknownScope = errors.New("auth: unknown scope")
 	// ErrNoClaims: the principal carries no JWT claims.
 	ErrNoClaims = errors.New("auth: principal has no claims")
-	// ErrInvalidConfig: New or RequireHTTPS was given an unusable Config.
+	// ErrInvalidConfig: New, RequireHTTPS or another constructor (such as
+	// [NewScopeCatalog]) was given an unusable configuration.
 	ErrInvalidConfig = errors.New("auth: invalid config")
 )
 

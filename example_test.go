@@ -89,6 +89,31 @@ func ExampleRequireScopes() {
 	// 200  ok
 }
 
+// Declare the server's scopes once, in a catalog, and give the same
+// catalog to everything that issues credentials (apikey.ManagerConfig,
+// oauth.Config): a key, client or token with a scope outside it is
+// refused, and consent pages describe scopes with its descriptions. Scopes
+// are case-sensitive; the error says so for a near miss.
+func ExampleScopeCatalog() {
+	catalog, err := auth.NewScopeCatalog([]auth.ScopeInfo{
+		{Name: "data:read", Description: "read your data"},
+		{Name: "data:write", Description: "create and change your data"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(catalog.Check(auth.MustScopes("data:read")))
+	fmt.Println(catalog.Check(auth.MustScopes("data:raed")))
+	fmt.Println(catalog.Check(auth.MustScopes("Data:Read")))
+	d, _ := catalog.Describe("data:write")
+	fmt.Println(d)
+	// Output:
+	// <nil>
+	// auth: unknown scope "data:raed"; known scopes: data:read, data:write
+	// auth: unknown scope "Data:Read"; scopes are case-sensitive; did you mean data:read?
+	// create and change your data
+}
+
 // Put RequireHTTPS first. Plain HTTP is refused with 403, never
 // redirected: by the time a redirect could be sent the credential has
 // crossed the network in clear, and a redirect teaches clients that it

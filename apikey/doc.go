@@ -20,6 +20,11 @@
 // [Manager.Create] returns the key once; only its hash is stored. Clients
 // send it as "Authorization: Bearer <key>".
 //
+// Give the Manager the server's [auth.ScopeCatalog] in
+// [ManagerConfig.ScopeCatalog], the same one the oauth package gets, and
+// it refuses keys with a scope the server does not define ("data:raed",
+// or "Data:Read": scopes are case-sensitive) with [auth.ErrUnknownScope].
+//
 // # Key format
 //
 //	<prefix>_<env>_<id>_<secret><checksum>

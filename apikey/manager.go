@@ -50,6 +50,21 @@ type ManagerConfig struct {
 	// [MaxRotationGrace] (7 days). To cut a key off at once, revoke it.
 	RotationGrace time.Duration
 
+	// ScopeCatalog is the server's scope catalog: if set, Create refuses a
+	// key with a scope outside it, and Rotate a key whose scopes are no
+	// longer all in it, so no new key carries a scope the server does not
+	// define. Give the same catalog to the oauth package.
+	//
+	// If nil, keys may have any well-formed scopes, as before catalogs
+	// existed. That is not a weaker default than it looks: the catalog
+	// says which scopes exist, not who may have them, so it never grants
+	// anything; a key has only the scopes its creator gives it, and
+	// [auth.RequireScopes] fails closed. What a nil catalog loses is the
+	// refusal of typos and of scopes that have no meaning yet. An
+	// application that lets untrusted users choose scopes must decide
+	// which they may have before calling Create, catalog or not.
+	ScopeCatalog *auth.ScopeCatalog
+
 	// Now returns the current time. If nil, [time.Now].
 	Now func() time.Time
 }
@@ -65,6 +80,7 @@ type Manager struct {
 	prefix string
 	ttl    time.Duration
 	grace  time.Duration
+	scopes *auth.ScopeCatalog
 	now    func() time.Time
 
 	mu     sync.Mutex
@@ -82,6 +98,7 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 		prefix: cfg.Prefix,
 		ttl:    cfg.DefaultTTL,
 		grace:  cfg.RotationGrace,
+		scopes: cfg.ScopeCatalog,
 		now:    cfg.Now,
 	}
 	if m.store == nil {
@@ -169,7 +186,9 @@ type CreateParams struct {
 	// at most [MaxOwnerLength] bytes.
 	Owner string
 	// Scopes are the permissions the key grants. Grant the fewest that
-	// work. Empty means a key that passes no scope check.
+	// work. Empty means a key that passes no scope check. With a
+	// [ManagerConfig.ScopeCatalog], each must be in the catalog (matched
+	// case-sensitively).
 	Scopes auth.Scopes
 	// Env is the key's environment. If empty, [EnvLive].
 	Env Env
@@ -207,9 +226,15 @@ const maxIDAttempts = 3
 // Create makes a new key and stores its record. It returns the key itself
 // (the only time it is ever available: store it or show it to the user
 // now) and the stored record. It fails with an error wrapping
-// [ErrInvalidParams] for unusable params, or the store's error.
+// [ErrInvalidParams] for unusable params (also wrapping
+// [auth.ErrUnknownScope], with a message naming the scope and the known
+// ones, for a scope outside the [ManagerConfig.ScopeCatalog]), or the
+// store's error.
 func (m *Manager) Create(ctx context.Context, p CreateParams) (key string, rec Record, err error) {
 	if err := p.check(); err != nil {
+		return "", Record{}, err
+	}
+	if err := m.checkScopes(p.Scopes); err != nil {
 		return "", Record{}, err
 	}
 	now := m.timeNow()
@@ -247,6 +272,17 @@ func (m *Manager) Create(ctx context.Context, p CreateParams) (key string, rec R
 	// coincidence; clearing it costs nothing.
 	m.changed(rec.ID)
 	return key, rec, nil
+}
+
+// checkScopes enforces the scope catalog, if there is one.
+func (m *Manager) checkScopes(s auth.Scopes) error {
+	if m.scopes == nil {
+		return nil
+	}
+	if err := m.scopes.Check(s); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
+	}
+	return nil
 }
 
 // newKey generates a key for rec's environment and sets rec's ID, hash and
@@ -315,7 +351,11 @@ func (m *Manager) Revoke(ctx context.Context, id, reason string) error {
 // one succeeds. It refuses a key that is revoked, expired or already
 // rotated with an error wrapping [ErrNotActive] and [auth.ErrRevoked],
 // [auth.ErrExpired] or [ErrAlreadyRotated]; an unknown ID gives
-// [ErrNotFound].
+// [ErrNotFound]. A key with a scope that is no longer in the
+// [ManagerConfig.ScopeCatalog] is not rotated either (an error wrapping
+// [ErrInvalidParams] and [auth.ErrUnknownScope]): the new key would be a
+// new credential with that scope. Revoke it and create one with the scopes
+// the catalog has.
 func (m *Manager) Rotate(ctx context.Context, id string) (key string, rec Record, err error) {
 	old, err := m.store.Get(ctx, id)
 	if err != nil {
@@ -323,6 +363,9 @@ func (m *Manager) Rotate(ctx context.Context, id string) (key string, rec Record
 	}
 	now := m.timeNow()
 	if err := inactive(&old, now); err != nil {
+		return "", Record{}, err
+	}
+	if err := m.checkScopes(old.Scopes); err != nil {
 		return "", Record{}, err
 	}
 	rec = Record{

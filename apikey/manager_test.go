@@ -118,6 +118,95 @@ func TestCreateInvalidParams(t *testing.T) {
 	}
 }
 
+var testCatalog = auth.MustScopeCatalog([]auth.ScopeInfo{
+	{Name: "data:read", Description: "read your data"},
+	{Name: "data:write", Description: "create and change your data"},
+})
+
+// TestCreateScopeCatalog: with a catalog, Create refuses a key with a
+// scope outside it and stores nothing; without one, any well-formed scope
+// is accepted, as before catalogs existed.
+func TestCreateScopeCatalog(t *testing.T) {
+	tests := []struct {
+		name    string
+		catalog *auth.ScopeCatalog
+		scopes  []string
+		wantMsg string // the refusal's message; "" when Create succeeds
+	}{
+		{name: "known scope", catalog: testCatalog, scopes: []string{"data:read"}},
+		{name: "all known scopes", catalog: testCatalog, scopes: []string{"data:read", "data:write"}},
+		// The catalog restricts what a key may have, not that it has
+		// something: a scopeless key passes no scope check anyway.
+		{name: "no scope", catalog: testCatalog},
+		{name: "unknown scope", catalog: testCatalog, scopes: []string{"data:read", "admin"},
+			wantMsg: `apikey: invalid key parameters: auth: unknown scope "admin"; known scopes: data:read, data:write`},
+		{name: "case variant of a known scope", catalog: testCatalog, scopes: []string{"Data:Read"},
+			wantMsg: `apikey: invalid key parameters: auth: unknown scope "Data:Read"; scopes are case-sensitive; did you mean data:read?`},
+		{name: "no catalog: any scope", scopes: []string{"admin", "Data:Read"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := apikey.NewMemoryStore()
+			mgr, err := apikey.NewManager(apikey.ManagerConfig{Store: store, ScopeCatalog: tt.catalog})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, rec, err := mgr.Create(t.Context(), apikey.CreateParams{Name: "n", Owner: "o", Scopes: auth.MustScopes(tt.scopes...)})
+			if tt.wantMsg == "" {
+				if err != nil {
+					t.Fatalf("got %v, want no error", err)
+				}
+				if got, want := rec.Scopes.Slice(), auth.MustScopes(tt.scopes...).Slice(); !cmp.Equal(got, want) {
+					t.Errorf("got scopes %q, want %q", got, want)
+				}
+				return
+			}
+			if !errors.Is(err, apikey.ErrInvalidParams) || !errors.Is(err, auth.ErrUnknownScope) {
+				t.Errorf("got %v, want ErrInvalidParams and auth.ErrUnknownScope", err)
+			}
+			if err == nil || err.Error() != tt.wantMsg {
+				t.Errorf("got message %q, want %q", err, tt.wantMsg)
+			}
+			if recs, _ := store.List(t.Context(), apikey.Filter{}); len(recs) != 0 {
+				t.Errorf("got %d stored keys after a refusal, want 0", len(recs))
+			}
+		})
+	}
+}
+
+// TestRotateScopeCatalog: a key whose scope has left the catalog is not
+// rotated into a new key with that scope; one whose scopes are all known
+// is.
+func TestRotateScopeCatalog(t *testing.T) {
+	store := apikey.NewMemoryStore()
+	// Keys made before the catalog, or before a scope left it.
+	before, err := apikey.NewManager(apikey.ManagerConfig{Store: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, legacy, err := before.Create(t.Context(), apikey.CreateParams{Name: "legacy", Owner: "o", Scopes: auth.MustScopes("data:read", "data:admin")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, current, err := before.Create(t.Context(), apikey.CreateParams{Name: "current", Owner: "o", Scopes: auth.MustScopes("data:read")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mgr, err := apikey.NewManager(apikey.ManagerConfig{Store: store, ScopeCatalog: testCatalog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := mgr.Rotate(t.Context(), legacy.ID); !errors.Is(err, apikey.ErrInvalidParams) || !errors.Is(err, auth.ErrUnknownScope) {
+		t.Errorf("Rotate(key with data:admin): got %v, want ErrInvalidParams and auth.ErrUnknownScope", err)
+	}
+	if rec, _ := store.Get(t.Context(), legacy.ID); rec.ReplacedBy != "" {
+		t.Errorf("refused rotation: got ReplacedBy %q, want the key untouched", rec.ReplacedBy)
+	}
+	if _, _, err := mgr.Rotate(t.Context(), current.ID); err != nil {
+		t.Errorf("Rotate(key with data:read): got %v, want no error", err)
+	}
+}
+
 func TestNewManagerConfig(t *testing.T) {
 	s := apikey.NewMemoryStore()
 	tests := []struct {

@@ -68,7 +68,7 @@ func audexumToken(tb testing.TB) *tokenEndpoint {
 		AccessTokenVerifier: verifier,
 		Clients:             oauth.NewMemoryClientStore(),
 		Grants:              oauth.NewMemoryGrantStore(),
-		Scopes:              auth.MustScopes(testScope),
+		ScopeCatalog:        auth.MustScopeCatalog([]auth.ScopeInfo{{Name: testScope, Description: "the benchmark's scope"}}),
 		Audience:            []string{testAudience},
 	})
 	if err != nil {

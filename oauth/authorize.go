@@ -193,6 +193,12 @@ func (s *Server) parseAuthorize(r *http.Request, p params, repeated map[string]b
 		}
 		scopes = req
 	}
+	// Also the client's defaults: a client registered before a scope left
+	// the catalog is not authorized for it (RFC 6749 §3.3 lets the server
+	// "fail the request indicating an invalid scope").
+	if !s.inCatalog(scopes) {
+		return redirect("invalid_scope", errOutsideCatalog)
+	}
 	return &AuthorizeRequest{
 		Client:        c,
 		RedirectURI:   redirectURI,

@@ -88,8 +88,38 @@ type Config struct {
 	// Required.
 	Grants GrantStore
 
+	// ScopeCatalog is the server's scope catalog, the one the apikey
+	// package and the consent page use too. If set, it is enforced at
+	// every step that hands out a scope, matched case-sensitively:
+	//
+	//   - [Server.Registry] refuses to register a client with a scope
+	//     outside it (see [RegistryConfig.ScopeCatalog]);
+	//   - the authorization endpoint answers invalid_scope to a request
+	//     whose scopes (those asked for, or the client's defaults) are not
+	//     all in it;
+	//   - the token endpoint issues no access token with a scope outside
+	//     it, whatever the grant: client_credentials, authorization_code
+	//     and refresh_token alike. A client registered, or a grant
+	//     approved, before a scope left the catalog gets invalid_scope
+	//     for that scope (a refresh token is not spent by the refusal); it
+	//     may still ask for a subset with the "scope" parameter.
+	//
+	// Its names are listed as scopes_supported in the metadata.
+	//
+	// If nil (and Scopes empty), each client's registered scopes are the
+	// only bound, as before catalogs existed. That is not a weaker default
+	// than it looks: the catalog says which scopes exist, not who may
+	// have them, so it never grants anything, and a token never holds
+	// more than its client was registered with. What a nil catalog loses
+	// is the refusal of typos and of scopes withdrawn from service.
+	ScopeCatalog *auth.ScopeCatalog
+
 	// Scopes, if not empty, are the only scopes clients may be registered
 	// with; they are listed as scopes_supported in the metadata.
+	//
+	// Deprecated: Use ScopeCatalog, which also describes each scope.
+	// Scopes works as a catalog of these names without descriptions,
+	// enforced wherever ScopeCatalog is; setting both is an error.
 	Scopes auth.Scopes
 
 	// Audience is the "aud" of every access token: the resource servers

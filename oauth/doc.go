@@ -9,9 +9,10 @@
 // [jwt.Verifier] behind an [auth.Authenticator].
 //
 // Most servers need a [Server] from [NewServer], its [Server.Handler]
-// mounted behind [auth.RequireHTTPS], clients registered through
-// [Server.Registry], and a Config.Consent function that logs the user in
-// and calls [Server.Approve] or [Server.Deny].
+// mounted behind [auth.RequireHTTPS], the application's [auth.ScopeCatalog]
+// in Config.ScopeCatalog, clients registered through [Server.Registry],
+// and a Config.Consent function that logs the user in and calls
+// [Server.Approve] or [Server.Deny].
 //
 // # Quick start
 //
@@ -26,6 +27,7 @@
 //		AccessTokenVerifier: self,
 //		Clients:             clientStore,
 //		Grants:              grantStore,
+//		ScopeCatalog:        catalog, // the same one the apikey Manager gets
 //		Audience:            aud,
 //		Consent:             consentPage,
 //	})
@@ -105,6 +107,10 @@
 //     §4.14.2).
 //   - Codes and refresh tokens, like client secrets, are stored only as
 //     SHA-256 hashes.
+//   - With Config.ScopeCatalog, no scope outside the catalog is
+//     registered, authorized or put in a token, whatever a stored client
+//     or grant says: the request is answered invalid_scope. Scopes are
+//     compared case-sensitively (RFC 6749 §3.3).
 //   - The password and implicit grants are not supported (RFC 9700 §2.4,
 //     §2.1.2).
 //   - A store or signer failure is 503 temporarily_unavailable: never a

@@ -15,6 +15,14 @@ import (
 	"github.com/audexum/auth/oauth"
 )
 
+// scopeCatalog declares the server's scopes once. The same catalog goes
+// to the apikey package's ManagerConfig and describes scopes on the
+// consent page.
+var scopeCatalog = auth.MustScopeCatalog([]auth.ScopeInfo{
+	{Name: "data:read", Description: "read your data"},
+	{Name: "data:write", Description: "create and change your data"},
+})
+
 // newExampleServer builds a server with memory stores and an ES256 key
 // set, as a small deployment would.
 func newExampleServer(consent func(http.ResponseWriter, *http.Request, *oauth.AuthorizeRequest)) *oauth.Server {
@@ -27,14 +35,14 @@ func newExampleServer(consent func(http.ResponseWriter, *http.Request, *oauth.Au
 		panic(err)
 	}
 	srv, err := oauth.NewServer(oauth.Config{
-		Issuer:   "https://auth.example.com",
-		Signer:   signer,
-		JWKS:     keys.JWKSHandler(),
-		Clients:  oauth.NewMemoryClientStore(),
-		Grants:   oauth.NewMemoryGrantStore(),
-		Scopes:   auth.MustScopes("data:read", "data:write"),
-		Audience: []string{"https://api.example.com"},
-		Consent:  consent,
+		Issuer:       "https://auth.example.com",
+		Signer:       signer,
+		JWKS:         keys.JWKSHandler(),
+		Clients:      oauth.NewMemoryClientStore(),
+		Grants:       oauth.NewMemoryGrantStore(),
+		ScopeCatalog: scopeCatalog, // no client, code or token gets a scope outside it
+		Audience:     []string{"https://api.example.com"},
+		Consent:      consent,
 	})
 	if err != nil {
 		panic(err)
@@ -75,6 +83,28 @@ func Example_clientCredentials() {
 	// secret prefix: adxcs length: 55
 	// 200 no-store no-cache
 	// Bearer 3600
+}
+
+// Give the server the scope catalog, declared once for the whole
+// application. Registering a client with a scope outside it fails with
+// auth.ErrUnknownScope, naming the scope; scopes are case-sensitive. The
+// authorization and token endpoints answer invalid_scope to a request for
+// a scope outside it, even from a client stored before the scope left the
+// catalog.
+func ExampleConfig_scopeCatalog() {
+	srv := newExampleServer(nil)
+	for _, scope := range []string{"data:raed", "Data:Read", "data:read"} {
+		_, _, err := srv.Registry().Register(context.Background(), oauth.Registration{
+			Name:   "Billing service",
+			Type:   oauth.ClientServer,
+			Scopes: auth.MustScopes(scope),
+		})
+		fmt.Println(errors.Is(err, auth.ErrUnknownScope), err)
+	}
+	// Output:
+	// true oauth: invalid client registration: auth: unknown scope "data:raed"; known scopes: data:read, data:write
+	// true oauth: invalid client registration: auth: unknown scope "Data:Read"; scopes are case-sensitive; did you mean data:read?
+	// false <nil>
 }
 
 // Errors are RFC 6749 §5.2 JSON with constant text: a wrong secret and an

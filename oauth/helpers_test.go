@@ -55,8 +55,16 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// testCatalog is the fixture server's scope catalog.
+var testCatalog = auth.MustScopeCatalog([]auth.ScopeInfo{
+	{Name: "read", Description: "read your data"},
+	{Name: "write", Description: "change your data"},
+	{Name: "admin", Description: "administer your account"},
+})
+
 // fixture is a server with three registered clients.
 type fixture struct {
+	cfg      oauth.Config // the server's, after the options
 	srv      *oauth.Server
 	h        http.Handler
 	clock    *clock
@@ -111,7 +119,7 @@ func newFixtureAt(t testing.TB, issuer string, clk *clock, now func() time.Time,
 		AccessTokenVerifier: f.verifier,
 		Clients:             f.clients,
 		Grants:              f.grants,
-		Scopes:              auth.MustScopes("read", "write", "admin"),
+		ScopeCatalog:        testCatalog,
 		Audience:            []string{testAudience},
 		Now:                 now,
 		OnEvent: func(e oauth.Event) {
@@ -132,6 +140,7 @@ func newFixtureAt(t testing.TB, issuer string, clk *clock, now func() time.Time,
 	for _, o := range opts {
 		o(&cfg)
 	}
+	f.cfg = cfg
 	f.srv, err = oauth.NewServer(cfg)
 	if err != nil {
 		t.Fatalf("NewServer: %v", err)

@@ -26,8 +26,26 @@ type RegistryConfig struct {
 	// Clients stores the clients. Required.
 	Clients ClientStore
 
+	// ScopeCatalog is the server's scope catalog: if set, a client may be
+	// registered only with scopes in it, matched case-sensitively;
+	// Register refuses any other with an error wrapping
+	// [ErrInvalidClientConfig] and [auth.ErrUnknownScope] that names the
+	// scope and the known ones. Give it the catalog the [Server] and the
+	// apikey package get ([Server.Registry] does).
+	//
+	// If nil (and AllowedScopes empty), a client may be registered with
+	// any well-formed scopes. The catalog says which scopes exist, not
+	// who may have them: a registration is the application's decision
+	// either way, and a nil catalog only loses the refusal of typos and
+	// of scopes that mean nothing yet.
+	ScopeCatalog *auth.ScopeCatalog
+
 	// AllowedScopes, if not empty, are the only scopes a client may be
 	// registered with.
+	//
+	// Deprecated: Use ScopeCatalog, which also describes each scope.
+	// AllowedScopes works as a catalog of these names without
+	// descriptions; setting both is an error.
 	AllowedScopes auth.Scopes
 
 	// SecretGrace is how long the previous secrets keep working after
@@ -43,13 +61,15 @@ type RegistryConfig struct {
 // safe for concurrent use.
 type Registry struct {
 	store   ClientStore
-	allowed auth.Scopes
+	catalog *auth.ScopeCatalog
+	allowed auth.Scopes // the deprecated AllowedScopes, when catalog is nil
 	grace   time.Duration
 	now     func() time.Time
 }
 
 // NewRegistry returns a Registry for cfg. It fails with an error wrapping
-// [ErrInvalidConfig] if cfg.Clients is nil or SecretGrace is negative.
+// [ErrInvalidConfig] if cfg.Clients is nil, SecretGrace is negative, or
+// both ScopeCatalog and the deprecated AllowedScopes are set.
 func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	if cfg.Clients == nil {
 		return nil, fmt.Errorf("%w: a ClientStore is required", ErrInvalidConfig)
@@ -57,7 +77,10 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	if cfg.SecretGrace < 0 {
 		return nil, fmt.Errorf("%w: negative SecretGrace", ErrInvalidConfig)
 	}
-	r := &Registry{store: cfg.Clients, allowed: cfg.AllowedScopes, grace: cfg.SecretGrace, now: cfg.Now}
+	if cfg.ScopeCatalog != nil && cfg.AllowedScopes.Len() > 0 {
+		return nil, fmt.Errorf("%w: set ScopeCatalog or the deprecated AllowedScopes, not both", ErrInvalidConfig)
+	}
+	r := &Registry{store: cfg.Clients, catalog: cfg.ScopeCatalog, allowed: cfg.AllowedScopes, grace: cfg.SecretGrace, now: cfg.Now}
 	if r.grace == 0 {
 		r.grace = DefaultSecretGrace
 	}
@@ -84,7 +107,8 @@ type Registration struct {
 	// mobile clients. Mobile (public) clients may not use
 	// client_credentials, and refresh_token needs authorization_code.
 	GrantTypes []string
-	// Scopes the client may obtain.
+	// Scopes the client may obtain. With a scope catalog
+	// ([RegistryConfig.ScopeCatalog]), each must be in it.
 	Scopes auth.Scopes
 	// DefaultScopes are granted when a request names no scope; they must
 	// be within Scopes. If empty, Scopes.
@@ -97,7 +121,8 @@ type Registration struct {
 // empty secret.
 //
 // It fails with an error wrapping [ErrInvalidClientConfig] or
-// [ErrInvalidRedirectURI] for a registration it refuses, or the store's
+// [ErrInvalidRedirectURI] for a registration it refuses (also wrapping
+// [auth.ErrUnknownScope] for a scope outside the catalog), or the store's
 // error.
 func (r *Registry) Register(ctx context.Context, reg Registration) (*Client, string, error) {
 	c, err := r.validate(reg)
@@ -173,8 +198,8 @@ func (r *Registry) validate(reg Registration) (*Client, error) {
 			return nil, err
 		}
 	}
-	if r.allowed.Len() > 0 && !r.allowed.Includes(reg.Scopes) {
-		return nil, fmt.Errorf("%w: scope not allowed by the server", ErrInvalidClientConfig)
+	if err := r.checkScopes(reg.Scopes); err != nil {
+		return nil, err
 	}
 	if !reg.Scopes.Includes(reg.DefaultScopes) {
 		return nil, fmt.Errorf("%w: default scopes must be within the client's scopes", ErrInvalidClientConfig)
@@ -187,6 +212,21 @@ func (r *Registry) validate(reg Registration) (*Client, error) {
 		Scopes:        reg.Scopes,
 		DefaultScopes: reg.DefaultScopes,
 	}, nil
+}
+
+// checkScopes enforces the scope catalog, or the deprecated
+// AllowedScopes, on a registration. The default scopes are within the
+// scopes, so checking these covers both.
+func (r *Registry) checkScopes(s auth.Scopes) error {
+	switch {
+	case r.catalog != nil:
+		if err := r.catalog.Check(s); err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidClientConfig, err)
+		}
+	case r.allowed.Len() > 0 && !r.allowed.Includes(s):
+		return fmt.Errorf("%w: %w: not among the allowed scopes", ErrInvalidClientConfig, auth.ErrUnknownScope)
+	}
+	return nil
 }
 
 func printableText(s string) bool {

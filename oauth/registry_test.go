@@ -18,8 +18,11 @@ func TestRegister(t *testing.T) {
 		name    string
 		reg     oauth.Registration
 		wantErr error
-		grants  []string
-		secret  bool
+		// unknownScope: the refusal is the scope catalog's, so it also
+		// wraps auth.ErrUnknownScope.
+		unknownScope bool
+		grants       []string
+		secret       bool
 	}{
 		{name: "server client defaults to client_credentials", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("read")}, grants: []string{"client_credentials"}, secret: true},
 		{name: "web client defaults to code and refresh", reg: oauth.Registration{Name: "web", Type: oauth.ClientWeb, RedirectURIs: []string{"https://a.example/cb"}}, grants: []string{"authorization_code", "refresh_token"}, secret: true},
@@ -37,13 +40,17 @@ func TestRegister(t *testing.T) {
 		{name: "redirect URI with fragment", reg: oauth.Registration{Name: "web", Type: oauth.ClientWeb, RedirectURIs: []string{"https://a.example/cb#x"}}, wantErr: oauth.ErrInvalidRedirectURI},
 		// Nothing is ever redirected to a server client: a URI would only be a target.
 		{name: "server client with a redirect URI", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, RedirectURIs: []string{"https://a.example/cb"}}, wantErr: oauth.ErrInvalidRedirectURI},
-		{name: "scope the server does not offer", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("root")}, wantErr: oauth.ErrInvalidClientConfig},
+		{name: "scope the server does not offer", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("root")}, wantErr: oauth.ErrInvalidClientConfig, unknownScope: true},
+		{name: "known and unknown scopes", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("read", "root")}, wantErr: oauth.ErrInvalidClientConfig, unknownScope: true},
+		// Case-sensitive: "Read" is not "read".
+		{name: "case variant of a catalog scope", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("Read")}, wantErr: oauth.ErrInvalidClientConfig, unknownScope: true},
+		{name: "catalog scopes", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("read", "write")}, grants: []string{"client_credentials"}, secret: true},
 		{name: "default scopes beyond the client's", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("read"), DefaultScopes: auth.MustScopes("write")}, wantErr: oauth.ErrInvalidClientConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := oauth.NewMemoryClientStore()
-			reg, err := oauth.NewRegistry(oauth.RegistryConfig{Clients: store, AllowedScopes: auth.MustScopes("read", "write")})
+			reg, err := oauth.NewRegistry(oauth.RegistryConfig{Clients: store, ScopeCatalog: readWriteCatalog})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,6 +58,12 @@ func TestRegister(t *testing.T) {
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Errorf("got %v, want %v", err, tt.wantErr)
+				}
+				if got := errors.Is(err, auth.ErrUnknownScope); got != tt.unknownScope {
+					t.Errorf("got %v: wraps auth.ErrUnknownScope %v, want %v", err, got, tt.unknownScope)
+				}
+				if list, _ := store.ListClients(ctx); len(list) != 0 {
+					t.Errorf("got %d stored clients after a refusal, want 0", len(list))
 				}
 				return
 			}
@@ -79,6 +92,75 @@ func TestRegister(t *testing.T) {
 				}
 			} else if len(stored.Secrets) != 0 {
 				t.Errorf("public client has stored secrets")
+			}
+		})
+	}
+}
+
+var readWriteCatalog = auth.MustScopeCatalog([]auth.ScopeInfo{
+	{Name: "read", Description: "read your data"},
+	{Name: "write", Description: "change your data"},
+})
+
+// TestRegisterScopeMessage: the refusal names the unknown scope and the
+// known ones, or the known one a case variant misses, for whoever
+// registers the client to correct.
+func TestRegisterScopeMessage(t *testing.T) {
+	reg, err := oauth.NewRegistry(oauth.RegistryConfig{Clients: oauth.NewMemoryClientStore(), ScopeCatalog: readWriteCatalog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ scope, want string }{
+		{"raed", `oauth: invalid client registration: auth: unknown scope "raed"; known scopes: read, write`},
+		{"WRITE", `oauth: invalid client registration: auth: unknown scope "WRITE"; scopes are case-sensitive; did you mean write?`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.scope, func(t *testing.T) {
+			_, _, err := reg.Register(context.Background(), oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes(tt.scope)})
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestRegistryScopePolicy: the deprecated AllowedScopes still restricts
+// registrations, as a catalog without descriptions; no restriction at
+// all needs neither; setting both is a configuration error.
+func TestRegistryScopePolicy(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		cfg       oauth.RegistryConfig
+		scopes    []string
+		wantErr   error // from Register
+		configErr bool  // NewRegistry fails
+	}{
+		{name: "no catalog: any scope", scopes: []string{"anything", "Read"}},
+		{name: "deprecated AllowedScopes refuses", cfg: oauth.RegistryConfig{AllowedScopes: auth.MustScopes("read")}, scopes: []string{"write"}, wantErr: auth.ErrUnknownScope},
+		{name: "deprecated AllowedScopes accepts", cfg: oauth.RegistryConfig{AllowedScopes: auth.MustScopes("read")}, scopes: []string{"read"}},
+		{name: "both", cfg: oauth.RegistryConfig{ScopeCatalog: readWriteCatalog, AllowedScopes: auth.MustScopes("read")}, configErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := tt.cfg
+			cfg.Clients = oauth.NewMemoryClientStore()
+			reg, err := oauth.NewRegistry(cfg)
+			if tt.configErr {
+				if !errors.Is(err, oauth.ErrInvalidConfig) {
+					t.Errorf("NewRegistry: got %v, want ErrInvalidConfig", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("NewRegistry: %v", err)
+			}
+			_, _, err = reg.Register(ctx, oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes(tt.scopes...)})
+			switch {
+			case tt.wantErr == nil && err != nil:
+				t.Errorf("Register: got %v, want no error", err)
+			case tt.wantErr != nil && (!errors.Is(err, tt.wantErr) || !errors.Is(err, oauth.ErrInvalidClientConfig)):
+				t.Errorf("Register: got %v, want %v and ErrInvalidClientConfig", err, tt.wantErr)
 			}
 		})
 	}
@@ -162,6 +244,10 @@ func TestNewServerConfig(t *testing.T) {
 		{"negative TTL", func(c *oauth.Config) { c.AccessTokenTTL = -time.Second }},
 		{"negative failures", func(c *oauth.Config) { c.MaxAuthFailures = -1 }},
 		{"realm with a quote", func(c *oauth.Config) { c.Realm = `a"b` }},
+		{"catalog and deprecated scopes", func(c *oauth.Config) {
+			c.ScopeCatalog = testCatalog
+			c.Scopes = auth.MustScopes("read")
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

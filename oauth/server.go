@@ -35,6 +35,8 @@ type Server struct {
 	clients  ClientStore
 	grants   GrantStore
 	registry *Registry
+	// scopes are the catalog's names (or the deprecated Config.Scopes):
+	// when not empty, no scope outside them is authorized or issued.
 	scopes   auth.Scopes
 	audience []string
 
@@ -57,7 +59,8 @@ type Server struct {
 // NewServer returns a Server for cfg. It fails with an error wrapping
 // [ErrInvalidConfig] when a required field is missing, the issuer is not
 // an https URL without query or fragment, a duration is negative or out of
-// range, or the realm cannot be put in a header.
+// range, the realm cannot be put in a header, or both ScopeCatalog and the
+// deprecated Scopes are set.
 func NewServer(cfg Config) (*Server, error) {
 	if err := checkIssuer(cfg.Issuer); err != nil {
 		return nil, err
@@ -90,6 +93,13 @@ func NewServer(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("%w: TrustedProxies[%d] is not a valid prefix", ErrInvalidConfig, i)
 		}
 	}
+	scopes := cfg.Scopes
+	if cfg.ScopeCatalog != nil {
+		if scopes.Len() > 0 {
+			return nil, fmt.Errorf("%w: set ScopeCatalog or the deprecated Scopes, not both", ErrInvalidConfig)
+		}
+		scopes = cfg.ScopeCatalog.Scopes()
+	}
 	if cfg.CodeTTL > MaxCodeTTL {
 		return nil, fmt.Errorf("%w: CodeTTL above %v", ErrInvalidConfig, MaxCodeTTL)
 	}
@@ -104,7 +114,7 @@ func NewServer(cfg Config) (*Server, error) {
 		verifier:    cfg.AccessTokenVerifier,
 		clients:     cfg.Clients,
 		grants:      cfg.Grants,
-		scopes:      cfg.Scopes,
+		scopes:      scopes,
 		audience:    append([]string(nil), cfg.Audience...),
 		accessTTL:   orDefault(cfg.AccessTokenTTL, DefaultAccessTokenTTL),
 		codeTTL:     orDefault(cfg.CodeTTL, DefaultCodeTTL),
@@ -132,13 +142,24 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	s.attempts = attempts
-	reg, err := NewRegistry(RegistryConfig{Clients: cfg.Clients, AllowedScopes: cfg.Scopes, SecretGrace: cfg.SecretGrace, Now: s.now})
+	reg, err := NewRegistry(RegistryConfig{Clients: cfg.Clients, ScopeCatalog: cfg.ScopeCatalog, AllowedScopes: cfg.Scopes, SecretGrace: cfg.SecretGrace, Now: s.now})
 	if err != nil {
 		return nil, err
 	}
 	s.registry = reg
 	s.metadata = s.buildMetadata()
 	return s, nil
+}
+
+// errOutsideCatalog is the reason given to OnEvent when a request needs a
+// scope outside the catalog. It does not name the scope: scopes in
+// requests are the caller's input.
+var errOutsideCatalog = fmt.Errorf("%w: %w", ErrInvalidScope, auth.ErrUnknownScope)
+
+// inCatalog reports whether every scope of sc is in the server's scope
+// catalog, or the server has none.
+func (s *Server) inCatalog(sc auth.Scopes) bool {
+	return s.scopes.Len() == 0 || s.scopes.Includes(sc)
 }
 
 func orDefault[T comparable](v, def T) T {

@@ -177,7 +177,14 @@ func (s *Server) requestedScopes(tr tokenRequest, allowed, def auth.Scopes) (aut
 
 // sign mints an access token. A signer failure is 503: no token, and no
 // verdict on the request.
+//
+// Every grant mints through here, so this is where the scope catalog is
+// enforced on tokens: whatever a client row, a code or a grant says, no
+// token carries a scope outside the catalog (invalid_scope).
 func (s *Server) sign(ctx context.Context, subject, clientID string, scopes auth.Scopes) (jwt.Token, error) {
+	if !s.inCatalog(scopes) {
+		return jwt.Token{}, errOutsideCatalog
+	}
 	tok, err := s.signer.Sign(ctx, jwt.Claims{
 		Subject:  subject,
 		ClientID: clientID,

@@ -109,7 +109,7 @@ func testAudit(t *testing.T, e *env) {
 		t.Fatalf("user add output: %q", r.stdout)
 	}
 	var elsewhere createdKey
-	newEnv(t).jsonOK(&elsewhere, "apikey", "create", "--name", "elsewhere", "--json")
+	newEnv(t).jsonOK(&elsewhere, "apikey", "create", "--name", "elsewhere", "--scope", "data:read", "--json")
 
 	// Failed authentications, fewer than the throttle's 10 per address.
 	s := e.startServer()

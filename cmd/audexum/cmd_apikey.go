@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/audexum/auth"
 	"github.com/audexum/auth/apikey"
 )
 
@@ -59,7 +58,7 @@ func (c *cli) apikeyCreate(ctx context.Context, args []string) error {
 	desc := fs.String("description", "", "description")
 	owner := fs.String("owner", "", "who the key acts for, the principal's subject (default: the name)")
 	var scopes listFlag
-	fs.Var(&scopes, "scope", "scope to grant (repeatable)")
+	fs.Var(&scopes, "scope", scopeFlagUsage)
 	var expires durationFlag
 	fs.Var(&expires, "expires-in", "lifetime, e.g. 90d or 36h (default 90d; 0 for a key that never expires)")
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -73,9 +72,9 @@ func (c *cli) apikeyCreate(ctx context.Context, args []string) error {
 	if *name == "" {
 		return usagef("apikey create: --name is required")
 	}
-	sc, err := auth.NewScopes(scopes...)
+	sc, err := scopeFlags("apikey create", scopes)
 	if err != nil {
-		return usagef("apikey create: %v", err)
+		return err
 	}
 	if *owner == "" {
 		*owner = *name

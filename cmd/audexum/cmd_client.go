@@ -7,7 +7,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/audexum/auth"
 	"github.com/audexum/auth/oauth"
 )
 
@@ -37,7 +36,7 @@ func (c *cli) clientCreate(ctx context.Context, args []string) error {
 	typ := fs.String("type", "", "server, web or mobile (required)")
 	var uris, scopes listFlag
 	fs.Var(&uris, "redirect-uri", "exact redirect URI for the authorization code flow (repeatable)")
-	fs.Var(&scopes, "scope", "scope the client may obtain (repeatable)")
+	fs.Var(&scopes, "scope", scopeFlagUsage)
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -53,9 +52,9 @@ func (c *cli) clientCreate(ctx context.Context, args []string) error {
 	if t != oauth.ClientServer && t != oauth.ClientWeb && t != oauth.ClientMobile {
 		return usagef("client create: --type must be server, web or mobile")
 	}
-	sc, err := auth.NewScopes(scopes...)
+	sc, err := scopeFlags("client create", scopes)
 	if err != nil {
-		return usagef("client create: %v", err)
+		return err
 	}
 	sys, err := openSystem(ctx, cm)
 	if err != nil {
@@ -137,7 +136,7 @@ func (c *cli) clientRotateSecret(ctx context.Context, args []string) error {
 	defer sys.Close()
 	reg := sys.registry
 	if grace.set {
-		if reg, err = oauth.NewRegistry(oauth.RegistryConfig{Clients: sys.clients, SecretGrace: grace.d}); err != nil {
+		if reg, err = sys.clientRegistry(grace.d); err != nil {
 			return err
 		}
 	}

@@ -19,20 +19,17 @@ var templateFS embed.FS
 
 var consentPage = template.Must(template.ParseFS(templateFS, "templates/consent.html"))
 
-// scopeWords says what each scope lets a client do, in words a user
-// understands.
-var scopeWords = map[string]string{
-	"data:read":    "read your data",
-	"data:write":   "create and change your data",
-	"profile:read": "see your profile (your username)",
-}
-
+// describeScopes says what each scope of s lets a client do, in the
+// catalog's words, for the consent page.
 func describeScopes(s auth.Scopes) []string {
 	var out []string
 	for tok := range s.All() {
-		if w, ok := scopeWords[tok]; ok {
-			out = append(out, w)
+		if d, ok := scopeCatalog.Describe(tok); ok {
+			out = append(out, d)
 		} else {
+			// Not reached: the authorization server refuses requests for
+			// scopes outside the catalog. Should it be, the user still
+			// sees what is asked for.
 			out = append(out, `use the permission "`+tok+`"`)
 		}
 	}

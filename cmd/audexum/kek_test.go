@@ -301,7 +301,7 @@ func TestPostgresKeyEncryptionKeyRequired(t *testing.T) {
 	withKEK := e.environ
 	e.environ = nil
 	want := "audexum: PostgreSQL needs AUDEXUM_KEY_ENCRYPTION_KEY to encrypt the signing keys: set it to the same 32 random bytes in base64 on every instance (openssl rand -base64 32), or pass --insecure-plaintext-signing-keys to store them in clear\n"
-	for _, args := range [][]string{{"serve", "--addr", "127.0.0.1:0"}, {"signing-key", "rotate"}} {
+	for _, args := range [][]string{{"serve", "--addr", "127.0.0.1:0", "--issuer", "https://audexum.test"}, {"signing-key", "rotate"}} {
 		if r := e.run("", args...); r.code != 1 || r.stderr != want {
 			t.Errorf("%v without %s: exit %d, stderr %q; want exit 1, stderr %q", args, envKEK, r.code, r.stderr, want)
 		}

@@ -7,17 +7,22 @@
 // Usage:
 //
 //	audexum serve [--addr HOST:PORT] [--issuer URL] [--tls-cert FILE --tls-key FILE] [--insecure-plaintext-signing-keys]
-//	audexum apikey create --name NAME [--description TEXT] [--scope S]... [--expires-in DURATION] [--json]
+//	audexum apikey create --name NAME --scope S [--scope S]... [--description TEXT] [--expires-in DURATION] [--json]
 //	audexum apikey list [--json]
 //	audexum apikey revoke ID [--reason TEXT]
 //	audexum apikey rotate ID [--grace DURATION] [--json]
-//	audexum client create --name NAME --type server|web|mobile [--redirect-uri URI]... [--scope S]... [--json]
+//	audexum client create --name NAME --type server|web|mobile --scope S [--scope S]... [--redirect-uri URI]... [--json]
 //	audexum client list [--json]
 //	audexum client rotate-secret ID [--grace DURATION] [--json]
 //	audexum client delete ID
 //	audexum user add --username NAME --password-stdin
 //	audexum signing-key rotate [--insecure-plaintext-signing-keys]
 //	audexum audit [--since DURATION] [--json]
+//
+// A key or client needs at least one scope, each from the server's scope
+// catalog (data:read, data:write, profile:read), one per --scope flag:
+// repeat the flag rather than joining scopes with commas. Scopes are
+// case-sensitive.
 //
 // Changes made with the CLI are recorded in the audit trail with the actor
 // "cli:" and the OS user name; "audexum audit -h" documents its --json

@@ -231,18 +231,18 @@ func TestAPIKeyCommands(t *testing.T) {
 		t.Errorf("expires_at = %v, want created_at + 90 days", k.ExpiresAt)
 	}
 	var forever createdKey
-	e.jsonOK(&forever, "apikey", "create", "--name", "forever", "--expires-in", "0", "--json")
+	e.jsonOK(&forever, "apikey", "create", "--name", "forever", "--scope", "data:read", "--expires-in", "0", "--json")
 	if forever.ExpiresAt != nil {
 		t.Errorf("--expires-in 0: expires_at = %v, want null", forever.ExpiresAt)
 	}
 	var short createdKey
-	e.jsonOK(&short, "apikey", "create", "--name", "short", "--expires-in", "7d", "--json")
+	e.jsonOK(&short, "apikey", "create", "--name", "short", "--scope", "data:read", "--expires-in", "7d", "--json")
 	if short.ExpiresAt == nil || short.ExpiresAt.Sub(short.CreatedAt).Round(time.Hour) != 7*24*time.Hour {
 		t.Errorf("--expires-in 7d: expires_at = %v", short.ExpiresAt)
 	}
 
 	// Text output shows the key once, on its own line.
-	text := e.ok("apikey", "create", "--name", "texty")
+	text := e.ok("apikey", "create", "--name", "texty", "--scope", "profile:read")
 	if !regexp.MustCompile(`(?m)^\s+adx_live_\S+$`).MatchString(text) || !strings.Contains(text, "shown only once") {
 		t.Errorf("text create output:\n%s", text)
 	}
@@ -307,12 +307,12 @@ func TestClientCommands(t *testing.T) {
 	if web.ClientSecret == nil || len(web.RedirectURIs) != 2 {
 		t.Errorf("web client = %+v", web)
 	}
-	e.jsonOK(&mob, "client", "create", "--name", "Phone", "--type", "mobile", "--redirect-uri", "http://127.0.0.1/cb", "--json")
+	e.jsonOK(&mob, "client", "create", "--name", "Phone", "--type", "mobile", "--redirect-uri", "http://127.0.0.1/cb", "--scope", "profile:read", "--json")
 	if mob.ClientSecret != nil {
 		t.Errorf("mobile client has a secret: %+v", mob)
 	}
 	// Redirect URIs must be exact, absolute https (or loopback http).
-	if r := e.run("", "client", "create", "--name", "Bad", "--type", "web", "--redirect-uri", "http://evil.example/cb"); r.code != 1 {
+	if r := e.run("", "client", "create", "--name", "Bad", "--type", "web", "--redirect-uri", "http://evil.example/cb", "--scope", "data:read"); r.code != 1 {
 		t.Errorf("http redirect URI: exit %d, want 1", r.code)
 	}
 	list := e.ok("client", "list", "--json")

@@ -41,7 +41,7 @@ func TestMetrics(t *testing.T) {
 	// Right shape and checksum, unknown ID (made in another data dir): an
 	// unknown credential.
 	var other createdKey
-	newEnv(t).jsonOK(&other, "apikey", "create", "--name", "elsewhere", "--json")
+	newEnv(t).jsonOK(&other, "apikey", "create", "--name", "elsewhere", "--scope", "data:read", "--json")
 	unknown := other.Key
 	for range 2 {
 		s.do(t, "GET", "/v1/data", unknown, nil)

@@ -251,7 +251,6 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	if a.gate, err = newClientGate(ctx, a.tokenV, sys.clients); err != nil {
 		return nil, err
 	}
-	scopes := auth.MustScopes("data:read", "data:write", "profile:read")
 	a.oauth, err = oauth.NewServer(oauth.Config{
 		Issuer:              issuer,
 		Signer:              signer,
@@ -260,7 +259,7 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		Clients:             sys.clients,
 		Grants:              grants,
 		Audience:            []string{audience},
-		Scopes:              scopes,
+		ScopeCatalog:        scopeCatalog,
 		AuthFailureLimiter:  limiter,
 		OnEvent: func(e oauth.Event) {
 			m.oauthEvent(e)

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -248,8 +249,19 @@ func testServeAuthorizationCode(t *testing.T, e *env) {
 	path := strings.TrimPrefix(authURL, s.url)
 
 	code, page, hdr := s.do(t, "GET", path, "", nil)
-	if code != 200 || !strings.Contains(page, "Photo Printer") || !strings.Contains(page, "see your profile") {
+	if code != 200 || !strings.Contains(page, "Photo Printer") {
 		t.Fatalf("consent page: %d\n%s", code, page)
+	}
+	// Scopes are described in the catalog's words.
+	if diff := cmp.Diff(wantConsentScopes(t, "profile:read"), consentScopes(page)); diff != "" {
+		t.Errorf("consent page scopes (-want +got):\n%s", diff)
+	}
+	both := conf
+	both.Scopes = []string{"profile:read", "data:read"}
+	if code, page, _ := s.do(t, "GET", strings.TrimPrefix(both.AuthCodeURL("s2", oauth2.S256ChallengeOption(verifier)), s.url), "", nil); code != 200 {
+		t.Errorf("consent page for two scopes: %d\n%s", code, page)
+	} else if diff := cmp.Diff(wantConsentScopes(t, "data:read", "profile:read"), consentScopes(page)); diff != "" {
+		t.Errorf("consent page scopes for two scopes (-want +got):\n%s", diff)
 	}
 	if hdr.Get("X-Frame-Options") != "DENY" || !strings.Contains(hdr.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 		t.Errorf("consent page framing headers: %v", hdr)

@@ -126,7 +126,7 @@ func openSystemWith(ctx context.Context, cm common, sf *signingFlags, create boo
 		return nil, err
 	}
 	s.clients, s.grants = s.store.Clients(), s.store.Grants()
-	if s.registry, err = oauth.NewRegistry(oauth.RegistryConfig{Clients: s.clients}); err != nil {
+	if s.registry, err = s.clientRegistry(0); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -140,10 +140,18 @@ func openSystemWith(ctx context.Context, cm common, sf *signingFlags, create boo
 	return s, nil
 }
 
-// keyManager returns a key manager on the system's store; grace, if not
-// zero, is the rotation grace period.
+// keyManager returns a key manager on the system's store that enforces
+// the scope catalog; grace, if not zero, is the rotation grace period.
 func (s *system) keyManager(grace time.Duration) (*apikey.Manager, error) {
-	return apikey.NewManager(apikey.ManagerConfig{Store: s.keyStore, Hasher: s.hasher, RotationGrace: grace})
+	return apikey.NewManager(apikey.ManagerConfig{Store: s.keyStore, Hasher: s.hasher, RotationGrace: grace, ScopeCatalog: scopeCatalog})
+}
+
+// clientRegistry returns a client registry on the system's store that
+// enforces the scope catalog (the one serve's authorization server
+// builds enforces the same); grace, if not zero, is how long a rotated
+// secret keeps working.
+func (s *system) clientRegistry(grace time.Duration) (*oauth.Registry, error) {
+	return oauth.NewRegistry(oauth.RegistryConfig{Clients: s.clients, ScopeCatalog: scopeCatalog, SecretGrace: grace})
 }
 
 func (s *system) Close() error {
