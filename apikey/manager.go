@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/audexum/auth"
+	"github.com/audexum/auth/internal/label"
 )
 
 // Lifetimes. The 90-day default follows the product's advice to rotate
@@ -202,12 +203,12 @@ type CreateParams struct {
 
 func (p *CreateParams) check() error {
 	switch {
-	case p.Name == "" || len(p.Name) > MaxNameLength || !utf8.ValidString(p.Name):
-		return fmt.Errorf("%w: Name must be 1 to %d bytes of UTF-8", ErrInvalidParams, MaxNameLength)
+	case !label.Valid(p.Name, MaxNameLength):
+		return fmt.Errorf("%w: Name must be 1 to %d bytes of UTF-8, not only white space, without control or format characters", ErrInvalidParams, MaxNameLength)
 	case p.Owner == "" || len(p.Owner) > MaxOwnerLength || !utf8.ValidString(p.Owner):
 		return fmt.Errorf("%w: Owner must be 1 to %d bytes of UTF-8", ErrInvalidParams, MaxOwnerLength)
-	case len(p.Description) > MaxDescriptionLength || !utf8.ValidString(p.Description):
-		return fmt.Errorf("%w: Description must be at most %d bytes of UTF-8", ErrInvalidParams, MaxDescriptionLength)
+	case p.Description != "" && !label.Valid(p.Description, MaxDescriptionLength):
+		return fmt.Errorf("%w: Description must be at most %d bytes of UTF-8, without control or format characters", ErrInvalidParams, MaxDescriptionLength)
 	case p.Env != "" && p.Env != EnvLive && p.Env != EnvTest:
 		return fmt.Errorf("%w: Env must be %q or %q", ErrInvalidParams, EnvLive, EnvTest)
 	case p.TTL < 0:

@@ -100,6 +100,13 @@ func TestCreateInvalidParams(t *testing.T) {
 		{"no name", func(p *apikey.CreateParams) { p.Name = "" }},
 		{"long name", func(p *apikey.CreateParams) { p.Name = strings.Repeat("n", apikey.MaxNameLength+1) }},
 		{"invalid UTF-8 name", func(p *apikey.CreateParams) { p.Name = "\xff" }},
+		// Names are shown back in listings: nothing that rewrites a
+		// terminal line or disguises one name as another.
+		{"white-space name", func(p *apikey.CreateParams) { p.Name = " \t " }},
+		{"name with a newline", func(p *apikey.CreateParams) { p.Name = "ok\nrevoked" }},
+		{"name with a terminal escape", func(p *apikey.CreateParams) { p.Name = "a\x1b[2K" }},
+		{"name with a right-to-left override", func(p *apikey.CreateParams) { p.Name = "report\u202egnp" }},
+		{"description with a control character", func(p *apikey.CreateParams) { p.Description = "a\x07" }},
 		{"no owner", func(p *apikey.CreateParams) { p.Owner = "" }},
 		{"long description", func(p *apikey.CreateParams) { p.Description = strings.Repeat("d", apikey.MaxDescriptionLength+1) }},
 		{"unknown env", func(p *apikey.CreateParams) { p.Env = "prod" }},

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/audexum/auth"
+	"github.com/audexum/auth/internal/label"
 )
 
 // DefaultSecretGrace is how long a client's previous secret keeps working
@@ -150,8 +151,8 @@ func (r *Registry) Register(ctx context.Context, reg Registration) (*Client, str
 }
 
 func (r *Registry) validate(reg Registration) (*Client, error) {
-	if reg.Name == "" || len(reg.Name) > maxNameLength || !printableText(reg.Name) {
-		return nil, fmt.Errorf("%w: name must be 1 to %d printable bytes", ErrInvalidClientConfig, maxNameLength)
+	if !label.Valid(reg.Name, maxNameLength) {
+		return nil, fmt.Errorf("%w: name must be 1 to %d bytes of UTF-8, not only white space, without control or format characters", ErrInvalidClientConfig, maxNameLength)
 	}
 	if !reg.Type.valid() {
 		return nil, fmt.Errorf("%w: type must be server, web or mobile", ErrInvalidClientConfig)
@@ -227,15 +228,6 @@ func (r *Registry) checkScopes(s auth.Scopes) error {
 		return fmt.Errorf("%w: %w: not among the allowed scopes", ErrInvalidClientConfig, auth.ErrUnknownScope)
 	}
 	return nil
-}
-
-func printableText(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r == 0xfffd {
-			return false
-		}
-	}
-	return true
 }
 
 // RotateSecret issues a new secret for a confidential client and returns

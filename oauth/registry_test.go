@@ -31,6 +31,8 @@ func TestRegister(t *testing.T) {
 		{name: "unknown type", reg: oauth.Registration{Name: "x", Type: "spa"}, wantErr: oauth.ErrInvalidClientConfig},
 		{name: "no name", reg: oauth.Registration{Type: oauth.ClientServer}, wantErr: oauth.ErrInvalidClientConfig},
 		{name: "name with a control character", reg: oauth.Registration{Name: "a\nb", Type: oauth.ClientServer}, wantErr: oauth.ErrInvalidClientConfig},
+		{name: "white-space name", reg: oauth.Registration{Name: "  ", Type: oauth.ClientServer}, wantErr: oauth.ErrInvalidClientConfig},
+		{name: "name with a right-to-left override", reg: oauth.Registration{Name: "Photo\u202eretnirP", Type: oauth.ClientServer}, wantErr: oauth.ErrInvalidClientConfig},
 		{name: "public client with client_credentials", reg: oauth.Registration{Name: "app", Type: oauth.ClientMobile, GrantTypes: []string{"client_credentials"}}, wantErr: oauth.ErrInvalidClientConfig},
 		{name: "password grant", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, GrantTypes: []string{"password"}}, wantErr: oauth.ErrInvalidClientConfig},
 		{name: "implicit grant", reg: oauth.Registration{Name: "svc", Type: oauth.ClientWeb, GrantTypes: []string{"implicit"}, RedirectURIs: []string{"https://a.example/cb"}}, wantErr: oauth.ErrInvalidClientConfig},

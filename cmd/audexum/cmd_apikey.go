@@ -176,7 +176,7 @@ func (c *cli) apikeyList(ctx context.Context, args []string) error {
 		case r.ReplacedBy != "":
 			status = "rotated (in grace)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Name, r.Scopes.String(), day(r.CreatedAt),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(r.ID), shown(r.Name), r.Scopes.String(), day(r.CreatedAt),
 			orDash(day(r.ExpiresAt)), orDash(minute(r.LastUsedAt)), status, strings.Join(keyWarnings(r, now), "; "))
 	}
 	return tw.Flush()

@@ -132,7 +132,7 @@ func (c *cli) audit(ctx context.Context, args []string) error {
 	fmt.Fprintln(tw, "TIME\tKIND\tACTION\tSUBJECT\tACTOR\tDETAILS")
 	for _, e := range events {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Kind, e.Action,
-			e.SubjectID, e.Actor, orDash(detailsText(e.Details)))
+			shown(e.SubjectID), shown(e.Actor), shown(orDash(detailsText(e.Details))))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -107,8 +107,8 @@ func (c *cli) clientList(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLIENT ID\tNAME\tTYPE\tSCOPES\tREDIRECT URIS\tCREATED")
 	for _, cl := range cls {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.Type, cl.Scopes.String(),
-			orDash(strings.Join(cl.RedirectURIs, " ")), day(cl.CreatedAt))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", shown(cl.ID), shown(cl.Name), shown(string(cl.Type)), cl.Scopes.String(),
+			shown(orDash(strings.Join(cl.RedirectURIs, " "))), day(cl.CreatedAt))
 	}
 	return tw.Flush()
 }
