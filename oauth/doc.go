@@ -40,6 +40,22 @@
 // Config.Revoked is [Server.IsRevoked] (or a call to the introspection
 // endpoint), so revoked tokens stop working before they expire.
 //
+// # Resource servers in the same process
+//
+// Access tokens are self-contained, so two checks need state. Wrap the
+// token verifier in a [ClientGate] (and give the gate, not the verifier,
+// to the Authenticator and to Config.AccessTokenVerifier): the tokens of a
+// deleted client then stop working, instead of living until they expire.
+// Give the Server a [RevocationCache] as Config.Grants and its IsRevoked
+// method to the verifier: the revocation check of every request is then
+// answered from memory, and every revocation the Server makes is seen on
+// the very next request. Both caches are bounded (a size cap, random
+// eviction). A change made by another process reaches the gate when it is
+// told ([ClientGate.Invalidate]; Store.Follow of
+// github.com/audexum/auth/sqlstore does it for every process sharing the
+// database) or after its CacheTTL, and a revocation made by another
+// instance reaches the RevocationCache within its MaxAge.
+//
 // # Endpoints
 //
 //	POST     /oauth/token                              token endpoint (RFC 6749 §3.2)

@@ -69,6 +69,10 @@ var (
 	// ErrAccessDenied: the resource owner or the application denied the
 	// authorization request.
 	ErrAccessDenied = errors.New("oauth: access denied")
+	// ErrClientDeleted: an access token verified, but its client no
+	// longer exists (see [ClientGate]). Wrapped with auth.ErrRevoked, so
+	// the API answers 401 invalid_token.
+	ErrClientDeleted = errors.New("oauth: the token's client was deleted")
 	// ErrUnavailable: a store or the signer failed. Answered 503
 	// temporarily_unavailable: neither a grant nor a refusal.
 	ErrUnavailable = errors.New("oauth: temporarily unavailable")

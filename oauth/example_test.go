@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/jwt"
@@ -217,4 +218,88 @@ func ExampleServer_IsRevoked() {
 	// Output:
 	// true <nil>
 	// false <nil>
+}
+
+// A resource server in the authorization server's process refuses the
+// tokens of a deleted client: access tokens are self-contained JWTs, so
+// deleting the client cannot revoke them one by one. Wrap the token
+// verifier in a ClientGate, and give the gate, not the verifier, to the
+// Authenticator and to Config.AccessTokenVerifier. Tell the gate of every
+// client change: here by hand after Registry.Delete; with sqlstore,
+// Store.Follow does it for changes made by any process.
+func ExampleClientGate() {
+	ctx := context.Background()
+	const issuer, api = "https://auth.example.com", "https://api.example.com"
+	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{})
+	signer, _ := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: keys})
+	tokens, err := jwt.NewVerifier(jwt.Config{Issuer: issuer, Audiences: []string{api},
+		Algorithms: []string{jwt.ES256}, KeySet: keys})
+	if err != nil {
+		panic(err)
+	}
+	clients := oauth.NewMemoryClientStore()
+	gate, err := oauth.NewClientGate(oauth.ClientGateConfig{Verifier: tokens, Clients: clients})
+	if err != nil {
+		panic(err)
+	}
+	authn, err := auth.New(auth.Config{Verifiers: []auth.Verifier{gate}})
+	if err != nil {
+		panic(err)
+	}
+	handler := authn.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := auth.FromContext(r.Context())
+		fmt.Fprint(w, "hello ", p.Subject)
+	}))
+
+	registry, _ := oauth.NewRegistry(oauth.RegistryConfig{Clients: clients})
+	client, _, _ := registry.Register(ctx, oauth.Registration{Name: "Billing", Type: oauth.ClientServer})
+	tok, _ := signer.Sign(ctx, jwt.Claims{Subject: client.ID, ClientID: client.ID, Audience: []string{api}})
+	call := func() {
+		r := httptest.NewRequest(http.MethodGet, api+"/v1/data", nil)
+		r.Header.Set("Authorization", "Bearer "+tok.Value)
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, r)
+		fmt.Println(w.Code, strings.Replace(w.Body.String(), client.ID, "CLIENT", 1))
+	}
+	call()
+
+	registry.Delete(ctx, client.ID)
+	gate.Invalidate(client.ID)
+	call()
+	// Output:
+	// 200 hello CLIENT
+	// 401 {"error":"invalid_token","message":"Authentication failed"}
+}
+
+// Checking every access token for revocation need not cost a query per
+// request: a RevocationCache answers from memory. Give it to the Server as
+// Config.Grants, so that every revocation the server makes invalidates the
+// cached answers at once, and its IsRevoked method to the verifier.
+// MaxAge bounds how late a revocation made by another instance is seen.
+func ExampleRevocationCache() {
+	ctx := context.Background()
+	const issuer, api = "https://auth.example.com", "https://api.example.com"
+	grants, err := oauth.NewRevocationCache(oauth.RevocationCacheConfig{
+		Grants: oauth.NewMemoryGrantStore(),
+		MaxAge: time.Second,
+	})
+	if err != nil {
+		panic(err)
+	}
+	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{})
+	signer, _ := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: keys})
+	tokens, _ := jwt.NewVerifier(jwt.Config{Issuer: issuer, Audiences: []string{api},
+		Algorithms: []string{jwt.ES256}, KeySet: keys, Revoked: grants.IsRevoked})
+	// oauth.Config{Grants: grants, AccessTokenVerifier: tokens, …}
+
+	tok, _ := signer.Sign(ctx, jwt.Claims{Subject: "svc", ClientID: "svc", Audience: []string{api}})
+	_, err = tokens.Verify(ctx, tok.Value)
+	fmt.Println(err)
+	// What the revocation endpoint does.
+	grants.RevokeAccessToken(ctx, tok.ID, tok.ExpiresAt)
+	_, err = tokens.Verify(ctx, tok.Value)
+	fmt.Println(errors.Is(err, auth.ErrRevoked))
+	// Output:
+	// <nil>
+	// true
 }

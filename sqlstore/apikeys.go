@@ -21,9 +21,10 @@ import (
 // Not-found and the other refusals are the apikey package's sentinels
 // ([apikey.ErrNotFound], …), so the apikey verifier tells an unknown key
 // from a database that cannot answer; every other error is the database's,
-// wrapped, and the verifier answers it with 503. Revocations and rotations
-// are recorded in the change log ([KindAPIKey]), so verifiers in other
-// processes drop the key from their caches (see [Store.Watch]).
+// wrapped, and the verifier answers it with 503. Every change (creation,
+// revocation, rotation: the old key and the new one) is recorded in the
+// change log ([KindAPIKey]) in its own transaction, so verifiers in other
+// processes drop what they cached of the key (see [Store.Follow]).
 type APIKeyStore struct{ s *Store }
 
 var _ apikey.Store = (*APIKeyStore)(nil)
@@ -47,7 +48,12 @@ func (a *APIKeyStore) Insert(ctx context.Context, rec apikey.Record) error {
 		if err := insertAPIKey(ctx, tx, &rec); err != nil {
 			return err
 		}
-		return a.s.record(ctx, tx, AuditAPIKey, ActionCreated, rec.ID, keyDetails(&rec))
+		if err := a.s.record(ctx, tx, AuditAPIKey, ActionCreated, rec.ID, keyDetails(&rec)); err != nil {
+			return err
+		}
+		// A verifier may hold "no such key" for this ID (its negative
+		// cache): the new key must not wait for that entry to expire.
+		return a.s.recordChange(ctx, tx, KindAPIKey, rec.ID)
 	})
 	if err != nil && !errors.Is(err, apikey.ErrDuplicateID) {
 		return fmt.Errorf("sqlstore: insert api key: %w", err)
@@ -309,7 +315,10 @@ WHERE id = $1 AND revoked_at IS NULL AND replaced_by IS NULL
 		if err := a.s.record(ctx, tx, AuditAPIKey, ActionCreated, next.ID, keyDetails(&created)); err != nil {
 			return err
 		}
-		return a.s.recordChange(ctx, tx, KindAPIKey, oldID)
+		if err := a.s.recordChange(ctx, tx, KindAPIKey, oldID); err != nil {
+			return err
+		}
+		return a.s.recordChange(ctx, tx, KindAPIKey, next.ID)
 	})
 	if err != nil && !errors.Is(err, apikey.ErrNotFound) && !errors.Is(err, apikey.ErrNotActive) &&
 		!errors.Is(err, apikey.ErrDuplicateID) {

@@ -12,10 +12,11 @@ type Kind string
 
 // The kinds of change the change log records.
 const (
-	// KindAPIKey: an API key was revoked or rotated. ID is the key ID.
+	// KindAPIKey: an API key was created, revoked or rotated (a rotation
+	// records the old key and the new one). ID is the key ID.
 	KindAPIKey Kind = "api_key"
-	// KindClient: an OAuth 2.0 client's secrets changed or the client
-	// was deleted. ID is the client ID.
+	// KindClient: an OAuth 2.0 client was created or deleted, or its
+	// secrets changed. ID is the client ID.
 	KindClient Kind = "oauth_client"
 	// KindSigningKey: the signing key set was saved (a rotation, or the
 	// first keys). ID is empty. Reload the jwt.KeySet.

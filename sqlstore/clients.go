@@ -17,8 +17,9 @@ import (
 
 // ClientStore is the [oauth.ClientStore] of a [Store]: the oauth_client*
 // tables. Get it from [Store.Clients]; it is safe for concurrent use.
-// Secret rotations and deletions are recorded in the change log
-// ([KindClient]).
+// Every change (creation, secret rotation, deletion) is recorded in the
+// change log ([KindClient]) in its own transaction, so the caches of other
+// processes hear of it (see [Store.Follow]).
 type ClientStore struct{ s *Store }
 
 var _ oauth.ClientStore = (*ClientStore)(nil)
@@ -60,9 +61,16 @@ VALUES ($1, $2, $3, $4, 0) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, string(c.
 				return err
 			}
 		}
-		return cs.s.record(ctx, tx, AuditClient, ActionCreated, c.ID, AuditDetails{
+		if err := cs.s.record(ctx, tx, AuditClient, ActionCreated, c.ID, AuditDetails{
 			Name: c.Name, Type: string(c.Type), Scopes: scopeList(c.Scopes),
-			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes})
+			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes}); err != nil {
+			return err
+		}
+		// Logged like every other change: a process that cached "no such
+		// client" (a ClientGate that saw a token of this ID) must hear of
+		// it, or it refuses the new client's tokens until the entry
+		// expires (issue 13).
+		return cs.s.recordChange(ctx, tx, KindClient, c.ID)
 	})
 	return wrap("create client", err, oauth.ErrAlreadyExists)
 }

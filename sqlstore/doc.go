@@ -80,21 +80,41 @@
 //
 // # Other processes' caches
 //
-// Verifiers cache what they read. Every revocation or rotation of an API
-// key, change of a client's secrets and save of the signing keys is also
-// written to a change log in the same transaction; [Store.Watch] follows
-// the log and tells the process what to evict, so a key revoked by one
-// process (the CLI, another instance) stops working in all of them within
-// about a second:
+// Servers cache what they read: API key verifiers the keys, the
+// [github.com/audexum/auth/oauth.ClientGate] which clients exist, the
+// [github.com/audexum/auth/jwt.KeySet] the signing keys. Every change to
+// those records is also written to a change log, in the same transaction
+// as the change, whichever process makes it (a server, the CLI, another
+// instance):
 //
-//	from, err := store.LatestChange(ctx) // at startup, before serving
-//	…
-//	go store.Watch(ctx, from, sqlstore.APIKeyInvalidator(verifier))
+//   - API keys: creation, revocation, rotation (the old key and the new
+//     one) ([KindAPIKey]);
+//   - OAuth clients: creation, secret rotation, deletion ([KindClient]);
+//   - signing keys: every save of the set, the first keys and each
+//     rotation ([KindSigningKey]).
 //
-// On PostgreSQL, give [Config.WaitForNotification] and the log is
-// announced with LISTEN/NOTIFY, for millisecond latency (Watch then holds
-// one connection of the pool); on SQLite, and as the fallback, Watch polls
-// the log, one indexed read per [Config.PollInterval].
+// [Store.Follow] follows the log and applies each change to the caches a
+// server has, so a key revoked, a client created or deleted, or a signing
+// key rotated by any process takes effect in every process:
+//
+//	go store.Follow(ctx, sqlstore.Followers{
+//		APIKeys:     apiKeyVerifier, // *apikey.Verifier
+//		Clients:     clientGate,     // *oauth.ClientGate
+//		SigningKeys: keySet,         // *jwt.KeySet
+//	})
+//
+// On SQLite, Follow polls the log, one indexed read per
+// [Config.PollInterval] (1 s by default): a change reaches the caches of
+// every process within 2 s. On PostgreSQL, give
+// [Config.WaitForNotification] and the log is announced with
+// LISTEN/NOTIFY: a change reaches them within 100 ms (a few milliseconds
+// on a local network; Follow then holds one connection of the pool);
+// without it, PostgreSQL is polled as SQLite is. A notification is only a
+// wake-up, so one that is lost costs latency, never a change. Revocations
+// of grants and access tokens are not on the log: the
+// [github.com/audexum/auth/oauth.RevocationCache] of each process trusts
+// a "not revoked" answer for at most its MaxAge (1 s). [Store.Watch] is
+// the lower-level loop, for caches of your own.
 //
 // # Errors
 //

@@ -3,6 +3,7 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/apikey"
+	"github.com/audexum/auth/jwt"
+	"github.com/audexum/auth/oauth"
 	"github.com/audexum/auth/sqlstore"
 )
 
@@ -79,6 +82,75 @@ func ExampleStore_Watch() {
 	cancel()
 	fmt.Println(<-done)
 	// Output:
+	// context canceled
+}
+
+// A server built from the toolkit learns of every change any process makes
+// to the records it caches: here the CLI (a second handle on the same
+// database, a second process as far as SQLite can tell) registers and then
+// deletes an OAuth client while the server runs, and the server's
+// ClientGate accepts the client's token, then refuses it. Start Follow
+// once the caches exist; it applies each change as it appears in the log.
+func ExampleStore_Follow() {
+	dir, _ := os.MkdirTemp("", "audexum")
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	open := func() (*sqlstore.Store, *sql.DB) {
+		db, _ := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(dir, "auth.db")))
+		// 100 ms so the example is quick; the default is 1 s.
+		store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite, PollInterval: 100 * time.Millisecond})
+		if err != nil {
+			panic(err)
+		}
+		return store, db
+	}
+	server, serverDB := open()
+	defer serverDB.Close()
+	cli, cliDB := open()
+	defer cliDB.Close()
+
+	// The server's caches.
+	const issuer, api = "https://auth.example.com", "https://api.example.com"
+	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Store: server.SigningKeys()})
+	signer, _ := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: keys})
+	tokens, _ := jwt.NewVerifier(jwt.Config{Issuer: issuer, Audiences: []string{api},
+		Algorithms: []string{jwt.ES256}, KeySet: keys})
+	gate, _ := oauth.NewClientGate(oauth.ClientGateConfig{Verifier: tokens, Clients: server.Clients()})
+	apiKeys, _ := apikey.NewVerifier(apikey.VerifierConfig{Store: server.APIKeys()})
+	defer apiKeys.Close()
+
+	applied := make(chan sqlstore.Change, 16)
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Follow(ctx, sqlstore.Followers{APIKeys: apiKeys, Clients: gate, SigningKeys: keys,
+			OnChange: func(c sqlstore.Change, err error) { applied <- c }})
+	}()
+	waitFor := func(id string) {
+		for c := range applied {
+			if c.Kind == sqlstore.KindClient && c.ID == id {
+				return
+			}
+		}
+	}
+
+	registry, _ := oauth.NewRegistry(oauth.RegistryConfig{Clients: cli.Clients()})
+	client, _, _ := registry.Register(ctx, oauth.Registration{Name: "backend", Type: oauth.ClientServer})
+	waitFor(client.ID)
+	tok, _ := signer.Sign(ctx, jwt.Claims{Subject: client.ID, ClientID: client.ID, Audience: []string{api}})
+	_, err := gate.Verify(ctx, tok.Value)
+	fmt.Println("new client:", err)
+
+	registry.Delete(ctx, client.ID)
+	waitFor(client.ID)
+	_, err = gate.Verify(ctx, tok.Value)
+	fmt.Println("deleted client:", errors.Is(err, oauth.ErrClientDeleted))
+
+	cancel()
+	fmt.Println(<-done)
+	// Output:
+	// new client: <nil>
+	// deleted client: true
 	// context canceled
 }
 

@@ -16,8 +16,8 @@ const watchBatch = 1000
 // so that no change between the two is missed. Run Watch in a goroutine
 // of its own, one per process, and evict what fn names from the caches:
 // for API keys, pass [APIKeyInvalidator] of the process's
-// apikey.Verifier. A revocation or rotation made by any process sharing
-// the database then reaches this one within about [Config.PollInterval]
+// apikey.Verifier. A change made by any process sharing the database
+// then reaches this one within about [Config.PollInterval]
 // (1 s), on SQLite as on PostgreSQL; with [Config.WaitForNotification] on
 // PostgreSQL, within milliseconds. The verifier's cache TTL stays the
 // bound if the database cannot be read for a while.
@@ -28,8 +28,15 @@ const watchBatch = 1000
 // retention), fn receives a Change of [KindAll]. Errors reading the
 // database go to [Config.OnError] and Watch keeps trying.
 //
-// fn is called from Watch's goroutine, one change at a time.
+// fn is called from Watch's goroutine, one change at a time. To keep the
+// caches of the toolkit's verifiers current, [Store.Follow] does all of
+// this for you.
 func (s *Store) Watch(ctx context.Context, from int64, fn func(Change)) error {
+	return s.watch(ctx, from, fn, nil)
+}
+
+// watch is Watch, calling idle (if not nil) after each read of the log.
+func (s *Store) watch(ctx context.Context, from int64, fn func(Change), idle func()) error {
 	cursor := max(from, 0)
 	wake := make(chan struct{}, 1)
 	if s.dialect == Postgres && s.wait != nil {
@@ -52,6 +59,9 @@ func (s *Store) Watch(ctx context.Context, from int64, fn func(Change)) error {
 		case <-wake:
 		}
 		cursor = s.deliver(ctx, cursor, fn)
+		if idle != nil {
+			idle()
+		}
 	}
 }
 
@@ -149,7 +159,8 @@ func nudge(wake chan<- struct{}) {
 }
 
 // APIKeyInvalidator returns a [Store.Watch] callback that evicts changed
-// API keys from v (an *apikey.Verifier).
+// API keys from v (an *apikey.Verifier). [Store.Follow] does this and
+// keeps the server's other caches current too.
 func APIKeyInvalidator(v interface {
 	Invalidate(id string)
 	InvalidateAll()

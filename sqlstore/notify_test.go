@@ -142,8 +142,9 @@ func TestLatestChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if last != first+3 {
-			t.Errorf("LatestChange: got %d, want %d", last, first+3)
+		// Two changes per key: its creation and its revocation.
+		if last != first+6 {
+			t.Errorf("LatestChange: got %d, want %d", last, first+6)
 		}
 		cs, err := s.Changes(t.Context(), first, 10)
 		if err != nil {
@@ -151,7 +152,9 @@ func TestLatestChange(t *testing.T) {
 		}
 		var want []sqlstore.Change
 		for i, id := range ids {
-			want = append(want, sqlstore.Change{Seq: first + int64(i) + 1, Kind: sqlstore.KindAPIKey, ID: id})
+			for j := range 2 {
+				want = append(want, sqlstore.Change{Seq: first + int64(2*i+j) + 1, Kind: sqlstore.KindAPIKey, ID: id})
+			}
 		}
 		if diff := cmp.Diff(want, cs); diff != "" {
 			t.Errorf("Changes (-want +got):\n%s", diff)

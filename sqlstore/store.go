@@ -21,10 +21,11 @@ type Config struct {
 	// this clock.
 	Now func() time.Time
 
-	// PollInterval is how often [Store.Watch] reads the change log when it
-	// has no notification to wake it. If zero, [DefaultPollInterval] (1 s):
-	// another process's revocation reaches this process's caches within
-	// about that long, also on SQLite, where nothing else can tell.
+	// PollInterval is how often [Store.Follow] and [Store.Watch] read the
+	// change log when no notification wakes them. If zero,
+	// [DefaultPollInterval] (1 s): another process's change reaches this
+	// process's caches within about that long, also on SQLite, where
+	// nothing else can tell.
 	PollInterval time.Duration
 
 	// ChangeRetention is how long change-log rows are kept. A watcher

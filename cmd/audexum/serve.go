@@ -191,7 +191,7 @@ type app struct {
 	oauth     *oauth.Server
 	keyV      *apikey.Verifier
 	tokenV    *jwt.Verifier
-	gate      *clientGate
+	gate      *oauth.ClientGate
 	authn     *auth.Authenticator
 	metrics   *metrics
 	signIns   *auth.AttemptCounter
@@ -232,7 +232,10 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	// request, through a cache that every revocation made here
 	// invalidates, and whose "not revoked" answers live at most a second
 	// (the delay for revocations made by other instances).
-	grants := newRevocationCache(sys.grants, time.Second, 100_000)
+	grants, err := oauth.NewRevocationCache(oauth.RevocationCacheConfig{Grants: sys.grants, MaxAge: time.Second, Size: 100_000})
+	if err != nil {
+		return nil, err
+	}
 	a.tokenV, err = jwt.NewVerifier(jwt.Config{
 		Issuer:     issuer,
 		Audiences:  []string{audience},
@@ -248,7 +251,9 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	if err != nil {
 		return nil, err
 	}
-	if a.gate, err = newClientGate(ctx, a.tokenV, sys.clients); err != nil {
+	// Tokens of a deleted client are refused; the gate hears of client
+	// changes through the change log (Follow, below).
+	if a.gate, err = oauth.NewClientGate(oauth.ClientGateConfig{Verifier: a.tokenV, Clients: sys.clients}); err != nil {
 		return nil, err
 	}
 	a.oauth, err = oauth.NewServer(oauth.Config{
@@ -305,10 +310,6 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		m.storeErrors.WithLabelValues("change_log").Inc()
 		logger.Error("change log", "err", err)
 	}
-	from, err := sys.store.LatestChange(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("read change log: %w", err)
-	}
 	// Started last, so no error return leaves it running. Failed
 	// authentications are counted per minute in memory and
 	// written to the audit trail every 10 s and at shutdown (app.close):
@@ -326,32 +327,18 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	a.stopWatch, a.watchDone = cancel, make(chan struct{})
 	go func() {
 		defer close(a.watchDone)
-		sys.store.Watch(wctx, from, a.onChange)
+		sys.store.Follow(wctx, sqlstore.Followers{APIKeys: a.keyV, Clients: a.gate, SigningKeys: a.keySet, OnChange: a.onChange})
 	}()
 	return a, nil
 }
 
-func (a *app) onChange(ch sqlstore.Change) {
-	switch ch.Kind {
-	case sqlstore.KindAPIKey:
-		a.keyV.Invalidate(ch.ID)
-	case sqlstore.KindClient:
-		if err := a.gate.changed(context.Background(), ch.ID); err != nil {
-			a.logger.Error("reload client", "err", err)
-		}
-	case sqlstore.KindSigningKey:
-		a.reloadKeys()
-	case sqlstore.KindAll:
-		a.keyV.InvalidateAll()
-		a.reloadKeys()
-		if err := a.gate.reloadAll(context.Background()); err != nil {
-			a.logger.Error("reload clients", "err", err)
-		}
+// onChange counts and logs what Follow applied: reloads of the signing
+// keys, and their failures (Follow retries them).
+func (a *app) onChange(ch sqlstore.Change, err error) {
+	if ch.Kind != sqlstore.KindSigningKey && ch.Kind != sqlstore.KindAll {
+		return
 	}
-}
-
-func (a *app) reloadKeys() {
-	if err := a.keySet.Reload(context.Background()); err != nil {
+	if err != nil {
 		a.metrics.keyReloads.WithLabelValues("error").Inc()
 		a.logger.Error("reload signing keys", "err", err)
 		return

@@ -1,0 +1,235 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/audexum/auth"
+)
+
+// Defaults of [ClientGateConfig].
+const (
+	// DefaultClientGateTTL is how long a ClientGate trusts what it read
+	// about a client when ClientGateConfig.CacheTTL is zero.
+	DefaultClientGateTTL = 30 * time.Second
+	// DefaultClientGateSize is how many clients a ClientGate remembers
+	// when ClientGateConfig.CacheSize is zero.
+	DefaultClientGateSize = 10_000
+)
+
+// ClientGateConfig configures a [ClientGate].
+type ClientGateConfig struct {
+	// Verifier verifies the access tokens: typically the *jwt.Verifier
+	// of the resource server. Required. The gate claims the credentials
+	// it claims ([auth.ShapeMatcher]) and is ready when it is
+	// ([auth.Readier]).
+	Verifier auth.Verifier
+
+	// Clients is the store of registered clients. Required.
+	Clients ClientStore
+
+	// CacheTTL is how long the gate trusts what it read about a client
+	// (that it exists, or that it does not). A deletion the gate is not
+	// told of ([ClientGate.Invalidate]) takes effect within CacheTTL. If
+	// zero, [DefaultClientGateTTL] (30 s); if negative, the store is asked
+	// on every request.
+	CacheTTL time.Duration
+
+	// CacheSize caps the clients the gate remembers. When it is full, a
+	// new answer evicts one at random, which then costs one more store
+	// read when its client is next seen. If zero,
+	// [DefaultClientGateSize].
+	CacheSize int
+
+	// Now returns the current time. If nil, time.Now.
+	Now func() time.Time
+}
+
+// ClientGate wraps an access-token verifier so that the tokens of a
+// deleted client stop working, instead of living on until they expire.
+// Access tokens are self-contained JWTs: deleting a client cannot revoke
+// them one by one, so the gate looks the token's client up (through a
+// bounded cache) after the token verified, and refuses it when the client
+// no longer exists.
+//
+// Put the gate where the verifier would go: in [auth.Config.Verifiers],
+// and as [Config.AccessTokenVerifier] so that introspection and
+// revocation agree with the API. Create one with [NewClientGate]; it is
+// safe for concurrent use.
+//
+// The gate learns of a change in the next CacheTTL, or at once when told
+// with [ClientGate.Invalidate]. The [Registry] does not tell it: a server
+// that changes clients in-process calls Invalidate itself, and a server on
+// github.com/audexum/auth/sqlstore has Store.Follow do it for every
+// change any process makes.
+type ClientGate struct {
+	next    auth.Verifier
+	clients ClientStore
+	ttl     time.Duration
+	size    int
+	now     func() time.Time
+
+	// gen is bumped by every invalidation, with mu held. A lookup reads
+	// it before asking the store and keeps its answer only if it did not
+	// change, so a lookup racing a deletion cannot put the client back.
+	gen     atomic.Uint64
+	mu      sync.RWMutex
+	entries map[string]gateEntry
+}
+
+type gateEntry struct {
+	exists bool
+	until  time.Time
+}
+
+// NewClientGate returns a ClientGate for cfg. It fails with an error
+// wrapping [ErrInvalidConfig] if Verifier or Clients is nil or CacheSize
+// is negative. It does no I/O: clients are read when their tokens are
+// first seen.
+func NewClientGate(cfg ClientGateConfig) (*ClientGate, error) {
+	switch {
+	case cfg.Verifier == nil:
+		return nil, fmt.Errorf("%w: ClientGate needs a Verifier", ErrInvalidConfig)
+	case cfg.Clients == nil:
+		return nil, fmt.Errorf("%w: ClientGate needs a ClientStore", ErrInvalidConfig)
+	case cfg.CacheSize < 0:
+		return nil, fmt.Errorf("%w: negative CacheSize", ErrInvalidConfig)
+	}
+	g := &ClientGate{
+		next:    cfg.Verifier,
+		clients: cfg.Clients,
+		ttl:     cfg.CacheTTL,
+		size:    cfg.CacheSize,
+		now:     cfg.Now,
+		entries: make(map[string]gateEntry),
+	}
+	if g.ttl == 0 {
+		g.ttl = DefaultClientGateTTL
+	}
+	if g.size == 0 {
+		g.size = DefaultClientGateSize
+	}
+	if g.now == nil {
+		g.now = time.Now
+	}
+	return g, nil
+}
+
+// Verify verifies the token with the wrapped verifier, then checks that
+// its client (the principal's ClientID) still exists. A token of a
+// deleted or unknown client, or one without a client ID, fails with
+// [auth.ErrRevoked] and [ErrClientDeleted]; a store that cannot answer
+// fails with [auth.ErrUnavailable], never a verdict. Errors of the wrapped
+// verifier are returned as they are.
+func (g *ClientGate) Verify(ctx context.Context, credential string) (*auth.Principal, error) {
+	p, err := g.next.Verify(ctx, credential)
+	if err != nil {
+		return nil, err
+	}
+	ok, err := g.exists(ctx, p.ClientID)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		return nil, errClientDeleted
+	}
+	return p, nil
+}
+
+var errClientDeleted = fmt.Errorf("%w: %w", auth.ErrRevoked, ErrClientDeleted)
+
+// exists reports whether the client id exists, from the cache or the
+// store.
+func (g *ClientGate) exists(ctx context.Context, id string) (bool, error) {
+	if id == "" {
+		return false, nil
+	}
+	now := g.now()
+	g.mu.RLock()
+	e, ok := g.entries[id]
+	g.mu.RUnlock()
+	if ok && now.Before(e.until) {
+		return e.exists, nil
+	}
+	gen := g.gen.Load()
+	_, err := g.clients.Client(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		g.put(id, false, gen, now)
+		return false, nil
+	case err != nil:
+		// Fail closed, and not as "revoked": the client may be fine.
+		return false, fmt.Errorf("%w: client store: %w", auth.ErrUnavailable, err)
+	}
+	g.put(id, true, gen, now)
+	return true, nil
+}
+
+// put remembers an answer read at generation gen, unless an invalidation
+// happened since.
+func (g *ClientGate) put(id string, exists bool, gen uint64, now time.Time) {
+	if g.ttl <= 0 {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gen.Load() != gen {
+		return
+	}
+	if _, ok := g.entries[id]; !ok && len(g.entries) >= g.size {
+		evictOne(g.entries)
+	}
+	// Cloned: the ID may be a piece of the token's payload, which the
+	// cache must not keep alive.
+	g.entries[strings.Clone(id)] = gateEntry{exists: exists, until: now.Add(g.ttl)}
+}
+
+// evictOne removes an arbitrary entry. Map iteration starts at a random
+// place, so this is random eviction: no bookkeeping on the hit path, and
+// no order a caller can steer.
+func evictOne[V any](m map[string]V) {
+	for k := range m {
+		delete(m, k)
+		return
+	}
+}
+
+// Invalidate drops what the gate remembers about the client clientID, so
+// the next token of that client reads the store: call it when the client
+// is created, changed or deleted. Store.Follow of
+// github.com/audexum/auth/sqlstore calls it for every client change on
+// the database's change log.
+func (g *ClientGate) Invalidate(clientID string) {
+	g.mu.Lock()
+	g.gen.Add(1)
+	delete(g.entries, clientID)
+	g.mu.Unlock()
+}
+
+// InvalidateAll drops everything the gate remembers, for when changes may
+// have been missed.
+func (g *ClientGate) InvalidateAll() {
+	g.mu.Lock()
+	g.gen.Add(1)
+	clear(g.entries)
+	g.mu.Unlock()
+}
+
+// MatchShape implements [auth.ShapeMatcher]: the gate claims what the
+// wrapped verifier claims, or every credential if it does not say.
+func (g *ClientGate) MatchShape(credential string) bool {
+	m, ok := g.next.(auth.ShapeMatcher)
+	return !ok || m.MatchShape(credential)
+}
+
+// Ready implements [auth.Readier]: the gate is ready when the wrapped
+// verifier is.
+func (g *ClientGate) Ready() bool {
+	r, ok := g.next.(auth.Readier)
+	return !ok || r.Ready()
+}
