@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -20,19 +19,10 @@ const propagationBound = 2 * time.Second
 // created after the server started got tokens the API refused until a
 // restart). The other serve tests create their records before starting
 // the server, which is how that went unnoticed.
-func TestServeFirstSQLite(t *testing.T) { runServeFirst(t, newEnv) }
+// Nothing exists before serve starts: not even the database.
+func TestServeFirstSQLite(t *testing.T) { runServeFirst(t, newBareEnv) }
 
-func TestServeFirstPostgres(t *testing.T) {
-	dsn := os.Getenv("AUDEXUM_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("AUDEXUM_TEST_POSTGRES_DSN is not set; run scripts/postgres-for-tests.sh to test against PostgreSQL")
-	}
-	runServeFirst(t, func(t *testing.T) *env {
-		e := newEnv(t)
-		e.db = freshPostgresDB(t, dsn)
-		return e
-	})
-}
+func TestServeFirstPostgres(t *testing.T) { runServeFirst(t, newPostgresEnv) }
 
 func runServeFirst(t *testing.T, newEnv func(t *testing.T) *env) {
 	t.Run("ClientCreate", func(t *testing.T) { testServeFirstClient(t, newEnv(t)) })
