@@ -99,12 +99,6 @@ func parseJWKS(data []byte, allowed []*algorithm) ([]jwkset.JWK, error) {
 	var out []jwkset.JWK
 	seen := make(map[string]bool, len(set.Keys))
 	for _, m := range set.Keys {
-		if m.USE != "" && m.USE != jwkset.UseSig {
-			continue // RFC 7517 §4.2: an encryption key never verifies
-		}
-		if len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify) {
-			continue // RFC 7517 §4.3
-		}
 		if seen[m.KID] {
 			continue // one key per kid: the first
 		}
@@ -112,21 +106,33 @@ func parseJWKS(data []byte, allowed []*algorithm) ([]jwkset.JWK, error) {
 		if err != nil {
 			continue
 		}
-		alg := bindAlgorithm(j.Key(), string(m.ALG), allowed)
-		if alg == nil {
-			continue
+		if k, ok := usableKey(j.Key(), m, allowed); ok {
+			seen[m.KID] = true
+			out = append(out, k)
 		}
-		k, ok := bindKey(j.Key(), m.KID, alg)
-		if !ok {
-			continue
-		}
-		seen[m.KID] = true
-		out = append(out, k)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no usable key in JWK Set")
 	}
 	return out, nil
+}
+
+// usableKey returns a JWK of the public key bound to one allowed
+// algorithm, or false when the JWK m describes is not for verifying
+// signatures or fits no allowed algorithm (see [bindAlgorithm] and
+// [bindKey]). The rules are the same whatever the key came from.
+func usableKey(key crypto.PublicKey, m jwkset.JWKMarshal, allowed []*algorithm) (jwkset.JWK, bool) {
+	if m.USE != "" && m.USE != jwkset.UseSig {
+		return jwkset.JWK{}, false // RFC 7517 §4.2: an encryption key never verifies
+	}
+	if len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify) {
+		return jwkset.JWK{}, false // RFC 7517 §4.3
+	}
+	alg := bindAlgorithm(key, string(m.ALG), allowed)
+	if alg == nil {
+		return jwkset.JWK{}, false
+	}
+	return bindKey(key, m.KID, alg)
 }
 
 // bindAlgorithm returns the one algorithm key will verify: the JWK's "alg"
