@@ -22,9 +22,10 @@ import (
 
 // keySource is one place keys come from.
 type keySource struct {
-	store  jwkset.Storage
-	url    string  // "" for given keys and key sets
-	keySet *KeySet // the in-process key set store publishes; nil for other sources
+	store   jwkset.Storage
+	url     string         // "" for given keys and key sets
+	keySet  *KeySet        // the in-process key set store publishes; nil for other sources
+	keyfunc jwkset.Storage // Config.Keyfunc's storage, read into store; nil for other sources
 
 	mu          sync.Mutex // serialises replacing the set
 	loaded      bool       // a set was loaded; guarded by mu, mirrored in refresher.loaded
@@ -33,6 +34,12 @@ type keySource struct {
 
 func newLoadedSource(store jwkset.Storage) *keySource {
 	return &keySource{store: store, loaded: true}
+}
+
+func (s *keySource) isLoaded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loaded
 }
 
 // signingKey names the key that verified a token, for the checks that
