@@ -20,6 +20,7 @@ import (
 	"github.com/MicahParks/keyfunc/v3"
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/time/rate"
 
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/jwt"
@@ -85,6 +86,7 @@ func storageJWK(t *testing.T, k *testKey) jwkset.JWK {
 func TestKeyfuncKeys(t *testing.T) {
 	es := newTestKey(t, jwt.ES256, "es", 0)
 	rs := newTestKey(t, jwt.RS256, "rs", 0)
+	ps := newTestKey(t, jwt.PS256, "ps", 2)
 	ed := newTestKey(t, jwt.EdDSA, "ed", 0)
 	bare := newTestKey(t, jwt.RS256, "rs-bare", 1)  // published without "alg"
 	p384 := newTestKey(t, jwt.ES384, "p384", 0)     // fits no allowed algorithm
@@ -101,7 +103,7 @@ func TestKeyfuncKeys(t *testing.T) {
 	weak := &testKey{alg: jwt.RS256, kid: "weak", priv: weakPriv}
 	encJWK, _ := jose.JSONWebKey{Key: enc.priv.Public(), KeyID: "enc", Use: "enc"}.MarshalJSON()
 	opsJWK := strings.Replace(string(ops.jwk(t, false)), `"use":"sig"`, `"key_ops":["encrypt"]`, 1)
-	set := jwks(t, []*testKey{es, rs, ed, p384, weak, dup},
+	set := jwks(t, []*testKey{es, rs, ps, ed, p384, weak, dup},
 		string(bare.jwk(t, true)),
 		string(encJWK), opsJWK, string(leakedJWK),
 		// An HMAC secret: keyfunc's storage keeps it (as bytes); no
@@ -145,6 +147,9 @@ func TestKeyfuncKeys(t *testing.T) {
 		// JWK's "alg" only when the JWK has one.
 		{"PS256 with an RS256 key", rs.sign(t, jwt.PS256, hdr("PS256", `,"kid":"rs"`), claims(nil)), jwt.ErrAlgorithm},
 		{"ES256 header naming the RSA key", es.sign(t, jwt.ES256, hdr("ES256", `,"kid":"rs"`), claims(nil)), jwt.ErrAlgorithm},
+		// A JWK's "alg" binds it, though RS256 comes first in the list.
+		{"PS256 key", ps.token(t, claims(nil)), nil},
+		{"RS256 with a PS256 key", ps.sign(t, jwt.RS256, hdr("RS256", `,"kid":"ps"`), claims(nil)), jwt.ErrAlgorithm},
 		// Without "alg" the key is bound by type, to the first allowed
 		// algorithm it fits: RS256 comes before PS256 in the list.
 		{"key without alg, RS256", bare.token(t, claims(nil)), nil},
@@ -222,11 +227,18 @@ func TestKeyfuncRotation(t *testing.T) {
 
 // TestKeyfuncUnknownKidFlood: a thousand tokens with random kids, from
 // many goroutines, are refused as invalid (401, not 503) and cause at most
-// one fetch.
+// one fetch, even with a keyfunc told to fetch on every unknown kid: the
+// Verifier's RefreshRateLimit holds the flood back.
 func TestKeyfuncUnknownKidFlood(t *testing.T) {
 	k := newTestKey(t, jwt.ES256, "k1", 0)
 	s := newJWKSServer(t, jwks(t, []*testKey{k}))
-	v := keyfuncVerifier(t, newKeyfunc(t, s), jwt.Config{})
+	kf, err := keyfunc.NewDefaultOverrideCtx(t.Context(), []string{s.URL}, keyfunc.Override{
+		RefreshUnknownKID: rate.NewLimiter(rate.Inf, 1),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := keyfuncVerifier(t, kf, jwt.Config{})
 	toks := make([]string, 1000)
 	for i := range toks {
 		var id [8]byte
