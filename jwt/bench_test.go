@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/MicahParks/keyfunc/v3"
+
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/jwt"
 )
@@ -116,6 +118,44 @@ func BenchmarkJWTRepeatedKeySet(b *testing.B) {
 			}
 			v := newVerifier(b, jwt.Config{Algorithms: []string{alg}, KeySet: ks, CacheSize: 1000})
 			serveBench(b, v, tok.Value)
+		})
+	}
+}
+
+// BenchmarkJWTJWKSFirstSight and BenchmarkJWTJWKSRepeated are FirstSight
+// and Repeated with the key from a JWKS URL (Config.JWKSURLs), and the
+// Keyfunc ones with the same JWKS through the keyfunc a service would run
+// (keyfunc.NewDefaultCtx as Config.Keyfunc): requests read the Verifier's
+// copy of the keys whatever the source, so the four should match the
+// given-key figures.
+func BenchmarkJWTJWKSFirstSight(b *testing.B) { benchRemote(b, false, 0) }
+func BenchmarkJWTJWKSRepeated(b *testing.B)   { benchRemote(b, false, 1000) }
+
+func BenchmarkJWTKeyfuncFirstSight(b *testing.B) { benchRemote(b, true, 0) }
+func BenchmarkJWTKeyfuncRepeated(b *testing.B)   { benchRemote(b, true, 1000) }
+
+func benchRemote(b *testing.B, viaKeyfunc bool, cacheSize int) {
+	for _, alg := range benchAlgs {
+		b.Run(alg, func(b *testing.B) {
+			k, tok := benchToken(b, alg)
+			set := jwks(b, []*testKey{k})
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(set) }))
+			b.Cleanup(srv.Close)
+			cfg := jwt.Config{Algorithms: []string{alg}, CacheSize: cacheSize}
+			if viaKeyfunc {
+				kf, err := keyfunc.NewDefaultCtx(b.Context(), []string{srv.URL})
+				if err != nil {
+					b.Fatal(err)
+				}
+				cfg.Keyfunc = kf
+			} else {
+				cfg.JWKSURLs = []string{srv.URL}
+			}
+			v := newVerifier(b, cfg)
+			if err := v.WaitReady(b.Context()); err != nil {
+				b.Fatal(err)
+			}
+			serveBench(b, v, tok)
 		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"crypto"
 	"net/http"
 	"time"
+
+	"github.com/MicahParks/keyfunc/v3"
 )
 
 // Defaults and limits of [Config].
@@ -51,7 +53,9 @@ const (
 
 // Config configures a [Verifier]. The zero value of every field is the
 // secure choice; Issuer, Audiences, Algorithms and at least one key source
-// (JWKSURLs, JWKS, Keys or KeySet) must be set.
+// (JWKSURLs, JWKS, Keys, KeySet or Keyfunc) must be set. Key sources
+// combine: a "kid" is looked up in JWKS and Keys, then KeySet, JWKSURLs
+// and Keyfunc, and the first source that has it decides.
 type Config struct {
 	// Issuer is the exact "iss" every token must carry: the authorization
 	// server's issuer identifier (RFC 9068 §4). It is compared byte for
@@ -100,6 +104,41 @@ type Config struct {
 	// their issuer ends a key's use by no longer publishing it.
 	KeySet *KeySet
 
+	// Keyfunc, if set, is a keyfunc (github.com/MicahParks/keyfunc/v3)
+	// the service already runs, from keyfunc.NewDefaultCtx, keyfunc.New
+	// or keyfunc.NewJWKSetJSON: the keys of its JWK Set storage
+	// (Keyfunc.Storage) are used with this package's rules, not
+	// keyfunc's. Each is bound to one algorithm as a JWKS key is: its
+	// "alg", or without one the first of Algorithms its type and curve
+	// fit. RSA keys under 2048 bits, HMAC secrets, encryption keys, keys
+	// of no allowed algorithm and unsupported keys are skipped; a private
+	// key counts as its public half. Its Keyfunc method is never called,
+	// and "jku", "x5u" and "jwk" headers are ignored as with every source.
+	//
+	// The storage is read in the background into a copy that requests
+	// use: at once, then every minute (every RefreshInterval if shorter),
+	// and when a token names a "kid" no source has, at most once per
+	// RefreshRateLimit (shared with JWKSURLs). For that unknown "kid" the
+	// storage is first asked for it, so keyfunc's default storage fetches
+	// its URLs, under keyfunc's own rate limit, within FetchTimeout and
+	// not on the request's context; the request waits for it at most
+	// RefreshWait and is then refused (401) if the key is still unknown.
+	// A request never calls the storage itself: a cached token costs
+	// what it costs with any source, and no request waits on keyfunc's
+	// rate limiter. Fetching stays keyfunc's job (its interval, HTTP
+	// client and rate limit; it reads responses without the MaxJWKSSize
+	// cap, so prefer JWKSURLs where no keyfunc runs already), and Close
+	// does not stop it.
+	//
+	// A read that finds no usable key fails (OnRefreshError gets url
+	// "keyfunc") and the previous keys stay, as for a JWKS fetch. Until a
+	// read has found keys the Verifier is not Ready, and a token whose
+	// key is in no source is unavailable (503), not invalid: a storage
+	// whose first fetch failed is not taken for one without the key. Keys
+	// the storage no longer holds stop verifying at the next read, cached
+	// tokens included.
+	Keyfunc keyfunc.Keyfunc
+
 	// HTTPClient fetches JWKSURLs. If nil, a client with a FetchTimeout
 	// timeout. Responses are read up to [MaxJWKSSize] whatever the client.
 	HTTPClient *http.Client
@@ -109,7 +148,8 @@ type Config struct {
 
 	// RefreshInterval is how often JWKSURLs are fetched. If zero,
 	// [DefaultRefreshInterval]. Until a first fetch succeeds, the Verifier
-	// retries sooner, backing off from one second.
+	// retries sooner, backing off from one second. Keyfunc's storage is
+	// read every minute, or every RefreshInterval if shorter.
 	RefreshInterval time.Duration
 
 	// RefreshRateLimit is the shortest time between two fetches caused by
@@ -167,8 +207,9 @@ type Config struct {
 	Now func() time.Time
 
 	// OnRefreshError, if set, is called from a background goroutine with
-	// the reason each time a JWKS fetch fails (the previous keys stay in
-	// use). The package never logs on its own.
+	// the reason each time a JWKS fetch fails, or a read of Keyfunc's
+	// storage (url "keyfunc") finds no usable key; the previous keys stay
+	// in use. The package never logs on its own.
 	OnRefreshError func(url string, err error)
 
 	// InsecureAllowAnyType accepts tokens whose "typ" header is not

@@ -8,7 +8,9 @@
 // needs the issuer, this server's audience, an algorithm allow-list and a
 // key source: the issuer's JWKS URL (fetched in the background, refreshed
 // on an interval and, rate limited, when a token names an unknown key),
-// given keys, or an in-process [KeySet]:
+// given keys, an in-process [KeySet], or the keyfunc
+// (github.com/MicahParks/keyfunc/v3) a service already runs
+// ([Config.Keyfunc]), whose keys are held to the same rules:
 //
 //	v, err := jwt.NewVerifier(jwt.Config{
 //		Issuer:     "https://auth.example.com",
@@ -53,8 +55,9 @@
 // followed. The issuer is checked before any key lookup, so tokens of
 // other issuers cause no fetch; unknown key IDs cause at most one fetch per
 // RefreshRateLimit, and a request waits for it at most RefreshWait. JWKS
-// responses are capped at [MaxJWKSSize]; a failed fetch keeps the previous
-// keys, and a successful one replaces them, so removed keys stop verifying.
+// responses are capped at [MaxJWKSSize] (a keyfunc fetches with its own
+// limits); a failed fetch keeps the previous keys, and a successful one
+// replaces them, so removed keys stop verifying.
 // Claim names are matched exactly and duplicates refused, so the claims a
 // handler decodes from the principal are the ones that were checked.
 //

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/MicahParks/keyfunc/v3"
 	"github.com/go-jose/go-jose/v4"
 	josejwt "github.com/go-jose/go-jose/v4/jwt"
 
@@ -138,6 +139,82 @@ func ExampleNewVerifier_givenKeys() {
 	fmt.Println(p.Subject, p.Method, p.IsUser(), p.Scopes.Has("invoices:write"), p.ExpiresAt.Format(time.RFC3339))
 	// Output:
 	// billing-job client_credentials false true 2030-01-02T04:04:05Z
+}
+
+// A service that already runs keyfunc (github.com/MicahParks/keyfunc/v3),
+// for golang-jwt say, gives the Verifier that Keyfunc as it is. Keyfunc
+// keeps fetching the JWKS on its own schedule; the Verifier reads the keys
+// keyfunc holds and applies its own rules to them: each key verifies one
+// algorithm of the allow-list, weak and unsupported keys are skipped, and
+// while keyfunc holds no usable key tokens get 503, not 401. Where no
+// keyfunc runs yet, JWKSURLs does the same without it.
+func ExampleConfig_keyfunc() {
+	// The authorization server, here in the same process for the
+	// example.
+	keys, err := jwt.NewKeySet(jwt.KeySetConfig{Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+	as := httptest.NewServer(keys.JWKSHandler())
+	defer as.Close()
+	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: "https://auth.example.com", Keys: keys, Now: exampleNow})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// The keyfunc the service already has. Its context ends keyfunc's
+	// refresh; the Verifier's Close does not.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	k, err := keyfunc.NewDefaultCtx(ctx, []string{as.URL})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	v, err := jwt.NewVerifier(jwt.Config{
+		Issuer:     "https://auth.example.com",
+		Audiences:  []string{"https://api.example.com"},
+		Algorithms: []string{jwt.ES256},
+		Keyfunc:    k,
+		CacheSize:  10000,
+		Now:        exampleNow,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+	wait, cancelWait := context.WithTimeout(ctx, 5*time.Second)
+	defer cancelWait()
+	if err := v.WaitReady(wait); err != nil { // keyfunc's keys read
+		log.Fatal(err)
+	}
+	authn, err := auth.New(auth.Config{Verifiers: []auth.Verifier{v}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	api := authn.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := auth.FromContext(r.Context())
+		fmt.Fprintf(w, "%s via %s", p.Subject, p.ClientID)
+	}))
+
+	tok, err := signer.Sign(context.Background(), jwt.Claims{
+		Subject:  "user-42",
+		ClientID: "photo-app",
+		Audience: []string{"https://api.example.com"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, bearer := range []string{tok.Value, tok.Value[:len(tok.Value)-4] + "AAAA"} {
+		r := httptest.NewRequest("GET", "https://api.example.com/photos", nil)
+		r.Header.Set("Authorization", "Bearer "+bearer)
+		w := httptest.NewRecorder()
+		api.ServeHTTP(w, r)
+		fmt.Println(w.Code, w.Body.String())
+	}
+	// Output:
+	// 200 user-42 via photo-app
+	// 401 {"error":"invalid_token","message":"Authentication failed"}
 }
 
 // The authorization server mints access tokens with a Signer over a

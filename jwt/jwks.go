@@ -104,12 +104,29 @@ func (v *Verifier) start() {
 	}
 	v.checkReady(len(v.sources))
 	v.bg, v.stop = context.WithCancel(context.Background())
-	if len(v.remotes) == 0 {
-		return
+	if len(v.remotes) > 0 {
+		v.wg.Add(1)
+		go v.poll(v.interval, v.remotesLoaded, func() {
+			v.mu.Lock()
+			run := v.startLocked(false, "")
+			v.mu.Unlock()
+			select {
+			case <-run.done:
+			case <-v.bg.Done():
+			}
+		})
 	}
-	v.wg.Add(1)
-	go v.loop()
+	if v.keyfunc != nil {
+		v.wg.Add(1)
+		go v.poll(min(v.interval, keyfuncReadInterval), v.keyfunc.isLoaded, func() {
+			v.readKeyfunc(false, "")
+		})
+	}
 }
+
+// refreshable reports whether some key source can change: remote JWKS or
+// Config.Keyfunc.
+func (v *Verifier) refreshable() bool { return len(v.remotes) > 0 || v.keyfunc != nil }
 
 func (v *Verifier) checkReady(total int) {
 	if int(v.loaded.Load()) == total {
@@ -143,6 +160,16 @@ func (v *Verifier) WaitReady(ctx context.Context) error {
 
 func (v *Verifier) allLoaded() bool { return int(v.loaded.Load()) == len(v.sources) }
 
+// remotesLoaded reports whether every remote JWKS has loaded once.
+func (v *Verifier) remotesLoaded() bool {
+	for _, src := range v.remotes {
+		if !src.isLoaded() {
+			return false
+		}
+	}
+	return true
+}
+
 // Close stops the background refresh and waits for a fetch in progress to
 // end. The Verifier keeps verifying with the keys it has. Close is safe to
 // call more than once.
@@ -156,13 +183,14 @@ func (v *Verifier) Close() error {
 	return nil
 }
 
-// Refresh fetches every remote JWKS now, or joins the fetch in progress,
-// and waits for it or for ctx. It is for operators (a key-rotation webhook)
-// and tests; the Verifier refreshes on its own. It is not rate limited. The
-// error wraps [ErrFetch] for each source that failed; their previous keys
-// stay in use.
+// Refresh fetches every remote JWKS now, and reads Config.Keyfunc's
+// storage again, or joins the fetch in progress, and waits for it or for
+// ctx. It is for operators (a key-rotation webhook) and tests; the
+// Verifier refreshes on its own. It is not rate limited. It does not make
+// keyfunc fetch: keyfunc's storage is read as it is. The error wraps
+// [ErrFetch] for each source that failed; their previous keys stay in use.
 func (v *Verifier) Refresh(ctx context.Context) error {
-	if len(v.remotes) == 0 {
+	if !v.refreshable() {
 		return nil
 	}
 	// A fetch in progress may have read the endpoint before the change
@@ -179,7 +207,7 @@ func (v *Verifier) Refresh(ctx context.Context) error {
 		}
 	}
 	v.mu.Lock()
-	run := v.startLocked()
+	run := v.startLocked(false, "")
 	v.mu.Unlock()
 	select {
 	case <-run.done:
@@ -189,19 +217,22 @@ func (v *Verifier) Refresh(ctx context.Context) error {
 	}
 }
 
-// refreshRun is one fetch of every remote source.
+// refreshRun is one fetch of every remote source, with a read of
+// Config.Keyfunc's storage.
 type refreshRun struct {
 	done          chan struct{}
-	err           error // set before done is closed
-	forUnknownKey bool  // started by a token with an unknown kid; set under v.mu
+	err           error  // set before done is closed
+	forUnknownKey bool   // started by a token with an unknown kid
+	kid           string // that kid, asked of Config.Keyfunc's storage
 }
 
-// startLocked returns the run in progress or starts one. v.mu is held.
-func (v *Verifier) startLocked() *refreshRun {
+// startLocked returns the run in progress or starts one, for the unknown
+// kid if forUnknownKey. v.mu is held.
+func (v *Verifier) startLocked(forUnknownKey bool, kid string) *refreshRun {
 	if v.running != nil {
 		return v.running
 	}
-	run := &refreshRun{done: make(chan struct{})}
+	run := &refreshRun{done: make(chan struct{}), forUnknownKey: forUnknownKey, kid: kid}
 	if v.bg.Err() != nil {
 		run.err = fmt.Errorf("%w: verifier closed", ErrFetch)
 		close(run.done)
@@ -213,7 +244,7 @@ func (v *Verifier) startLocked() *refreshRun {
 	// that hangs up must not cancel it for everyone else.
 	go func() {
 		defer v.wg.Done()
-		run.err = v.fetchAll()
+		run.err = v.fetchAll(run)
 		v.mu.Lock()
 		v.running = nil
 		v.mu.Unlock()
@@ -222,10 +253,10 @@ func (v *Verifier) startLocked() *refreshRun {
 	return run
 }
 
-// runForUnknownKey returns the fetch a request with an unknown "kid" should
+// runForUnknownKey returns the fetch a request with the unknown kid should
 // wait for: the one in progress, or a new one unless a fetch for an
 // unknown kid started within RefreshRateLimit (then nil).
-func (v *Verifier) runForUnknownKey() *refreshRun {
+func (v *Verifier) runForUnknownKey(kid string) *refreshRun {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.running != nil {
@@ -236,15 +267,13 @@ func (v *Verifier) runForUnknownKey() *refreshRun {
 		return nil
 	}
 	v.onDemand, v.onDemandAt = true, now
-	run := v.startLocked()
-	run.forUnknownKey = true
-	return run
+	return v.startLocked(true, kid)
 }
 
-// loop fetches the remote sources now and then every RefreshInterval;
-// until all of them have loaded once it retries sooner, from one second
-// doubling up to the interval.
-func (v *Verifier) loop() {
+// poll calls tick now and then every interval; until loaded reports true
+// it calls it sooner, from one second doubling up to the interval. It
+// returns when the Verifier is closed.
+func (v *Verifier) poll(interval time.Duration, loaded func() bool, tick func()) {
 	defer v.wg.Done()
 	backoff := time.Second
 	t := time.NewTimer(0)
@@ -255,25 +284,18 @@ func (v *Verifier) loop() {
 			return
 		case <-t.C:
 		}
-		v.mu.Lock()
-		run := v.startLocked()
-		v.mu.Unlock()
-		select {
-		case <-run.done:
-		case <-v.bg.Done():
-			return
-		}
-		next := v.interval
-		if !v.allLoaded() {
-			next, backoff = min(backoff, v.interval), backoff*2
+		tick()
+		next := interval
+		if !loaded() {
+			next, backoff = min(backoff, interval), backoff*2
 		}
 		t.Reset(next)
 	}
 }
 
 // fetchAll fetches every remote source, one after the other, each within
-// FetchTimeout.
-func (v *Verifier) fetchAll() error {
+// FetchTimeout, then reads Config.Keyfunc's storage.
+func (v *Verifier) fetchAll(run *refreshRun) error {
 	var errs []error
 	for _, src := range v.remotes {
 		ctx, cancel := context.WithTimeout(v.bg, v.fetchTimeout)
@@ -284,6 +306,11 @@ func (v *Verifier) fetchAll() error {
 			if v.onRefreshError != nil {
 				v.onRefreshError(src.url, err)
 			}
+			errs = append(errs, err)
+		}
+	}
+	if v.keyfunc != nil {
+		if err := v.readKeyfunc(run.forUnknownKey, run.kid); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -324,9 +351,14 @@ func (v *Verifier) fetch(ctx context.Context, src *keySource) error {
 // replace makes keys the whole set of src: keys no longer published stop
 // verifying at once, and cached tokens are dropped when the set changed.
 func (v *Verifier) replace(ctx context.Context, src *keySource, keys []jwkset.JWK) error {
-	fp := fingerprint(keys)
 	src.mu.Lock()
 	defer src.mu.Unlock()
+	return v.replaceLocked(ctx, src, keys)
+}
+
+// replaceLocked is replace with src.mu held.
+func (v *Verifier) replaceLocked(ctx context.Context, src *keySource, keys []jwkset.JWK) error {
+	fp := fingerprint(keys)
 	if err := src.store.KeyReplaceAll(ctx, keys); err != nil {
 		return err
 	}

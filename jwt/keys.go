@@ -22,9 +22,10 @@ import (
 
 // keySource is one place keys come from.
 type keySource struct {
-	store  jwkset.Storage
-	url    string  // "" for given keys and key sets
-	keySet *KeySet // the in-process key set store publishes; nil for other sources
+	store   jwkset.Storage
+	url     string         // "" for given keys and key sets
+	keySet  *KeySet        // the in-process key set store publishes; nil for other sources
+	keyfunc jwkset.Storage // Config.Keyfunc's storage, read into store; nil for other sources
 
 	mu          sync.Mutex // serialises replacing the set
 	loaded      bool       // a set was loaded; guarded by mu, mirrored in refresher.loaded
@@ -33,6 +34,12 @@ type keySource struct {
 
 func newLoadedSource(store jwkset.Storage) *keySource {
 	return &keySource{store: store, loaded: true}
+}
+
+func (s *keySource) isLoaded() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loaded
 }
 
 // signingKey names the key that verified a token, for the checks that
@@ -99,12 +106,6 @@ func parseJWKS(data []byte, allowed []*algorithm) ([]jwkset.JWK, error) {
 	var out []jwkset.JWK
 	seen := make(map[string]bool, len(set.Keys))
 	for _, m := range set.Keys {
-		if m.USE != "" && m.USE != jwkset.UseSig {
-			continue // RFC 7517 §4.2: an encryption key never verifies
-		}
-		if len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify) {
-			continue // RFC 7517 §4.3
-		}
 		if seen[m.KID] {
 			continue // one key per kid: the first
 		}
@@ -112,21 +113,33 @@ func parseJWKS(data []byte, allowed []*algorithm) ([]jwkset.JWK, error) {
 		if err != nil {
 			continue
 		}
-		alg := bindAlgorithm(j.Key(), string(m.ALG), allowed)
-		if alg == nil {
-			continue
+		if k, ok := usableKey(j.Key(), m, allowed); ok {
+			seen[m.KID] = true
+			out = append(out, k)
 		}
-		k, ok := bindKey(j.Key(), m.KID, alg)
-		if !ok {
-			continue
-		}
-		seen[m.KID] = true
-		out = append(out, k)
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no usable key in JWK Set")
 	}
 	return out, nil
+}
+
+// usableKey returns a JWK of the public key bound to one allowed
+// algorithm, or false when the JWK m describes is not for verifying
+// signatures or fits no allowed algorithm (see [bindAlgorithm] and
+// [bindKey]). The rules are the same whatever the key came from.
+func usableKey(key crypto.PublicKey, m jwkset.JWKMarshal, allowed []*algorithm) (jwkset.JWK, bool) {
+	if m.USE != "" && m.USE != jwkset.UseSig {
+		return jwkset.JWK{}, false // RFC 7517 §4.2: an encryption key never verifies
+	}
+	if len(m.KEYOPS) > 0 && !slices.Contains(m.KEYOPS, jwkset.KeyOpsVerify) {
+		return jwkset.JWK{}, false // RFC 7517 §4.3
+	}
+	alg := bindAlgorithm(key, string(m.ALG), allowed)
+	if alg == nil {
+		return jwkset.JWK{}, false
+	}
+	return bindKey(key, m.KID, alg)
 }
 
 // bindAlgorithm returns the one algorithm key will verify: the JWK's "alg"

@@ -18,13 +18,14 @@ import (
 // [auth.Config.Verifiers]; it claims credentials shaped like a compact JWS
 // (see [Verifier.MatchShape]).
 //
-// A Verifier is safe for concurrent use. One with JWKSURLs runs a
-// background refresh; call [Verifier.Close] to stop it.
+// A Verifier is safe for concurrent use. One with JWKSURLs or Keyfunc runs
+// a background refresh; call [Verifier.Close] to stop it.
 type Verifier struct {
 	issuer    string
 	audiences []string
 	allowed   []*algorithm
-	sources   []*keySource // in lookup order: given keys, key set, remotes
+	sources   []*keySource // in lookup order: given keys, key set, remotes, keyfunc
+	keyfunc   *keySource   // Config.Keyfunc's keys; nil without it
 	remotes   []*keySource
 	leeway    float64 // seconds
 	lifetime  float64 // seconds: the longest exp - iat
@@ -53,9 +54,9 @@ const (
 // [ErrInvalidConfig] (and [auth.ErrInvalidConfig]) when the issuer, the
 // audiences, the algorithm allow-list or every key source is missing,
 // when an algorithm is unknown, "none" or HMAC, when a given key is
-// unusable, or when a limit is out of range. Remote JWKS are fetched in the
-// background: NewVerifier does no I/O, and [Verifier.Ready] tells when
-// their keys are loaded.
+// unusable, or when a limit is out of range. Remote JWKS are fetched, and
+// Config.Keyfunc's storage read, in the background: NewVerifier does no
+// I/O, and [Verifier.Ready] tells when their keys are loaded.
 func NewVerifier(cfg Config) (*Verifier, error) {
 	v := &Verifier{
 		issuer:   cfg.Issuer,
@@ -146,8 +147,11 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if err := v.addRemotes(cfg); err != nil {
 		return nil, err
 	}
+	if err := v.addKeyfunc(cfg); err != nil {
+		return nil, err
+	}
 	if len(v.sources) == 0 {
-		return nil, configError("a key source is required (JWKSURLs, JWKS, Keys or KeySet)")
+		return nil, configError("a key source is required (JWKSURLs, JWKS, Keys, KeySet or Keyfunc)")
 	}
 	v.start()
 	return v, nil
@@ -353,13 +357,13 @@ func (v *Verifier) checkSignature(ctx context.Context, h *header, alg *algorithm
 // rate limit.
 func (v *Verifier) key(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, *KeySet, error) {
 	key, ks, err := v.lookup(ctx, kid, alg)
-	if err != errUnknownKey || len(v.remotes) == 0 {
+	if err != errUnknownKey || !v.refreshable() {
 		return key, ks, err
 	}
 	var t *time.Timer // made only when there is a fetch to wait for
 wait:
 	for range 2 {
-		run := v.runForUnknownKey()
+		run := v.runForUnknownKey(kid)
 		if run == nil {
 			break
 		}
