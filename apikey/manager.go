@@ -358,6 +358,19 @@ func (m *Manager) Revoke(ctx context.Context, id, reason string) error {
 // new credential with that scope. Revoke it and create one with the scopes
 // the catalog has.
 func (m *Manager) Rotate(ctx context.Context, id string) (key string, rec Record, err error) {
+	return m.RotateWithGrace(ctx, id, m.grace)
+}
+
+// RotateWithGrace is [Manager.Rotate] with a grace period of its own
+// instead of RotationGrace: at most [MaxRotationGrace], and zero for a key
+// that leaked, whose replacement must take over at once (the old key is
+// refused from now on, as if revoked, while the new one keeps its name,
+// owner and scopes). A negative or too long grace is an error wrapping
+// [ErrInvalidParams].
+func (m *Manager) RotateWithGrace(ctx context.Context, id string, grace time.Duration) (key string, rec Record, err error) {
+	if grace < 0 || grace > MaxRotationGrace {
+		return "", Record{}, fmt.Errorf("%w: rotation grace must be 0 to %v", ErrInvalidParams, MaxRotationGrace)
+	}
 	old, err := m.store.Get(ctx, id)
 	if err != nil {
 		return "", Record{}, fmt.Errorf("apikey: rotate: %w", err)
@@ -383,7 +396,7 @@ func (m *Manager) Rotate(ctx context.Context, id string) (key string, rec Record
 		if key, err = m.newKey(&rec); err != nil {
 			return "", Record{}, err
 		}
-		err = m.store.Rotate(ctx, old.ID, rec, now.Add(m.grace), now)
+		err = m.store.Rotate(ctx, old.ID, rec, now.Add(grace), now)
 		if !errors.Is(err, ErrDuplicateID) {
 			break
 		}

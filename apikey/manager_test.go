@@ -299,6 +299,36 @@ func TestRotate(t *testing.T) {
 	}
 }
 
+// TestRotateWithoutGrace: a leaked key is replaced at once: the new key
+// works, the old one is refused from the same moment, also by a verifier
+// that had it cached.
+func TestRotateWithoutGrace(t *testing.T) {
+	fx := newFixture(t)
+	oldKey, old := fx.create(apikey.CreateParams{Name: "n", Owner: "o", Scopes: auth.MustScopes("x")})
+	v := fx.verifier()
+	if _, err := v.Verify(t.Context(), oldKey); err != nil {
+		t.Fatalf("old key before rotation: %v", err)
+	}
+	newKey, rec, err := fx.mgr.RotateWithGrace(t.Context(), old.ID, 0)
+	if err != nil {
+		t.Fatalf("RotateWithGrace: %v", err)
+	}
+	if rec.Name != "n" || !rec.Scopes.Equal(auth.MustScopes("x")) || rec.RotatedFrom != old.ID {
+		t.Errorf("new record = %+v, want the old one's name and scopes", rec)
+	}
+	if _, err := v.Verify(t.Context(), newKey); err != nil {
+		t.Errorf("new key: %v", err)
+	}
+	if _, err := v.Verify(t.Context(), oldKey); !errors.Is(err, auth.ErrExpired) {
+		t.Errorf("old key right after a rotation without grace: err = %v, want auth.ErrExpired", err)
+	}
+	for _, g := range []time.Duration{-time.Second, apikey.MaxRotationGrace + time.Second} {
+		if _, _, err := fx.mgr.RotateWithGrace(t.Context(), rec.ID, g); !errors.Is(err, apikey.ErrInvalidParams) {
+			t.Errorf("grace %v: err = %v, want ErrInvalidParams", g, err)
+		}
+	}
+}
+
 func TestRotateRefusals(t *testing.T) {
 	tests := []struct {
 		name  string

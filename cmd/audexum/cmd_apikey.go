@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -215,13 +216,16 @@ func (c *cli) apikeyRevoke(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("apikey revoke: want exactly one key ID")
 	}
+	if err := keyIDArg("apikey revoke", pos[0]); err != nil {
+		return err
+	}
 	sys, err := openSystem(ctx, cm)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
 	if err := sys.keys.Revoke(ctx, pos[0], *reason); err != nil {
-		return err
+		return keyNotFound(err, pos[0])
 	}
 	fmt.Fprintf(c.stdout, "Revoked API key %s.\n", pos[0])
 	return nil
@@ -231,7 +235,7 @@ func (c *cli) apikeyRotate(ctx context.Context, args []string) error {
 	var cm common
 	fs := newFlagSet("apikey rotate", &cm)
 	var grace durationFlag
-	fs.Var(&grace, "grace", "how long the old key keeps working (default 24h, at most 7d)")
+	fs.Var(&grace, "grace", "how long the old key keeps working (default 24h, at most 7d; 0s refuses it at once, for a leaked key)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -240,23 +244,44 @@ func (c *cli) apikeyRotate(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("apikey rotate: want exactly one key ID")
 	}
-	if grace.set && (grace.d == 0 || grace.d > apikey.MaxRotationGrace) {
-		return usagef("apikey rotate: --grace must be more than 0 and at most 7d (revoke the key to cut it off at once)")
+	if err := keyIDArg("apikey rotate", pos[0]); err != nil {
+		return err
+	}
+	if grace.set && (grace.d < 0 || grace.d > apikey.MaxRotationGrace) {
+		return usagef("apikey rotate: --grace must be 0s (a leaked key: the old one is refused at once) to 7d")
 	}
 	sys, err := openSystem(ctx, cm)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
-	m := sys.keys
+	var key string
+	var rec apikey.Record
 	if grace.set {
-		if m, err = sys.keyManager(grace.d); err != nil {
-			return err
-		}
+		key, rec, err = sys.keys.RotateWithGrace(ctx, pos[0], grace.d)
+	} else {
+		key, rec, err = sys.keys.Rotate(ctx, pos[0])
 	}
-	key, rec, err := m.Rotate(ctx, pos[0])
 	if err != nil {
-		return err
+		return keyNotFound(err, pos[0])
 	}
 	return c.printNewKey("Rotated to new", key, rec, *asJSON)
+}
+
+// keyIDArg refuses a whole API key where its ID is wanted: the ID is the
+// part between the environment and the secret, and the whole key, typed
+// on a command line, is now in the shell's history.
+func keyIDArg(cmd, arg string) error {
+	if p, err := apikey.Parse(arg); err == nil {
+		return usagef("%s: that is a whole API key, not a key ID: pass its ID, %s (and treat the key as exposed: it is in your shell history now)", cmd, p.ID)
+	}
+	return nil
+}
+
+// keyNotFound names the kind and the ID when no key has it.
+func keyNotFound(err error, id string) error {
+	if errors.Is(err, apikey.ErrNotFound) {
+		return fmt.Errorf("no API key with ID %s (see: audexum apikey list)", shown(id))
+	}
+	return err
 }

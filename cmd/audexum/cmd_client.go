@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -142,7 +143,7 @@ func (c *cli) clientRotateSecret(ctx context.Context, args []string) error {
 	}
 	secret, err := reg.RotateSecret(ctx, pos[0])
 	if err != nil {
-		return err
+		return clientNotFound(err, pos[0])
 	}
 	if *asJSON {
 		return c.printJSON(map[string]string{"client_id": pos[0], "client_secret": secret})
@@ -167,7 +168,7 @@ func (c *cli) clientDelete(ctx context.Context, args []string) error {
 	}
 	defer sys.Close()
 	if err := sys.registry.Delete(ctx, pos[0]); err != nil {
-		return err
+		return clientNotFound(err, pos[0])
 	}
 	fmt.Fprintf(c.stdout, "Deleted client %s.\n", pos[0])
 	return nil
@@ -203,4 +204,12 @@ func (c *cli) userAdd(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(c.stdout, "Added user %s (subject %s).\n", u.Username, u.ID)
 	return nil
+}
+
+// clientNotFound names the kind and the ID when no client has it.
+func clientNotFound(err error, id string) error {
+	if errors.Is(err, oauth.ErrNotFound) {
+		return fmt.Errorf("no OAuth client with ID %s (see: audexum client list)", shown(id))
+	}
+	return err
 }

@@ -121,6 +121,49 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 }
 
+// group describes a command group for "audexum GROUP -h".
+type group struct {
+	names string // the subcommands, for error messages
+	usage string
+}
+
+var groups = map[string]group{
+	"apikey": {"create, list, revoke, rotate", `usage: audexum apikey <subcommand> [flags]
+
+subcommands:
+  create   create an API key (printed once; only its hash is stored)
+  list     list the keys, with their status and warnings
+  revoke   revoke a key by its ID, at once
+  rotate   replace a key by a new one; the old one works for --grace (0s: not at all)
+
+run "audexum apikey <subcommand> -h" for its flags
+`},
+	"client": {"create, list, rotate-secret, delete", `usage: audexum client <subcommand> [flags]
+
+subcommands:
+  create          register an OAuth client (server, web or mobile)
+  list            list the clients
+  rotate-secret   issue a new secret; the old one works for --grace
+  delete          delete a client; its tokens stop working
+
+run "audexum client <subcommand> -h" for its flags
+`},
+	"signing-key": {"rotate", `usage: audexum signing-key <subcommand> [flags]
+
+subcommands:
+  rotate   make the next access-token signing key active (the old one stays published until its tokens expire)
+
+run "audexum signing-key rotate -h" for its flags
+`},
+	"user": {"add", `usage: audexum user <subcommand> [flags]
+
+subcommands:
+  add   add an end user who can sign in at the consent page
+
+run "audexum user add -h" for its flags
+`},
+}
+
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 func (c *cli) dispatch(ctx context.Context, args []string) error {
@@ -129,12 +172,18 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 	}
 	cmd, rest := args[0], args[1:]
 	sub := func(name string, cmds map[string]func(context.Context, []string) error) error {
-		if len(rest) == 0 {
-			return usagef("%s: missing subcommand", name)
+		g := groups[name]
+		switch {
+		case len(rest) > 0 && (rest[0] == "-h" || rest[0] == "--help" || rest[0] == "help"):
+			return &helpError{usage: g.usage}
+		case len(rest) == 0 || strings.HasPrefix(rest[0], "-"):
+			// A flag first ("client --data-dir x list") is a missing
+			// subcommand too: subcommands come before their flags.
+			return usagef("%s: missing subcommand (one of: %s; run audexum %s -h)", name, g.names, name)
 		}
 		f, ok := cmds[rest[0]]
 		if !ok {
-			return usagef("%s: unknown subcommand %q", name, rest[0])
+			return usagef("%s: unknown subcommand %q (one of: %s)", name, rest[0], g.names)
 		}
 		return f(ctx, rest[1:])
 	}
