@@ -156,30 +156,7 @@ func readKEKFile(name string) ([]byte, error) {
 // exists, so of processes starting at once exactly one key wins and the
 // others read it.
 func createKEKFile(name string) (key []byte, created bool, err error) {
-	dir := filepath.Dir(name)
-	f, err := os.CreateTemp(dir, ".key-encryption-key-*") // mode 0600
-	if err != nil {
-		return nil, false, err
-	}
-	defer os.Remove(f.Name())
-	_, err = f.WriteString(sqlstore.GenerateKeyEncryptionKey() + "\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	err = os.Link(f.Name(), name)
-	if err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, false, err
-	}
-	created = err == nil
-	// Also when another process won: the keys are about to be sealed
-	// under its key, whose name must survive a crash first.
-	if err := syncDir(dir); err != nil {
+	if created, err = linkNew(name, []byte(sqlstore.GenerateKeyEncryptionKey()+"\n"), 0o600); err != nil {
 		return nil, false, err
 	}
 	key, err = readKEKFile(name)

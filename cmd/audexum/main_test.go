@@ -369,6 +369,17 @@ type server struct {
 // startServer runs serve on a free port and waits for its ready line.
 func (e *env) startServer(extra ...string) *server {
 	e.t.Helper()
+	s := e.launchServer(extra...)
+	if err := s.waitReady(e, 60*time.Second); err != nil {
+		e.t.Fatal(err)
+	}
+	return s
+}
+
+// launchServer starts serve on a free port without waiting for it, so
+// tests can start several at the same moment; waitReady waits.
+func (e *env) launchServer(extra ...string) *server {
+	e.t.Helper()
 	issuer := ""
 	if strings.HasPrefix(e.db, "postgres") && !slices.Contains(extra, "--issuer") {
 		// Required on PostgreSQL, where instances share one issuer.
@@ -382,7 +393,7 @@ func (e *env) startServer(extra ...string) *server {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
+	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{}), issuer: issuer}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -400,25 +411,30 @@ func (e *env) startServer(extra ...string) *server {
 	}()
 	go func() { cmd.Wait(); close(s.done) }()
 	e.t.Cleanup(func() { s.stop(e.t) })
+	return s
+}
+
+// waitReady waits for serve's ready line and makes the server's client,
+// which trusts the data dir's certificate.
+func (s *server) waitReady(e *env, within time.Duration) error {
 	select {
-	case line := <-lines:
+	case line := <-s.lines:
 		u, ok := strings.CutPrefix(line, "listening on ")
 		if !ok || !strings.HasPrefix(u, "https://127.0.0.1:") {
-			e.t.Fatalf("ready line = %q", line)
+			return fmt.Errorf("ready line = %q", line)
 		}
 		s.url = u
-		s.issuer = u
-		if issuer != "" {
-			s.issuer = issuer
+		if s.issuer == "" {
+			s.issuer = u
 		}
 	case <-s.done:
-		e.t.Fatalf("serve exited early: %s", s.stderr)
-	case <-time.After(60 * time.Second):
-		e.t.Fatalf("serve not ready after 60s: %s", s.stderr)
+		return fmt.Errorf("serve exited early: %s", s.stderr)
+	case <-time.After(within):
+		return fmt.Errorf("serve not ready after %v: %s", within, s.stderr)
 	}
 	pem, err := os.ReadFile(filepath.Join(e.dataDir, "tls-cert.pem"))
 	if err != nil {
-		e.t.Fatal(err)
+		return err
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
@@ -427,7 +443,7 @@ func (e *env) startServer(extra ...string) *server {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       30 * time.Second,
 	}
-	return s
+	return nil
 }
 
 func (s *server) stop(t *testing.T) {
