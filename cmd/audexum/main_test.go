@@ -378,14 +378,22 @@ func (e *env) startServer(extra ...string) *server {
 	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, append(args, e.flags()...)...)
 	cmd.Env = e.cmdEnv()
+	return startServerCmd(e.t, cmd, issuer, filepath.Join(e.dataDir, "tls-cert.pem"))
+}
+
+// startServerCmd starts cmd, a serve on a free port, and waits for its
+// ready line. issuer is its --issuer, if any; certFile is the
+// certificate its clients trust.
+func startServerCmd(t *testing.T, cmd *exec.Cmd, issuer, certFile string) *server {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	lines := make(chan string, 8)
 	s.lines = lines
@@ -399,12 +407,12 @@ func (e *env) startServer(extra ...string) *server {
 		}
 	}()
 	go func() { cmd.Wait(); close(s.done) }()
-	e.t.Cleanup(func() { s.stop(e.t) })
+	t.Cleanup(func() { s.stop(t) })
 	select {
 	case line := <-lines:
 		u, ok := strings.CutPrefix(line, "listening on ")
 		if !ok || !strings.HasPrefix(u, "https://127.0.0.1:") {
-			e.t.Fatalf("ready line = %q", line)
+			t.Fatalf("ready line = %q", line)
 		}
 		s.url = u
 		s.issuer = u
@@ -412,13 +420,13 @@ func (e *env) startServer(extra ...string) *server {
 			s.issuer = issuer
 		}
 	case <-s.done:
-		e.t.Fatalf("serve exited early: %s", s.stderr)
+		t.Fatalf("serve exited early: %s", s.stderr)
 	case <-time.After(60 * time.Second):
-		e.t.Fatalf("serve not ready after 60s: %s", s.stderr)
+		t.Fatalf("serve not ready after 60s: %s", s.stderr)
 	}
-	pem, err := os.ReadFile(filepath.Join(e.dataDir, "tls-cert.pem"))
+	pem, err := os.ReadFile(certFile)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
