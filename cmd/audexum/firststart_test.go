@@ -47,7 +47,7 @@ func concurrentFirstStart(t *testing.T, round int, e *env) {
 		servers[i] = e.launchServer("--issuer", "https://audexum.test")
 	}
 	for i, s := range servers {
-		if err := s.waitReady(e, 60*time.Second); err != nil {
+		if err := s.waitReady(60 * time.Second); err != nil {
 			t.Fatalf("round %d: instance %d: %v", round, i, err)
 		}
 	}
@@ -116,7 +116,7 @@ func TestFirstStartKilled(t *testing.T) {
 			}
 		}
 		again := e.launchServer()
-		if err := again.waitReady(e, 60*time.Second); err != nil {
+		if err := again.waitReady(60 * time.Second); err != nil {
 			msg := err.Error()
 			if !strings.Contains(msg, e.dataDir) {
 				t.Fatalf("round %d (killed after %v): the next start failed without naming a file: %v", round, delay, err)

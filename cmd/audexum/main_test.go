@@ -357,20 +357,21 @@ func TestUserAdd(t *testing.T) {
 
 // server is a running `audexum serve`.
 type server struct {
-	url    string
-	issuer string // the tokens' "iss": --issuer, or url
-	client *http.Client
-	cmd    *exec.Cmd
-	stderr *bytes.Buffer
-	done   chan struct{}
-	lines  chan string // further stdout lines
+	url      string
+	issuer   string // the tokens' "iss": --issuer, or url
+	certFile string // the certificate the client trusts
+	client   *http.Client
+	cmd      *exec.Cmd
+	stderr   *bytes.Buffer
+	done     chan struct{}
+	lines    chan string // further stdout lines
 }
 
 // startServer runs serve on a free port and waits for its ready line.
 func (e *env) startServer(extra ...string) *server {
 	e.t.Helper()
 	s := e.launchServer(extra...)
-	if err := s.waitReady(e, 60*time.Second); err != nil {
+	if err := s.waitReady(60 * time.Second); err != nil {
 		e.t.Fatal(err)
 	}
 	return s
@@ -389,14 +390,32 @@ func (e *env) launchServer(extra ...string) *server {
 	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
 	cmd := exec.Command(binary, append(args, e.flags()...)...)
 	cmd.Env = e.cmdEnv()
+	return launchCmd(e.t, cmd, issuer, filepath.Join(e.dataDir, "tls-cert.pem"))
+}
+
+// startServerCmd starts cmd, a serve on a free port, and waits for its
+// ready line. issuer is its --issuer, if any; certFile is the
+// certificate its clients trust.
+func startServerCmd(t *testing.T, cmd *exec.Cmd, issuer, certFile string) *server {
+	t.Helper()
+	s := launchCmd(t, cmd, issuer, certFile)
+	if err := s.waitReady(60 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// launchCmd starts cmd, a serve, and returns at once.
+func launchCmd(t *testing.T, cmd *exec.Cmd, issuer, certFile string) *server {
+	t.Helper()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{}), issuer: issuer}
+	s := &server{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan struct{}), issuer: issuer, certFile: certFile}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	lines := make(chan string, 8)
 	s.lines = lines
@@ -410,13 +429,13 @@ func (e *env) launchServer(extra ...string) *server {
 		}
 	}()
 	go func() { cmd.Wait(); close(s.done) }()
-	e.t.Cleanup(func() { s.stop(e.t) })
+	t.Cleanup(func() { s.stop(t) })
 	return s
 }
 
 // waitReady waits for serve's ready line and makes the server's client,
-// which trusts the data dir's certificate.
-func (s *server) waitReady(e *env, within time.Duration) error {
+// which trusts its certificate file.
+func (s *server) waitReady(within time.Duration) error {
 	select {
 	case line := <-s.lines:
 		u, ok := strings.CutPrefix(line, "listening on ")
@@ -432,7 +451,7 @@ func (s *server) waitReady(e *env, within time.Duration) error {
 	case <-time.After(within):
 		return fmt.Errorf("serve not ready after %v: %s", within, s.stderr)
 	}
-	pem, err := os.ReadFile(filepath.Join(e.dataDir, "tls-cert.pem"))
+	pem, err := os.ReadFile(s.certFile)
 	if err != nil {
 		return err
 	}
