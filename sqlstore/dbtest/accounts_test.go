@@ -132,6 +132,10 @@ VALUES ('oldkey000001', $1, 0, 'live', 'reporting', '', 'reporting', $2, NULL, N
 		if all, err := s.Clients().ListClients(ctx); err != nil || len(all) != 2 {
 			t.Errorf("ListClients: %d, %v; want 2", len(all), err)
 		}
+		sess := sqlstore.Session{Hash: [32]byte{1}, UserID: "usr_old", CreatedAt: created, IdleTimeout: time.Hour, ExpiresAt: created.Add(24 * time.Hour)}
+		if err := s.Sessions().CreateSession(ctx, sess, ""); err != nil {
+			t.Errorf("CreateSession for a user from before the migration: %v", err)
+		}
 		keys, err := apikey.NewManager(apikey.ManagerConfig{Store: s.APIKeys()})
 		if err != nil {
 			t.Fatal(err)

@@ -123,5 +123,10 @@ func TestUsersFromOldServer(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("user after migration (-want +got):\n%s", diff)
 		}
+		// The sessions table refers to this old table's rows.
+		sess := sqlstore.Session{UserID: "usr_old", IdleTimeout: time.Hour, ExpiresAt: time.Now().Add(time.Hour)}
+		if err := s.Sessions().CreateSession(ctx, sess, "$argon2id$old"); err != nil {
+			t.Errorf("CreateSession for the old server's user: %v", err)
+		}
 	})
 }
