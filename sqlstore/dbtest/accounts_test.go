@@ -136,6 +136,9 @@ VALUES ('oldkey000001', $1, 0, 'live', 'reporting', '', 'reporting', $2, NULL, N
 		if err := s.Sessions().CreateSession(ctx, sess, ""); err != nil {
 			t.Errorf("CreateSession for a user from before the migration: %v", err)
 		}
+		if err := s.Audit().AddRequests(ctx, []sqlstore.RequestCount{{Hour: created, CredentialID: "oldkey000001", Count: 2}}); err != nil {
+			t.Errorf("AddRequests: %v", err)
+		}
 		keys, err := apikey.NewManager(apikey.ManagerConfig{Store: s.APIKeys()})
 		if err != nil {
 			t.Fatal(err)
