@@ -11,9 +11,11 @@
 //   - an [Authenticator] from [New], whose [Authenticator.Handler] verifies
 //     the credential with the [Verifier] that claims its shape: the apikey
 //     package's verifier for API keys, the jwt package's for access tokens;
-//   - [RequireScopes] or [RequireAnyScope] on each route, and [RequireUser]
-//     on routes that act for a person (an API key or a client-credentials
-//     token is an application acting for itself, never a user).
+//   - [RequireScopes] or [RequireAnyScope] on each route, and, on routes
+//     that act for a person, [RequireUser] (only a user's own consent, an
+//     authorization-code token, will do) or [RequireAccount] (also an API
+//     key or a client-credentials token of an application that the
+//     person's account owns; [AccountFromContext] names the account).
 //
 // The scopes the server knows are declared once, each with a one-line
 // description, in a [ScopeCatalog] from [NewScopeCatalog]. Give that one

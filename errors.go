@@ -56,6 +56,10 @@ var (
 	// ErrNoPrincipal: a scope check ran on a request that no Authenticator
 	// authenticated. It fails closed with 401.
 	ErrNoPrincipal = errors.New("auth: no authenticated principal")
+	// ErrNoAccount: the principal acts for no account (see
+	// [RequireAccount]): an API key or a client that no account owns.
+	// Answered 403 insufficient_scope.
+	ErrNoAccount = errors.New("auth: principal acts for no account")
 	// ErrHTTPSRequired: the request arrived over plain HTTP.
 	ErrHTTPSRequired = errors.New("auth: HTTPS required")
 	// ErrThrottled: the client address or the credential has had too many

@@ -89,6 +89,42 @@ func ExampleRequireScopes() {
 	// 200  ok
 }
 
+// A route that acts for a person's account (a profile) decides which
+// account each credential acts for. Here the ingest app's key belongs to
+// the account usr_ann and the reporting app's key to nobody (the
+// operator's): the unowned key gets the constant insufficient_scope answer,
+// and the reason goes to OnFailure. Servers on the oauth package use its
+// AccountResolver, which also follows a client-credentials token to the
+// client's owner.
+func ExampleRequireAccount() {
+	authn, err := auth.New(auth.Config{
+		Verifiers: []auth.Verifier{staticKeys()},
+		OnFailure: func(e auth.Event) { fmt.Println("hook:", e.Err) },
+	})
+	if err != nil {
+		panic(err)
+	}
+	owners := map[string]string{"ingest-app": "usr_ann"}
+	accounts := func(ctx context.Context, p *auth.Principal) (string, error) {
+		if id, ok := owners[p.Subject]; ok {
+			return id, nil
+		}
+		return "", fmt.Errorf("%w: %s has no owner", auth.ErrNoAccount, p.Subject)
+	}
+	profile := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := auth.AccountFromContext(r.Context())
+		fmt.Fprintf(w, "profile of %s", id)
+	})
+	h := authn.Handler(auth.RequireScopes("data:read")(auth.RequireAccount(accounts)(profile)))
+
+	do(h, "GET", "/v1/user/profile", "Bearer key-writer")
+	do(h, "GET", "/v1/user/profile", "Bearer key-reader")
+	// Output:
+	// 200  profile of usr_ann
+	// hook: auth: principal acts for no account: reporting-app has no owner
+	// 403 Bearer realm="api", error="insufficient_scope" {"error":"insufficient_scope","message":"Insufficient scope"}
+}
+
 // Declare the server's scopes once, in a catalog, and give the same
 // catalog to everything that issues credentials (apikey.ManagerConfig,
 // oauth.Config): a key, client or token with a scope outside it is

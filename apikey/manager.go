@@ -183,8 +183,12 @@ type CreateParams struct {
 	Name string
 	// Description is optional, at most [MaxDescriptionLength] bytes.
 	Description string
-	// Owner is who the key acts for: the principal's Subject. Required;
-	// at most [MaxOwnerLength] bytes.
+	// Owner is who the key acts for: the principal's Subject. For a key
+	// that belongs to an account (listed in that account's developer
+	// portal, acting for it at routes behind auth.RequireAccount), the
+	// account's ID, never a name that could be renamed; otherwise any
+	// label (the reference CLI uses the key's name). Required; at most
+	// [MaxOwnerLength] bytes.
 	Owner string
 	// Scopes are the permissions the key grants. Grant the fewest that
 	// work. Empty means a key that passes no scope check. With a

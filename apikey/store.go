@@ -25,6 +25,8 @@ type Record struct {
 	// Description is optional free text.
 	Description string
 	// Owner is who the key acts for; it becomes the principal's Subject.
+	// For a key that belongs to an account, the account's ID
+	// (the Owner of a [Filter] lists an account's keys).
 	Owner string
 	// Scopes are the permissions the key grants.
 	Scopes auth.Scopes

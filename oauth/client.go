@@ -63,6 +63,12 @@ type Client struct {
 	Secrets []ClientSecret
 	// CreatedAt is when the client was registered.
 	CreatedAt time.Time
+	// Owner is the account the client belongs to, as an account ID (a
+	// user's ID, stable where a username may change): a client-credentials
+	// token of the client acts for that account ([AccountResolver]), and
+	// a developer portal lists the client among the account's own. Empty
+	// for a client the operator manages, which acts for no account.
+	Owner string
 }
 
 // HasGrantType reports whether the client may use the grant type gt.

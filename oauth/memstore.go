@@ -55,6 +55,25 @@ func (s *MemoryClientStore) ListClients(context.Context) ([]*Client, error) {
 	return out, nil
 }
 
+// ListClientsByOwner returns the clients whose Owner is owner, ordered by
+// ID; none for the empty owner (operator-managed clients belong to no
+// account).
+func (s *MemoryClientStore) ListClientsByOwner(_ context.Context, owner string) ([]*Client, error) {
+	var out []*Client
+	if owner == "" {
+		return out, nil
+	}
+	s.mu.RLock()
+	for _, c := range s.clients {
+		if c.Owner == owner {
+			out = append(out, c.Clone())
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b *Client) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
 // RotateClientSecret implements [ClientStore].
 func (s *MemoryClientStore) RotateClientSecret(_ context.Context, id string, secret ClientSecret, oldUntil time.Time) error {
 	s.mu.Lock()

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/internal/label"
@@ -18,6 +20,9 @@ const DefaultSecretGrace = 24 * time.Hour
 
 // maxNameLength bounds a client's name.
 const maxNameLength = 200
+
+// MaxOwnerLength bounds a client's owner, an account ID.
+const MaxOwnerLength = 200
 
 // maxRedirectURIs bounds the redirect URIs of one client.
 const maxRedirectURIs = 20
@@ -114,6 +119,12 @@ type Registration struct {
 	// DefaultScopes are granted when a request names no scope; they must
 	// be within Scopes. If empty, Scopes.
 	DefaultScopes auth.Scopes
+	// Owner is the account the client belongs to (see [Client.Owner]):
+	// an account ID of at most [MaxOwnerLength] bytes without white space,
+	// control or format characters. The Registry does not check that the
+	// account exists; the caller resolved it (a username to its ID, or the
+	// signed-in user of a portal). Empty for an operator-managed client.
+	Owner string
 }
 
 // Register validates reg, creates the client with a new ID and, for
@@ -156,6 +167,9 @@ func (r *Registry) validate(reg Registration) (*Client, error) {
 	}
 	if !reg.Type.valid() {
 		return nil, fmt.Errorf("%w: type must be server, web or mobile", ErrInvalidClientConfig)
+	}
+	if reg.Owner != "" && !validOwner(reg.Owner) {
+		return nil, fmt.Errorf("%w: owner must be an account ID of 1 to %d bytes of UTF-8 without white space, control or format characters", ErrInvalidClientConfig, MaxOwnerLength)
 	}
 	grants := slices.Clone(reg.GrantTypes)
 	if len(grants) == 0 {
@@ -212,7 +226,15 @@ func (r *Registry) validate(reg Registration) (*Client, error) {
 		GrantTypes:    grants,
 		Scopes:        reg.Scopes,
 		DefaultScopes: reg.DefaultScopes,
+		Owner:         reg.Owner,
 	}, nil
+}
+
+// validOwner reports whether owner can be an account ID: printable (as
+// names are, see label.Valid) and without white space, since an ID is
+// compared byte for byte and a stray space would make another account.
+func validOwner(owner string) bool {
+	return label.Valid(owner, MaxOwnerLength) && !strings.ContainsFunc(owner, unicode.IsSpace)
 }
 
 // checkScopes enforces the scope catalog, or the deprecated

@@ -48,6 +48,14 @@ func TestRegister(t *testing.T) {
 		{name: "case variant of a catalog scope", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("Read")}, wantErr: oauth.ErrInvalidClientConfig, unknownScope: true},
 		{name: "catalog scopes", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("read", "write")}, grants: []string{"client_credentials"}, secret: true},
 		{name: "default scopes beyond the client's", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes("read"), DefaultScopes: auth.MustScopes("write")}, wantErr: oauth.ErrInvalidClientConfig},
+		{name: "owned by an account", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Owner: "usr_ann"}, grants: []string{"client_credentials"}, secret: true},
+		// An owner is an ID compared byte for byte: a space or a control
+		// character would make another account that looks the same.
+		{name: "owner with a space", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Owner: "usr_ann "}, wantErr: oauth.ErrInvalidClientConfig},
+		{name: "owner with a newline", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Owner: "usr\nann"}, wantErr: oauth.ErrInvalidClientConfig},
+		{name: "owner with a zero-width space", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Owner: "usr_\u200bann"}, wantErr: oauth.ErrInvalidClientConfig},
+		{name: "owner not UTF-8", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Owner: "usr_\xff"}, wantErr: oauth.ErrInvalidClientConfig},
+		{name: "owner too long", reg: oauth.Registration{Name: "svc", Type: oauth.ClientServer, Owner: strings.Repeat("u", oauth.MaxOwnerLength+1)}, wantErr: oauth.ErrInvalidClientConfig},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +92,9 @@ func TestRegister(t *testing.T) {
 			stored, err := store.Client(ctx, c.ID)
 			if err != nil {
 				t.Fatalf("Client: %v", err)
+			}
+			if c.Owner != tt.reg.Owner || stored.Owner != tt.reg.Owner {
+				t.Errorf("owner: returned %q, stored %q, want %q", c.Owner, stored.Owner, tt.reg.Owner)
 			}
 			if tt.secret {
 				if len(stored.Secrets) != 1 || stored.Secrets[0].Hash != oauth.HashSecret(secret) {

@@ -44,6 +44,13 @@ func (s *ClientSecret) Active(now time.Time) bool {
 // the server answers 503 temporarily_unavailable, never a verdict.
 // Returned records belong to the caller: a store must not keep or share
 // them. Times may come back rounded to the microsecond, in any location.
+//
+// A store keeps every field of a Client, Owner included. Listing the
+// clients of one owner is not part of the interface, so stores written
+// before owners existed still satisfy it: the stores of this module
+// ([MemoryClientStore] and github.com/audexum/auth/sqlstore's) have
+// ListClientsByOwner(ctx, owner) ([]*Client, error), and code that needs
+// it (a developer portal) declares that one method as its own interface.
 type ClientStore interface {
 	// CreateClient adds c. It fails with ErrAlreadyExists if c.ID is
 	// taken.

@@ -240,17 +240,17 @@ func (a *APIKeyStore) Revoke(ctx context.Context, id string, at time.Time, reaso
 	err := a.s.inTx(ctx, func(tx *sql.Tx) error {
 		// Conditional on "not revoked yet", so of two concurrent
 		// revocations exactly one writes and the first reason stands.
-		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $2, revoke_reason = $3
-WHERE id = $1 AND revoked_at IS NULL`, id, micros(at), reason)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
+		// RETURNING the owner, for the audit row.
+		var owner string
+		err := tx.QueryRowContext(ctx, `UPDATE api_keys SET revoked_at = $2, revoke_reason = $3
+WHERE id = $1 AND revoked_at IS NULL RETURNING owner`, id, micros(at), reason).Scan(&owner)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
 			return whyNoAPIKey(ctx, tx, id, apikey.ErrAlreadyRevoked)
+		case err != nil:
+			return err
 		}
-		if err := a.s.record(ctx, tx, AuditAPIKey, ActionRevoked, id, AuditDetails{Reason: reason}); err != nil {
+		if err := a.s.record(ctx, tx, AuditAPIKey, ActionRevoked, id, AuditDetails{Owner: owner, Reason: reason}); err != nil {
 			return err
 		}
 		return a.s.recordChange(ctx, tx, KindAPIKey, id)
@@ -305,7 +305,7 @@ WHERE id = $1 AND revoked_at IS NULL AND replaced_by IS NULL
 			return err
 		}
 		if err := a.s.record(ctx, tx, AuditAPIKey, ActionRotated, oldID,
-			AuditDetails{Name: next.Name, RotatedTo: next.ID, OldValidUntil: timeRef(graceUntil)}); err != nil {
+			AuditDetails{Name: next.Name, Owner: next.Owner, RotatedTo: next.ID, OldValidUntil: timeRef(graceUntil)}); err != nil {
 			return err
 		}
 		created := next

@@ -44,13 +44,20 @@ const (
 	// ActionSecretRotated: an OAuth client got a new secret; the old ones
 	// keep working until OldValidUntil.
 	ActionSecretRotated AuditAction = "secret_rotated"
+	// ActionPasswordChanged: a user's password was changed (the username
+	// is the Name).
+	ActionPasswordChanged AuditAction = "password_changed"
 )
 
 // AuditDetails are the non-secret facts of an [AuditEvent], stored as a
 // JSON object. It has no field that could hold a key, a secret or a hash,
 // so none can reach the trail by mistake. Empty fields are left out.
 type AuditDetails struct {
-	Name         string     `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`
+	// Owner is the owner of the API key or client: an account ID (a
+	// user's), or for a key made before accounts, the label it acts as.
+	// Every lifecycle event of a key or an owned client carries it, so an
+	// account's activity can be found in the trail.
 	Owner        string     `json:"owner,omitempty"`
 	Type         string     `json:"type,omitempty"`
 	Scopes       []string   `json:"scopes,omitempty"`

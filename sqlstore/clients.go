@@ -17,6 +17,8 @@ import (
 
 // ClientStore is the [oauth.ClientStore] of a [Store]: the oauth_client*
 // tables. Get it from [Store.Clients]; it is safe for concurrent use.
+// Beyond the interface, it lists the clients of one account
+// ([ClientStore.ListClientsByOwner]).
 // Every change (creation, secret rotation, deletion) is recorded in the
 // change log ([KindClient]) in its own transaction, so the caches of other
 // processes hear of it (see [Store.Follow]).
@@ -36,8 +38,8 @@ const (
 // CreateClient implements [oauth.ClientStore].
 func (cs *ClientStore) CreateClient(ctx context.Context, c *oauth.Client) error {
 	err := cs.s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (id, name, type, created_at, version)
-VALUES ($1, $2, $3, $4, 0) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, string(c.Type), micros(c.CreatedAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (id, name, type, created_at, version, owner)
+VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, string(c.Type), micros(c.CreatedAt), c.Owner)
 		if err != nil {
 			return err
 		}
@@ -62,7 +64,7 @@ VALUES ($1, $2, $3, $4, 0) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, string(c.
 			}
 		}
 		if err := cs.s.record(ctx, tx, AuditClient, ActionCreated, c.ID, AuditDetails{
-			Name: c.Name, Type: string(c.Type), Scopes: scopeList(c.Scopes),
+			Name: c.Name, Owner: c.Owner, Type: string(c.Type), Scopes: scopeList(c.Scopes),
 			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes}); err != nil {
 			return err
 		}
@@ -150,21 +152,28 @@ VALUES ($1, $2, $3, $4) ON CONFLICT (client_id, hash) DO NOTHING`,
 // clientByID selects a client and all its child rows in one statement, so
 // they come from one snapshot even while a rotation commits. Columns:
 // client ID, part (0 client, 1 redirect URI, 2 grant type, 3 scope, 4
-// secret), text, text2, bytes, n1, n2. clientsAll is the same for every
-// client. The secrets come first because PostgreSQL types the columns of
-// a UNION branch by branch, and a NULL column met first would become TEXT,
-// which a BYTEA cannot join.
+// secret), text, text2, text3, bytes, n1, n2. clientsAll is the same for
+// every client, clientsByOwner for the clients of one owner. The secrets
+// come first because PostgreSQL types the columns of a UNION branch by
+// branch, and a NULL column met first would become TEXT, which a BYTEA
+// cannot join.
 const (
-	clientByID = `SELECT k.client_id, 4, NULL, NULL, k.hash, k.created_at, k.expires_at FROM oauth_client_secrets k WHERE k.client_id = $1
-UNION ALL SELECT c.id, 0, c.name, c.type, NULL, c.created_at, NULL FROM oauth_clients c WHERE c.id = $1
-UNION ALL SELECT u.client_id, 1, u.uri, NULL, NULL, u.position, NULL FROM oauth_client_redirect_uris u WHERE u.client_id = $1
-UNION ALL SELECT g.client_id, 2, g.grant_type, NULL, NULL, g.position, NULL FROM oauth_client_grant_types g WHERE g.client_id = $1
-UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL FROM oauth_client_scopes s WHERE s.client_id = $1`
-	clientsAll = `SELECT k.client_id, 4, NULL, NULL, k.hash, k.created_at, k.expires_at FROM oauth_client_secrets k
-UNION ALL SELECT c.id, 0, c.name, c.type, NULL, c.created_at, NULL FROM oauth_clients c
-UNION ALL SELECT u.client_id, 1, u.uri, NULL, NULL, u.position, NULL FROM oauth_client_redirect_uris u
-UNION ALL SELECT g.client_id, 2, g.grant_type, NULL, NULL, g.position, NULL FROM oauth_client_grant_types g
-UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL FROM oauth_client_scopes s`
+	clientByID = `SELECT k.client_id, 4, NULL, NULL, NULL, k.hash, k.created_at, k.expires_at FROM oauth_client_secrets k WHERE k.client_id = $1
+UNION ALL SELECT c.id, 0, c.name, c.type, c.owner, NULL, c.created_at, NULL FROM oauth_clients c WHERE c.id = $1
+UNION ALL SELECT u.client_id, 1, u.uri, NULL, NULL, NULL, u.position, NULL FROM oauth_client_redirect_uris u WHERE u.client_id = $1
+UNION ALL SELECT g.client_id, 2, g.grant_type, NULL, NULL, NULL, g.position, NULL FROM oauth_client_grant_types g WHERE g.client_id = $1
+UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL, NULL FROM oauth_client_scopes s WHERE s.client_id = $1`
+	clientsAll = `SELECT k.client_id, 4, NULL, NULL, NULL, k.hash, k.created_at, k.expires_at FROM oauth_client_secrets k
+UNION ALL SELECT c.id, 0, c.name, c.type, c.owner, NULL, c.created_at, NULL FROM oauth_clients c
+UNION ALL SELECT u.client_id, 1, u.uri, NULL, NULL, NULL, u.position, NULL FROM oauth_client_redirect_uris u
+UNION ALL SELECT g.client_id, 2, g.grant_type, NULL, NULL, NULL, g.position, NULL FROM oauth_client_grant_types g
+UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL, NULL FROM oauth_client_scopes s`
+	ownedBy        = `IN (SELECT o.id FROM oauth_clients o WHERE o.owner = $1)`
+	clientsByOwner = `SELECT k.client_id, 4, NULL, NULL, NULL, k.hash, k.created_at, k.expires_at FROM oauth_client_secrets k WHERE k.client_id ` + ownedBy + `
+UNION ALL SELECT c.id, 0, c.name, c.type, c.owner, NULL, c.created_at, NULL FROM oauth_clients c WHERE c.owner = $1
+UNION ALL SELECT u.client_id, 1, u.uri, NULL, NULL, NULL, u.position, NULL FROM oauth_client_redirect_uris u WHERE u.client_id ` + ownedBy + `
+UNION ALL SELECT g.client_id, 2, g.grant_type, NULL, NULL, NULL, g.position, NULL FROM oauth_client_grant_types g WHERE g.client_id ` + ownedBy + `
+UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL, NULL FROM oauth_client_scopes s WHERE s.client_id ` + ownedBy
 )
 
 // Client implements [oauth.ClientStore].
@@ -203,6 +212,25 @@ func (cs *ClientStore) ListClients(ctx context.Context) ([]*oauth.Client, error)
 	return cl, nil
 }
 
+// ListClientsByOwner returns the clients whose Owner is owner, ordered by
+// ID, in one statement (one snapshot); none for the empty owner, since
+// operator-managed clients belong to no account. A developer portal
+// lists an account's applications with it.
+func (cs *ClientStore) ListClientsByOwner(ctx context.Context, owner string) ([]*oauth.Client, error) {
+	if owner == "" || !storable(owner) {
+		return []*oauth.Client{}, nil
+	}
+	rows, err := cs.s.db.QueryContext(ctx, clientsByOwner, owner)
+	if err != nil {
+		return nil, wrap("list clients by owner", err)
+	}
+	cl, err := scanClients(rows)
+	if err != nil {
+		return nil, wrap("list clients by owner", err)
+	}
+	return cl, nil
+}
+
 // scanClients assembles clients from the rows of clientByID or clientsAll
 // and closes rows. The result is ordered by ID.
 func scanClients(rows *sql.Rows) ([]*oauth.Client, error) {
@@ -216,13 +244,13 @@ func scanClients(rows *sql.Rows) ([]*oauth.Client, error) {
 	byID := make(map[string]*parts)
 	for rows.Next() {
 		var (
-			id          string
-			part        int
-			text, text2 sql.NullString
-			b           []byte
-			n1, n2      sql.NullInt64
+			id                 string
+			part               int
+			text, text2, text3 sql.NullString
+			b                  []byte
+			n1, n2             sql.NullInt64
 		)
-		if err := rows.Scan(&id, &part, &text, &text2, &b, &n1, &n2); err != nil {
+		if err := rows.Scan(&id, &part, &text, &text2, &text3, &b, &n1, &n2); err != nil {
 			return nil, err
 		}
 		p := byID[id]
@@ -234,6 +262,7 @@ func scanClients(rows *sql.Rows) ([]*oauth.Client, error) {
 		case 0:
 			p.found = true
 			p.c.ID, p.c.Name, p.c.Type, p.c.CreatedAt = id, text.String, oauth.ClientType(text2.String), fromMicros(n1.Int64)
+			p.c.Owner = text3.String
 		case 1:
 			p.uris = append(p.uris, posVal{n1.Int64, text.String})
 		case 2:
@@ -311,11 +340,13 @@ func (cs *ClientStore) RotateClientSecret(ctx context.Context, id string, secret
 		return oauth.ErrNotFound
 	}
 	err := cs.s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE oauth_clients SET version = version + 1 WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if err := oneRow(res, oauth.ErrNotFound); err != nil {
+		// RETURNING the owner, for the audit row.
+		var owner string
+		err := tx.QueryRowContext(ctx, `UPDATE oauth_clients SET version = version + 1 WHERE id = $1 RETURNING owner`, id).Scan(&owner)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return oauth.ErrNotFound
+		case err != nil:
 			return err
 		}
 		until := micros(oldUntil)
@@ -333,7 +364,7 @@ WHERE client_id = $1 AND expires_at IS NOT NULL AND expires_at <= $2`, id, micro
 			return err
 		}
 		if err := cs.s.record(ctx, tx, AuditClient, ActionSecretRotated, id,
-			AuditDetails{OldValidUntil: timeRef(oldUntil), ExpiresAt: timeRef(secret.ExpiresAt)}); err != nil {
+			AuditDetails{Owner: owner, OldValidUntil: timeRef(oldUntil), ExpiresAt: timeRef(secret.ExpiresAt)}); err != nil {
 			return err
 		}
 		return cs.s.recordChange(ctx, tx, KindClient, id)
@@ -348,16 +379,16 @@ func (cs *ClientStore) DeleteClient(ctx context.Context, id string) error {
 		return oauth.ErrNotFound
 	}
 	err := cs.s.inTx(ctx, func(tx *sql.Tx) error {
-		// RETURNING the name, for the audit row.
-		var name string
-		err := tx.QueryRowContext(ctx, `DELETE FROM oauth_clients WHERE id = $1 RETURNING name`, id).Scan(&name)
+		// RETURNING the name and owner, for the audit row.
+		var name, owner string
+		err := tx.QueryRowContext(ctx, `DELETE FROM oauth_clients WHERE id = $1 RETURNING name, owner`, id).Scan(&name, &owner)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return oauth.ErrNotFound
 		case err != nil:
 			return err
 		}
-		if err := cs.s.record(ctx, tx, AuditClient, ActionDeleted, id, AuditDetails{Name: name}); err != nil {
+		if err := cs.s.record(ctx, tx, AuditClient, ActionDeleted, id, AuditDetails{Name: name, Owner: owner}); err != nil {
 			return err
 		}
 		return cs.s.recordChange(ctx, tx, KindClient, id)

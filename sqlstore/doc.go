@@ -35,9 +35,23 @@
 //     of several instances share their counts;
 //   - [Store.Audit]: the audit trail. Key and client lifecycle changes
 //     write their audit row in their own transaction, with the actor of
-//     the context ([WithActor]); a [FailureRecorder]
-//     ([Store.NewFailureRecorder]) counts failed authentications per
-//     minute in memory and adds them to the trail in the background.
+//     the context ([WithActor]) and the key's or client's owner; a
+//     [FailureRecorder] ([Store.NewFailureRecorder]) counts failed
+//     authentications per minute in memory and adds them to the trail in
+//     the background, with the latest failures of each credential and the
+//     client network they came from;
+//   - [Store.Users]: end users, who are also the accounts that own API
+//     keys ([github.com/audexum/auth/apikey.Record] Owner) and OAuth
+//     clients ([github.com/audexum/auth/oauth.Client] Owner), by user ID;
+//     [UserStore.IsAccount] is what
+//     [github.com/audexum/auth/oauth.AccountResolver] needs;
+//   - [Store.Sessions]: sign-in sessions of a portal, stored by a hash of
+//     the session ID only;
+//   - a [RequestRecorder] ([Store.NewRequestRecorder]) counts successful
+//     authentications per credential and hour, off the request path as
+//     failures are; [AuditLog.HourlyUsage], [AuditLog.DailyUsage] and
+//     [AuditLog.RecentFailures] read one credential's traffic back, for
+//     a monitoring page.
 //
 // # Migrations
 //

@@ -44,6 +44,16 @@ var (
 	// ErrInvalidUser: a user to create lacks an ID, a username or a
 	// password hash, or holds text no engine can store.
 	ErrInvalidUser = errors.New("sqlstore: invalid user")
+	// ErrSessionNotFound: no session has that hash, or it has ended.
+	ErrSessionNotFound = errors.New("sqlstore: session not found")
+	// ErrSessionExists: a session with that hash already exists.
+	ErrSessionExists = errors.New("sqlstore: session already exists")
+	// ErrInvalidSession: a session to create lacks a user, an idle
+	// timeout or an expiry after its creation.
+	ErrInvalidSession = errors.New("sqlstore: invalid session")
+	// ErrPasswordChanged: the user's password hash is no longer the one
+	// the caller verified (see [SessionStore.CreateSession]).
+	ErrPasswordChanged = errors.New("sqlstore: the user's password changed")
 	// ErrIssuerMismatch: the database records another issuer than the
 	// one given to [Store.ClaimIssuer].
 	ErrIssuerMismatch = errors.New("sqlstore: another issuer serves this database")

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
@@ -19,6 +20,15 @@ const (
 // [FailureRecorder] already holds MaxPending distinct counts.
 const OverflowReason = "overflow"
 
+// RecentFailuresKept is how many of the latest failures of each
+// credential [FailureRecorder.RecordFrom] keeps, in memory between flushes
+// and in the database.
+const RecentFailuresKept = 50
+
+// maxNetworkLength bounds the stored network text: an IPv6 prefix in its
+// longest form is 43 bytes.
+const maxNetworkLength = 64
+
 // FailureRecorderConfig configures a [FailureRecorder].
 type FailureRecorderConfig struct {
 	// Interval is how often pending counts are written. If zero,
@@ -33,9 +43,10 @@ type FailureRecorderConfig struct {
 	// FlushTimeout bounds each write, including the last one in Close.
 	// If zero, DefaultFailureFlushTimeout (10 s).
 	FlushTimeout time.Duration
-	// Retention is how long failure counts are kept: after each flush,
-	// up to 1000 older rows are deleted ([AuditLog.PruneFailures]). If
-	// zero, DefaultFailureRetention (90 days).
+	// Retention is how long failure counts and recent failures are
+	// kept: after each flush, up to 1000 older rows of each are deleted
+	// ([AuditLog.PruneFailures]). If zero, DefaultFailureRetention (90
+	// days).
 	Retention time.Duration
 	// Now returns the current time, which picks the minute of a failure.
 	// If nil, time.Now.
@@ -65,6 +76,7 @@ type FailureRecorder struct {
 	flushMu  sync.Mutex // one flush at a time
 	mu       sync.Mutex
 	pending  map[failureKey]int64
+	recent   map[string][]RecentFailure // per key ID, oldest first, at most RecentFailuresKept
 	closed   bool
 	stopOnce sync.Once
 }
@@ -91,6 +103,7 @@ func (s *Store) NewFailureRecorder(cfg FailureRecorderConfig) (*FailureRecorder,
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 		pending: make(map[failureKey]int64),
+		recent:  make(map[string][]RecentFailure),
 	}
 	if r.max == 0 {
 		r.max = DefaultFailureMaxPending
@@ -144,6 +157,45 @@ func (r *FailureRecorder) Record(keyID, reason string) {
 	r.add(k, 1)
 }
 
+// RecordFrom is [FailureRecorder.Record] for a failure from the given
+// client network (an IPv4 address or an IPv6 /64, as text): if keyID names
+// a credential (it is not [UnknownKeyID]), the failure is also kept among
+// that credential's latest ([AuditLog.RecentFailures]), with its time,
+// reason and network, never the credential presented. Per credential, the
+// latest [RecentFailuresKept] are kept; details of more than MaxPending
+// credentials between two flushes are dropped (their counts are not).
+func (r *FailureRecorder) RecordFrom(keyID, reason, network string) {
+	now := r.now()
+	t := now.UnixMicro()
+	minute := t - t%int64(time.Minute/time.Microsecond)
+	k := failureKey{minute, keyID, reason}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return
+	}
+	r.add(k, 1)
+	if keyID == "" || keyID == UnknownKeyID {
+		return
+	}
+	r.addRecent(keyID, RecentFailure{At: fromMicros(t), Reason: reason, Network: network})
+}
+
+// addRecent keeps f among the latest failures of id. r.mu is held.
+func (r *FailureRecorder) addRecent(id string, f RecentFailure) {
+	list, ok := r.recent[id]
+	if !ok {
+		if len(r.recent) >= r.max {
+			return
+		}
+		id = strings.Clone(id)
+	}
+	if len(list) >= RecentFailuresKept {
+		list = append(list[:0], list[len(list)-RecentFailuresKept+1:]...)
+	}
+	r.recent[id] = append(list, f)
+}
+
 // add counts n for k, or under the overflow row when full. r.mu is held.
 func (r *FailureRecorder) add(k failureKey, n int64) {
 	if _, ok := r.pending[k]; !ok && len(r.pending) >= r.max {
@@ -166,17 +218,44 @@ func (r *FailureRecorder) Flush(ctx context.Context) error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
 	r.mu.Lock()
-	batch := r.pending
+	batch, recent := r.pending, r.recent
 	r.pending = make(map[failureKey]int64, len(batch))
+	r.recent = make(map[string][]RecentFailure, len(recent))
 	r.mu.Unlock()
-	if len(batch) == 0 {
+	if len(batch) == 0 && len(recent) == 0 {
 		return nil
 	}
 	if err := r.write(ctx, batch); err != nil {
+		r.restoreRecent(recent)
 		return err
 	}
-	_, err := r.log.PruneFailures(ctx, r.now().Add(-r.keep))
+	if err := r.log.addRecentFailures(ctx, recent); err != nil {
+		r.restoreRecent(recent)
+		return err
+	}
+	before := r.now().Add(-r.keep)
+	_, err := r.log.PruneFailures(ctx, before)
+	if err == nil {
+		_, err = r.log.pruneRecentFailures(ctx, before)
+	}
 	return err
+}
+
+// restoreRecent puts back the latest failures a flush did not write,
+// keeping the newest within the bounds.
+func (r *FailureRecorder) restoreRecent(recent map[string][]RecentFailure) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for id, list := range recent {
+		newer := r.recent[id]
+		delete(r.recent, id)
+		for _, f := range list {
+			r.addRecent(id, f)
+		}
+		for _, f := range newer {
+			r.addRecent(id, f)
+		}
+	}
 }
 
 // write adds batch to the table, or puts it back.

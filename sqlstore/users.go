@@ -71,6 +71,50 @@ func (us *UserStore) UserByID(ctx context.Context, id string) (User, error) {
 	return us.get(ctx, `SELECT id, username, password_hash, created_at FROM audexum_users WHERE id = $1`, id)
 }
 
+// SetPasswordHash replaces the password hash of the user with ID userID,
+// with its audit row ([AuditUser], [ActionPasswordChanged], the username as
+// name, the actor of ctx) in the same transaction. It fails with
+// [ErrInvalidUser] for an empty or unstorable hash and [ErrUserNotFound]
+// for an unknown user, having written nothing.
+//
+// The user's other sessions keep working until they are ended: call
+// [SessionStore.DeleteOtherSessions] next. A sign-in that verified the old
+// password and has not created its session yet cannot create it any more
+// (see [SessionStore.CreateSession]).
+func (us *UserStore) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	if hash == "" || !storable(hash) {
+		return fmt.Errorf("%w: a password hash is required", ErrInvalidUser)
+	}
+	if !storable(userID) {
+		return ErrUserNotFound
+	}
+	return wrap("set password hash", us.s.inTx(ctx, func(tx *sql.Tx) error {
+		var username string
+		err := tx.QueryRowContext(ctx, `UPDATE audexum_users SET password_hash = $2 WHERE id = $1 RETURNING username`, userID, hash).Scan(&username)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrUserNotFound
+		case err != nil:
+			return err
+		}
+		return us.s.record(ctx, tx, AuditUser, ActionPasswordChanged, userID, AuditDetails{Name: username})
+	}), ErrUserNotFound)
+}
+
+// IsAccount reports whether id is the ID of a user, for
+// [github.com/audexum/auth/oauth.AccountResolverConfig.IsAccount]: the
+// users of this store are the accounts that own API keys and clients.
+func (us *UserStore) IsAccount(ctx context.Context, id string) (bool, error) {
+	_, err := us.UserByID(ctx, id)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
+}
+
 func (us *UserStore) get(ctx context.Context, query, arg string) (User, error) {
 	st, err := us.s.stmt(ctx, query)
 	if err != nil {

@@ -13,11 +13,14 @@ const maxAPIBody = 1 << 20
 
 // apiRoutes mounts the sample API of the seed documentation on mux. Every
 // route is behind the Authenticator (applied by the caller) and checks its
-// scope in the route definition.
-func apiRoutes(mux *http.ServeMux, users *userStore) {
+// scope in the route definition. The profile is the account's the
+// credential acts for (accounts says which): the user who consented, or
+// the account that owns the API key or the client of a client-credentials
+// token, so the seed's "Step 2" works with an owned client's token.
+func apiRoutes(mux *http.ServeMux, users *userStore, accounts auth.AccountFunc) {
 	mux.Handle("GET /v1/data", auth.RequireScopes("data:read")(http.HandlerFunc(getData)))
 	mux.Handle("POST /v1/data", auth.RequireScopes("data:write")(http.HandlerFunc(postData)))
-	mux.Handle("GET /v1/user/profile", auth.RequireUser(auth.RequireScopes("profile:read")(profileHandler(users))))
+	mux.Handle("GET /v1/user/profile", auth.RequireScopes("profile:read")(auth.RequireAccount(accounts)(profileHandler(users))))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -61,11 +64,12 @@ func postData(w http.ResponseWriter, r *http.Request) {
 
 func profileHandler(users *userStore) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, _ := auth.FromContext(r.Context())
-		u, err := users.byID(r.Context(), p.Subject)
+		id, _ := auth.AccountFromContext(r.Context())
+		u, err := users.byID(r.Context(), id)
 		if err != nil {
-			// The token is valid but its user is gone (deleted) or the
-			// database is down: no profile to show either way.
+			// The account was there a moment ago (RequireAccount) and is
+			// gone, or the database is down: no profile to show either
+			// way.
 			writeJSON(w, http.StatusNotFound, map[string]string{"error": "not_found"})
 			return
 		}

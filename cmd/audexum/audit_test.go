@@ -254,6 +254,11 @@ func TestFailureRow(t *testing.T) {
 		{"expired token", auth.Event{Err: auth.ErrExpired}, "unknown", "expired"},
 		{"no credential", auth.Event{Err: auth.ErrNoCredential}, "unknown", "no_credential"},
 		{"someone else's error", auth.Event{CredentialID: "k1", Err: errors.New("boom")}, "unknown", "other"},
+		// Refusals after authentication have a verified principal: they
+		// count under its credential, an application under its client.
+		{"missing scope, API key", auth.Event{Principal: &auth.Principal{Method: auth.MethodAPIKey, CredentialID: "k1", Subject: "usr_ann"}, Err: auth.ErrInsufficientScope}, "k1", "insufficient_scope"},
+		{"no account, client token", auth.Event{Principal: &auth.Principal{Method: auth.MethodClientCredentials, CredentialID: "jti", ClientID: "adxc_a"}, Err: fmt.Errorf("%w: no owner", auth.ErrNoAccount)}, "adxc_a", "no_account"},
+		{"rate limited, user token", auth.Event{Principal: &auth.Principal{Method: auth.MethodAuthorizationCode, CredentialID: "jti", ClientID: "adxc_a", Subject: "usr_ann"}, Err: auth.ErrRateLimited}, "adxc_a", "rate_limited"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -57,7 +57,7 @@ func (c *cli) apikeyCreate(ctx context.Context, args []string) error {
 	fs := newFlagSet("apikey create", &cm)
 	name := fs.String("name", "", "name of the key (required)")
 	desc := fs.String("description", "", "description")
-	owner := fs.String("owner", "", "who the key acts for, the principal's subject (default: the name)")
+	owner := fs.String("owner", "", "`USERNAME` of the account the key belongs to and acts for (default: none, an operator's key whose subject is its name)")
 	var scopes listFlag
 	fs.Var(&scopes, "scope", scopeFlagUsage)
 	var expires durationFlag
@@ -77,15 +77,19 @@ func (c *cli) apikeyCreate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *owner == "" {
-		*owner = *name
-	}
 	sys, err := openSystem(ctx, cm)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
-	params := apikey.CreateParams{Name: *name, Description: *desc, Owner: *owner, Scopes: sc}
+	// An operator's key acts as its name, as keys did before accounts;
+	// an account's key stores the account's ID, the principal's subject.
+	params := apikey.CreateParams{Name: *name, Description: *desc, Owner: *name, Scopes: sc}
+	if *owner != "" {
+		if params.Owner, err = sys.users.accountID(ctx, *owner); err != nil {
+			return err
+		}
+	}
 	if expires.set {
 		if expires.d == 0 {
 			params.NoExpiry = true

@@ -22,12 +22,15 @@ type clientJSON struct {
 	Scopes       []string   `json:"scopes"`
 	GrantTypes   []string   `json:"grant_types,omitempty"`
 	CreatedAt    *time.Time `json:"created_at,omitempty"`
+	// Owner is the owning account's user ID; absent for an operator's
+	// client.
+	Owner string `json:"owner,omitempty"`
 }
 
 func toClientJSON(c *oauth.Client, secret string) clientJSON {
 	uris := append([]string{}, c.RedirectURIs...)
 	return clientJSON{ClientID: c.ID, ClientSecret: secret, Name: c.Name, Type: string(c.Type),
-		RedirectURIs: uris, Scopes: c.Scopes.Slice(), GrantTypes: c.GrantTypes, CreatedAt: timePtr(c.CreatedAt)}
+		RedirectURIs: uris, Scopes: c.Scopes.Slice(), GrantTypes: c.GrantTypes, CreatedAt: timePtr(c.CreatedAt), Owner: c.Owner}
 }
 
 func (c *cli) clientCreate(ctx context.Context, args []string) error {
@@ -38,6 +41,7 @@ func (c *cli) clientCreate(ctx context.Context, args []string) error {
 	var uris, scopes listFlag
 	fs.Var(&uris, "redirect-uri", "exact redirect URI for the authorization code flow (repeatable)")
 	fs.Var(&scopes, "scope", scopeFlagUsage)
+	owner := fs.String("owner", "", "`USERNAME` of the account the application belongs to; its client-credentials tokens act for that account (default: none, an operator's client)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -62,7 +66,13 @@ func (c *cli) clientCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer sys.Close()
-	cl, secret, err := sys.registry.Register(ctx, oauth.Registration{Name: *name, Type: t, RedirectURIs: uris, Scopes: sc})
+	reg := oauth.Registration{Name: *name, Type: t, RedirectURIs: uris, Scopes: sc}
+	if *owner != "" {
+		if reg.Owner, err = sys.users.accountID(ctx, *owner); err != nil {
+			return err
+		}
+	}
+	cl, secret, err := sys.registry.Register(ctx, reg)
 	if err != nil {
 		return err
 	}

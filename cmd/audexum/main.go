@@ -7,17 +7,22 @@
 // Usage:
 //
 //	audexum serve [--addr HOST:PORT] [--issuer URL] [--tls-cert FILE --tls-key FILE] [--insecure-plaintext-signing-keys]
-//	audexum apikey create --name NAME --scope S [--scope S]... [--description TEXT] [--expires-in DURATION] [--json]
+//	audexum apikey create --name NAME --scope S [--scope S]... [--owner USERNAME] [--description TEXT] [--expires-in DURATION] [--json]
 //	audexum apikey list [--json]
 //	audexum apikey revoke ID [--reason TEXT]
 //	audexum apikey rotate ID [--grace DURATION] [--json]
-//	audexum client create --name NAME --type server|web|mobile --scope S [--scope S]... [--redirect-uri URI]... [--json]
+//	audexum client create --name NAME --type server|web|mobile --scope S [--scope S]... [--owner USERNAME] [--redirect-uri URI]... [--json]
 //	audexum client list [--json]
 //	audexum client rotate-secret ID [--grace DURATION] [--json]
 //	audexum client delete ID
 //	audexum user add --username NAME --password-stdin
 //	audexum signing-key rotate [--insecure-plaintext-signing-keys]
 //	audexum audit [--since DURATION] [--json]
+//
+// A key or client belongs to the account of --owner (a user added with
+// "user add"; stored by the user's ID), and then acts for it: an owned
+// key, or a token of an owned client, reads that user's /v1/user/profile.
+// Without --owner it is the operator's and acts for no account.
 //
 // A key or client needs at least one scope, each from the server's scope
 // catalog (data:read, data:write, profile:read), one per --scope flag:

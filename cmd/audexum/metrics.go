@@ -84,6 +84,7 @@ var reasons = []struct {
 	{auth.ErrRateLimited, "rate_limited"},
 	{auth.ErrUnavailable, "unavailable"},
 	{auth.ErrNoPrincipal, "no_principal"},
+	{auth.ErrNoAccount, "no_account"},
 	{auth.ErrInsufficientScope, "insufficient_scope"},
 	{auth.ErrCredentialInURL, "credential_in_url"},
 	{auth.ErrMultipleAuthorization, "multiple_authorization"},

@@ -195,7 +195,9 @@ type app struct {
 	authn     *auth.Authenticator
 	metrics   *metrics
 	signIns   *auth.AttemptCounter
+	accounts  *oauth.AccountResolver
 	failures  *sqlstore.FailureRecorder
+	requests  *sqlstore.RequestRecorder
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
 }
@@ -256,6 +258,11 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	if a.gate, err = oauth.NewClientGate(oauth.ClientGateConfig{Verifier: a.tokenV, Clients: sys.clients}); err != nil {
 		return nil, err
 	}
+	// Which account a credential acts for, at /v1/user/profile: the
+	// user who consented, or the owner of the key or client.
+	if a.accounts, err = oauth.NewAccountResolver(oauth.AccountResolverConfig{Clients: sys.clients, IsAccount: sys.store.Users().IsAccount}); err != nil {
+		return nil, err
+	}
 	a.oauth, err = oauth.NewServer(oauth.Config{
 		Issuer:              issuer,
 		Signer:              signer,
@@ -293,10 +300,14 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	a.authn, err = auth.New(auth.Config{
 		Verifiers: []auth.Verifier{a.keyV, a.gate},
 		Throttle:  throttle,
-		OnSuccess: m.authSuccess,
+		OnSuccess: func(e auth.Event) {
+			m.authSuccess(e)
+			a.requests.Record(sqlstore.UsageID(e.Principal))
+		},
 		OnFailure: func(e auth.Event) {
 			m.authFailure(e)
-			a.failures.Record(failureRow(e))
+			keyID, reason := failureRow(e)
+			a.failures.RecordFrom(keyID, reason, clientNetwork(e.Request))
 			logFailure(e)
 		},
 	})
@@ -321,6 +332,18 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		},
 	})
 	if err != nil {
+		return nil, err
+	}
+	// Successful authentications likewise, per credential and hour,
+	// for the monitoring a portal shows.
+	a.requests, err = sys.store.NewRequestRecorder(sqlstore.RequestRecorderConfig{
+		OnError: func(err error) {
+			m.storeErrors.WithLabelValues("request_counts").Inc()
+			logger.Error("request counts", "err", err)
+		},
+	})
+	if err != nil {
+		a.failures.Close()
 		return nil, err
 	}
 	wctx, cancel := context.WithCancel(context.Background())
@@ -354,9 +377,12 @@ func (a *app) close() {
 		a.logger.Error("close api key verifier", "err", err)
 	}
 	a.tokenV.Close()
-	// Writes the failure counts of the last seconds.
+	// Writes the failure and request counts of the last seconds.
 	if err := a.failures.Close(); err != nil {
 		a.logger.Error("audit failure counts", "err", err)
+	}
+	if err := a.requests.Close(); err != nil {
+		a.logger.Error("request counts", "err", err)
 	}
 }
 
@@ -370,7 +396,7 @@ func errString(err error) string {
 // handler is the whole HTTP surface.
 func (a *app) handler() http.Handler {
 	api := http.NewServeMux()
-	apiRoutes(api, a.sys.users)
+	apiRoutes(api, a.sys.users, a.accounts.Account)
 	protected := auth.RequireHTTPS(auth.HTTPSConfig{})(a.authn.Handler(api))
 
 	mux := http.NewServeMux()

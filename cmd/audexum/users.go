@@ -128,6 +128,20 @@ func (s *userStore) authenticate(ctx context.Context, username, password string)
 	return user{ID: u.ID, Username: u.Username}, nil
 }
 
+// accountID resolves an --owner USERNAME to the user's ID, which is what
+// keys and clients store as their owner: IDs are stable where a username
+// may be renamed.
+func (s *userStore) accountID(ctx context.Context, username string) (string, error) {
+	u, err := s.users.UserByUsername(ctx, username)
+	switch {
+	case errors.Is(err, sqlstore.ErrUserNotFound):
+		return "", fmt.Errorf("no user named %s (add one with: audexum user add --username NAME --password-stdin)", shown(username))
+	case err != nil:
+		return "", fmt.Errorf("look up user: %w", err)
+	}
+	return u.ID, nil
+}
+
 func (s *userStore) byID(ctx context.Context, id string) (user, error) {
 	u, err := s.users.UserByID(ctx, id)
 	return user{ID: u.ID, Username: u.Username}, err

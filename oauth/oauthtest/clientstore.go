@@ -28,6 +28,7 @@ func RunClientStore(t *testing.T, newStore func(t *testing.T) oauth.ClientStore)
 			DefaultScopes: auth.MustScopes("read"),
 			Secrets:       []oauth.ClientSecret{{Hash: randomHash(), CreatedAt: base}},
 			CreatedAt:     base,
+			Owner:         "usr_owner",
 		}
 	}
 
@@ -128,6 +129,61 @@ func RunClientStore(t *testing.T, newStore func(t *testing.T) oauth.ClientStore)
 		}
 		if d := diff([]string{"a", "b", "c"}, ids); d != "" {
 			t.Errorf("ListClients IDs: %s", d)
+		}
+	})
+
+	t.Run("ListByOwner", func(t *testing.T) {
+		s := newStore(t)
+		lister, ok := s.(interface {
+			ListClientsByOwner(ctx context.Context, owner string) ([]*oauth.Client, error)
+		})
+		if !ok {
+			t.Skip("the store has no ListClientsByOwner")
+		}
+		for _, c := range []struct{ id, owner string }{
+			{"b", "usr_ann"}, {"a", "usr_ann"}, {"c", "usr_bob"}, {"op", ""},
+			// Owners compare byte-wise: these are other accounts.
+			{"d", "USR_ANN"}, {"e", "usr_ann "},
+		} {
+			cl := sample(c.id)
+			cl.Owner = c.owner
+			if err := s.CreateClient(ctx, cl); err != nil {
+				t.Fatalf("CreateClient(%s): %v", c.id, err)
+			}
+		}
+		for owner, want := range map[string][]string{
+			"usr_ann": {"a", "b"},
+			"usr_bob": {"c"},
+			"usr_eve": nil,
+			// Operator-managed clients belong to no account, so the
+			// empty owner lists none of them.
+			"": nil,
+		} {
+			list, err := lister.ListClientsByOwner(ctx, owner)
+			if err != nil {
+				t.Fatalf("ListClientsByOwner(%q): %v", owner, err)
+			}
+			var ids []string
+			for _, c := range list {
+				if c.Owner != owner {
+					t.Errorf("ListClientsByOwner(%q) returned client %s of %q", owner, c.ID, c.Owner)
+				}
+				ids = append(ids, c.ID)
+			}
+			if d := diff(want, ids); d != "" {
+				t.Errorf("ListClientsByOwner(%q) IDs: %s", owner, d)
+			}
+		}
+		// The listed records are whole, as Client returns them.
+		list, err := lister.ListClientsByOwner(ctx, "usr_bob")
+		if err != nil || len(list) != 1 {
+			t.Fatalf("ListClientsByOwner: %v, %d clients", err, len(list))
+		}
+		want := sample("c")
+		want.Owner = "usr_bob"
+		want.Secrets = list[0].Secrets // random hashes, checked by CreateAndGet
+		if d := diff(want, list[0]); d != "" {
+			t.Errorf("listed client: %s", d)
 		}
 	})
 

@@ -122,7 +122,7 @@ func TestAuditLifecycle(t *testing.T) {
 		if err := keys.Revoke(ctx, rec2.ID, "leaked in a ticket"); err != nil {
 			t.Fatal(err)
 		}
-		cl, secret1, err := reg.Register(ctx, oauth.Registration{Name: "Backend", Type: oauth.ClientServer, Scopes: mustScopes("data:read")})
+		cl, secret1, err := reg.Register(ctx, oauth.Registration{Name: "Backend", Type: oauth.ClientServer, Scopes: mustScopes("data:read"), Owner: "usr_ann"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,15 +153,16 @@ func TestAuditLifecycle(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("audit rows (-want +got):\n%s", diff)
 		}
-		// The details name what changed.
+		// The details name what changed, and every event of a key or an
+		// owned client names its owner.
 		wantDetails := []sqlstore.AuditDetails{
 			{Name: "reports", Owner: "acme", Scopes: []string{"data:read"}},
-			{Name: "reports", RotatedTo: rec2.ID},
+			{Name: "reports", Owner: "acme", RotatedTo: rec2.ID},
 			{Name: "reports", Owner: "acme", Scopes: []string{"data:read"}, RotatedFrom: rec1.ID},
-			{Reason: "leaked in a ticket"},
-			{Name: "Backend", Type: "server", Scopes: []string{"data:read"}, GrantTypes: cl.GrantTypes},
-			{},
-			{Name: "Backend"},
+			{Owner: "acme", Reason: "leaked in a ticket"},
+			{Name: "Backend", Owner: "usr_ann", Type: "server", Scopes: []string{"data:read"}, GrantTypes: cl.GrantTypes},
+			{Owner: "usr_ann"},
+			{Name: "Backend", Owner: "usr_ann"},
 			{Name: "anon", Owner: "acme"},
 		}
 		var gotDetails []sqlstore.AuditDetails
