@@ -82,3 +82,13 @@ func TestRotateLeakedKey(t *testing.T) {
 		return code == 401
 	})
 }
+
+// TestOperatorKeyCannotClaimAnAccount: an operator's key (no --owner) has
+// its name as subject, so a name shaped like an account ID is refused.
+func TestOperatorKeyCannotClaimAnAccount(t *testing.T) {
+	e := newEnv(t)
+	r := e.run("", "apikey", "create", "--name", "usr_jaVvDh4132FJqkjy", "--scope", "profile:read")
+	if want := "audexum: apikey create: names starting with usr_ are account IDs; pick another name, or pass --owner USERNAME\n"; r.code != 2 || r.stderr != want {
+		t.Errorf("exit %d, stderr %q; want exit 2, %q", r.code, r.stderr, want)
+	}
+}

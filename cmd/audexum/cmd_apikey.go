@@ -85,6 +85,11 @@ func (c *cli) apikeyCreate(ctx context.Context, args []string) error {
 	// An operator's key acts as its name, as keys did before accounts;
 	// an account's key stores the account's ID, the principal's subject.
 	params := apikey.CreateParams{Name: *name, Description: *desc, Owner: *name, Scopes: sc}
+	if *owner == "" && strings.HasPrefix(*name, "usr_") {
+		// The name would be the key's subject, and a subject that is an
+		// account's ID acts for that account.
+		return usagef("apikey create: names starting with usr_ are account IDs; pick another name, or pass --owner USERNAME")
+	}
 	if *owner != "" {
 		if params.Owner, err = sys.users.accountID(ctx, *owner); err != nil {
 			return err
