@@ -213,3 +213,22 @@ func TestEveryInputLabelled(t *testing.T) {
 
 // withSignUp turns sign-up on, with the harness's store.
 func withSignUp(c *portal.Config) { c.SignUp = c.Accounts.(portal.AccountCreator) }
+
+// TestConfirmationRequired: revoking, deleting and issuing a new secret
+// need the confirmation page's button (confirm=yes); a bare POST does
+// nothing.
+func TestConfirmationRequired(t *testing.T) {
+	h := newHarness(t, nil)
+	keyID, appID := seed(t, h)
+	before := len(h.st.Actions())
+	b := h.browser()
+	b.signIn("alice", "alice-password")
+	for _, path := range []string{"/portal/keys/" + keyID + "/revoke", "/portal/apps/" + appID + "/delete", "/portal/apps/" + appID + "/rotate"} {
+		for _, form := range []url.Values{{}, {"confirm": {"no"}}, {"confirm": {"yes", "yes"}}} {
+			wantStatus(t, "POST "+path+" "+form.Encode(), b.post(path, form), http.StatusBadRequest)
+		}
+	}
+	if got := h.st.Actions(); len(got) != before+1 { // the sign-in
+		t.Errorf("unconfirmed posts changed: %v", got[before+1:])
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/audexum/auth/portal"
+	"github.com/audexum/auth/portal/portaltest"
 )
 
 // seed gives alice a key and a web application, and returns their IDs.
@@ -430,10 +431,39 @@ func TestIsolation(t *testing.T) {
 		wantStatus(t, path, pg, http.StatusOK)
 		wantNotContains(t, "bob's "+path, pg, keyID, appID, "alice key", "alice app")
 	}
-	// A store that ignores the owner filter leaks nothing either.
-	h.st.PutKey(portal.Key{ID: "K11111111111", Owner: h.alice.ID, Name: "stray"})
-	pg := bob.get("/portal/keys")
-	wantNotContains(t, "bob's keys", pg, "K11111111111")
+}
+
+// leakyKeys is a Keys store that gets the owner filter wrong: it lists
+// the keys of every owner in owners, whoever asks.
+type leakyKeys struct {
+	*portaltest.Store
+	owners *[]string
+}
+
+func (l leakyKeys) ListKeys(ctx context.Context, _ string) ([]portal.Key, error) {
+	var all []portal.Key
+	for _, owner := range *l.owners {
+		ks, err := l.Store.ListKeys(ctx, owner)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, ks...)
+	}
+	return all, nil
+}
+
+// TestIsolationLeakyStore: a store that lists another account's records
+// leaks none of them through the portal.
+func TestIsolationLeakyStore(t *testing.T) {
+	var owners []string
+	h := newHarness(t, func(c *portal.Config) { c.Keys = leakyKeys{c.Keys.(*portaltest.Store), &owners} })
+	owners = []string{h.alice.ID, h.bob.ID}
+	h.st.PutKey(portal.Key{ID: "K11111111111", Owner: h.alice.ID, Name: "stray", CreatedAt: start})
+	bob := h.browser()
+	bob.signIn("bob", "bob-password")
+	for _, path := range []string{"/portal/keys", "/portal/monitoring"} {
+		wantNotContains(t, "bob's "+path, bob.get(path), "K11111111111", "stray")
+	}
 }
 
 // TestEscaping: names, descriptions and failure reasons with markup and
@@ -556,7 +586,36 @@ func TestStoreDown(t *testing.T) {
 	// Back up: the session is still there.
 	h.st.SetError(nil)
 	wantStatus(t, "store back", b.get("/portal/keys"), http.StatusOK)
+
+	// Only the key store down: a key's page is unavailable, not "not
+	// found", and no list pretends to be empty.
+	keyID, _ := seed(t, h)
+	h2 := newHarness(t, func(c *portal.Config) { c.Keys = failingKeys{c.Keys, down} })
+	b = h2.browser()
+	wantStatus(t, "sign in", b.noRedirects().post("/portal/signin", url.Values{"username": {"alice"}, "password": {"alice-password"}}), http.StatusSeeOther)
+	for _, path := range []string{"/portal/keys", "/portal/keys/" + keyID, "/portal/keys/" + keyID + "/revoke", "/portal/monitoring", "/portal/monitoring/keys/" + keyID} {
+		wantStatus(t, path+" with the key store down", b.get(path), http.StatusServiceUnavailable)
+	}
+	for _, f := range postForms(keyID, "")[3:6] {
+		wantStatus(t, f.path+" with the key store down", b.post(f.path, f.form), http.StatusServiceUnavailable)
+	}
 }
+
+// failingKeys is a Keys store that is down.
+type failingKeys struct {
+	portal.Keys
+	err error
+}
+
+func (f failingKeys) ListKeys(context.Context, string) ([]portal.Key, error) { return nil, f.err }
+func (f failingKeys) Key(context.Context, string) (portal.Key, error)        { return portal.Key{}, f.err }
+func (f failingKeys) CreateKey(context.Context, portal.KeyParams) (string, portal.Key, error) {
+	return "", portal.Key{}, f.err
+}
+func (f failingKeys) RotateKey(context.Context, string, time.Duration) (string, portal.Key, error) {
+	return "", portal.Key{}, f.err
+}
+func (f failingKeys) RevokeKey(context.Context, string) error { return f.err }
 
 // TestConcurrentUse: many browsers at once, each signing in and creating
 // keys, under -race. Each sees only its own keys.
