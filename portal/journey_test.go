@@ -264,3 +264,47 @@ func barValues(body string) map[string][]string {
 	}
 	return out
 }
+
+// TestKeyFlags: active keys older than 90 days or expiring within 14 days
+// are flagged; a rotated key, which expires by design, and revoked or
+// expired keys are not.
+func TestKeyFlags(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	b.signIn("alice", "alice-password")
+	day := 24 * time.Hour
+	for _, k := range []portal.Key{
+		{ID: "Kold00000000", Name: "old", CreatedAt: start.Add(-91 * day), ExpiresAt: start.Add(60 * day)},
+		{ID: "Ksoon0000000", Name: "soon", CreatedAt: start.Add(-10 * day), ExpiresAt: start.Add(13 * day)},
+		{ID: "Kfine0000000", Name: "fine", CreatedAt: start.Add(-89 * day), ExpiresAt: start.Add(15 * day)},
+		{ID: "Krotated0000", Name: "rotated", CreatedAt: start.Add(-100 * day), ExpiresAt: start.Add(day), ReplacedBy: "Kfine0000000"},
+		{ID: "Krevoked0000", Name: "revoked", CreatedAt: start.Add(-100 * day), ExpiresAt: start.Add(day), RevokedAt: start.Add(-day)},
+		{ID: "Kexpired0000", Name: "expired", CreatedAt: start.Add(-100 * day), ExpiresAt: start.Add(-day)},
+	} {
+		k.Owner = h.alice.ID
+		h.st.PutKey(k)
+	}
+	row := regexp.MustCompile(`(?s)<tr>\s*<th scope="row"><a href="/portal/keys/(K[a-z0-9]+)">.*?</tr>`)
+	flags := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(b.get("/portal/keys").body, -1) {
+		var got []string
+		for _, f := range regexp.MustCompile(`<span class="flag">([^<]*)</span>`).FindAllStringSubmatch(m[0], -1) {
+			got = append(got, f[1])
+		}
+		status := regexp.MustCompile(`<td>(Active|Rotated|Expired|Revoked)`).FindStringSubmatch(m[0])
+		flags[m[1]] = status[1] + ": " + strings.Join(got, " | ")
+	}
+	want := map[string]string{
+		"Kold00000000": "Active: Older than 90 days: rotate it.",
+		"Ksoon0000000": "Active: Expires within 14 days: rotate it.",
+		"Kfine0000000": "Active: ",
+		"Krotated0000": "Rotated: ",
+		"Krevoked0000": "Revoked: ",
+		"Kexpired0000": "Expired: ",
+	}
+	for id, w := range want {
+		if flags[id] != w {
+			t.Errorf("%s: got %q, want %q", id, flags[id], w)
+		}
+	}
+}
