@@ -9,6 +9,16 @@ import (
 // maxRedirectURILength bounds a redirect URI, registered or requested.
 const maxRedirectURILength = 2000
 
+// ValidateRedirectURI reports whether s may be registered as a client's
+// redirect URI, with the rule [Registry.Register] applies to each one. If
+// not, the error wraps [ErrInvalidRedirectURI] and its text names the rule
+// broken, in words meant for the person registering the client (a
+// developer portal shows it next to the field); it quotes s when s is
+// printable ASCII. It does not check the rules that depend on the whole
+// registration (a server client has none, authorization_code needs one,
+// at most 20).
+func ValidateRedirectURI(s string) error { return validateRedirectURI(s) }
+
 // validateRedirectURI checks a redirect URI at registration and says
 // which rule it breaks. RFC 6749 §3.1.2: "The redirection endpoint URI
 // MUST be an absolute URI … MUST NOT include a fragment component." RFC

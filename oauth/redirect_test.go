@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	"fmt"
 	b62 "github.com/audexum/auth/internal/base62"
 	"strings"
 	"testing"
@@ -50,6 +51,10 @@ func TestValidateRedirectURI(t *testing.T) {
 			}
 			if err != nil && !errors.Is(err, ErrInvalidRedirectURI) {
 				t.Errorf("error %v does not wrap ErrInvalidRedirectURI", err)
+			}
+			// The exported rule is the registry's, word for word.
+			if got := ValidateRedirectURI(tt.uri); fmt.Sprint(got) != fmt.Sprint(err) {
+				t.Errorf("ValidateRedirectURI(%q): got %v, want %v", tt.uri, got, err)
 			}
 		})
 	}

@@ -26,6 +26,7 @@ import (
 	_ "github.com/audexum/auth/apikey"
 	_ "github.com/audexum/auth/jwt"
 	_ "github.com/audexum/auth/oauth"
+	_ "github.com/audexum/auth/portal"
 	_ "github.com/audexum/auth/sqlstore"
 )
 

@@ -1,0 +1,38 @@
+package portal
+
+import "errors"
+
+// Sentinel errors. The stores the portal calls return them (wrapped with
+// %w or as they are) so the portal can choose its answer; match them with
+// [errors.Is]. None of them, and no other error, is ever written to a
+// page: people see one constant text per kind of failure, and the error
+// goes to [Config.OnError].
+var (
+	// ErrInvalidConfig: New was given an unusable Config.
+	ErrInvalidConfig = errors.New("portal: invalid config")
+
+	// ErrNotFound: a store has no such account, session, key or
+	// application. The portal answers 404, exactly as for a record that
+	// belongs to another account.
+	ErrNotFound = errors.New("portal: not found")
+
+	// ErrConflict: the record changed between the portal reading it and
+	// acting on it (a key revoked, rotated or expired meanwhile), so the
+	// action was not done. Answered 409.
+	ErrConflict = errors.New("portal: changed meanwhile")
+
+	// ErrBadCredentials: [Accounts.Authenticate] found no account with
+	// that username and password, or [Accounts.ChangePassword] was given
+	// a wrong current password. The same error, after the same work,
+	// whether the username exists or not.
+	ErrBadCredentials = errors.New("portal: wrong username or password")
+
+	// ErrUsernameTaken: [AccountCreator.CreateAccount] found the username
+	// in use.
+	ErrUsernameTaken = errors.New("portal: username taken")
+
+	// ErrInvalidPassword: the accounts store refused a new password the
+	// portal's own rule (8 to 1024 bytes of UTF-8) accepted, for example
+	// one found in a list of breached passwords.
+	ErrInvalidPassword = errors.New("portal: password not allowed")
+)
