@@ -3,6 +3,7 @@ package main
 import (
 	"strconv"
 	"unicode"
+	"unicode/utf8"
 )
 
 // shown is stored text as the CLI prints it in its tables and messages:
@@ -12,6 +13,11 @@ import (
 // (an escape sequence), break a table (a tab or newline) or disguise one
 // name as another (a right-to-left override).
 func shown(s string) string {
+	if !utf8.ValidString(s) {
+		// Ranging would yield U+FFFD, which is printable, for a byte
+		// such as 0x9b (an 8-bit CSI) that a terminal acts on.
+		return strconv.Quote(s)
+	}
 	for _, r := range s {
 		if !unicode.IsPrint(r) {
 			return strconv.Quote(s)

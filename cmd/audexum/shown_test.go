@@ -49,3 +49,18 @@ func TestNamesRefusedAndEscaped(t *testing.T) {
 		}
 	}
 }
+
+func TestShown(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"plain name", "plain name"},
+		{"Ünïcode ✓", "Ünïcode ✓"},
+		{"a\nb", `"a\nb"`},
+		{"\x1b[2J", `"\x1b[2J"`},
+		{"x\x9b2Jy", `"x\x9b2Jy"`}, // 8-bit CSI, invalid UTF-8 on its own
+		{"rtl\u202e", `"rtl\u202e"`},
+	} {
+		if got := shown(tt.in); got != tt.want {
+			t.Errorf("shown(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
+}
