@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/audexum/auth"
+	"github.com/audexum/auth/internal/jws"
 )
 
 // header is the part of a JWS protected header the verifier reads.
@@ -29,13 +30,13 @@ const maxKeyIDLength = 256
 // refused because the verifier implements no extension, which RFC 7515
 // §4.1.11 requires; that also refuses unencoded payloads (RFC 7797).
 func parseHeader(h string, out *header) error {
-	m, ok := newMembers(h)
+	m, ok := jws.NewMembers(h)
 	if !ok {
 		return errMalformed
 	}
 	var seenAlg bool
 	for {
-		name, val, ok := m.next()
+		name, val, ok := m.Next()
 		if !ok {
 			break
 		}
@@ -61,13 +62,13 @@ func parseHeader(h string, out *header) error {
 		default:
 			continue
 		}
-		s, ok := jsonString(val)
+		s, ok := jws.JSONString(val)
 		if !ok {
 			return errMalformed
 		}
 		*dst = s
 	}
-	if !m.end() || !seenAlg || len(out.kid) > maxKeyIDLength {
+	if !m.End() || !seenAlg || len(out.kid) > maxKeyIDLength {
 		return errMalformed
 	}
 	return nil
@@ -117,14 +118,14 @@ const maxNumericDate = 253402300799
 // parseClaims reads the claims set p into c. The syntax and the types are
 // checked here; the values after the signature.
 func parseClaims(p string, c *tokenClaims) error {
-	m, ok := newMembers(p)
+	m, ok := jws.NewMembers(p)
 	if !ok {
 		return errMalformed
 	}
 	for {
-		name, val, ok := m.next()
+		name, val, ok := m.Next()
 		if !ok {
-			if !m.end() {
+			if !m.End() {
 				return errMalformed
 			}
 			return nil
@@ -195,7 +196,7 @@ func isCaseVariant(name string) bool {
 }
 
 func claimString(val string) (string, error) {
-	s, ok := jsonString(val)
+	s, ok := jws.JSONString(val)
 	if !ok {
 		return "", errInvalidClaim
 	}
@@ -223,23 +224,23 @@ func dateTime(f float64) time.Time {
 // audienceMatches reports whether the "aud" value raw (a string or an
 // array of strings, RFC 7519 §4.1.3) names one of want.
 func audienceMatches(raw string, want []string) error {
-	if s, ok := jsonString(raw); ok {
+	if s, ok := jws.JSONString(raw); ok {
 		if slices.Contains(want, s) {
 			return nil
 		}
 		return errAudience
 	}
-	e, ok := newElements(raw)
+	e, ok := jws.NewElements(raw)
 	if !ok {
 		return errInvalidClaim
 	}
 	found := false
 	for {
-		el, ok := e.next()
+		el, ok := e.Next()
 		if !ok {
 			break
 		}
-		s, ok := jsonString(el)
+		s, ok := jws.JSONString(el)
 		if !ok {
 			return errInvalidClaim
 		}
@@ -265,24 +266,24 @@ func (c *tokenClaims) scopes() (auth.Scopes, error) {
 	if c.has&hasScp == 0 {
 		return auth.Scopes{}, nil
 	}
-	if s, ok := jsonString(c.scp); ok {
+	if s, ok := jws.JSONString(c.scp); ok {
 		sc, err := auth.ParseScopes(s)
 		if err != nil {
 			return auth.Scopes{}, errInvalidClaim
 		}
 		return sc, nil
 	}
-	e, ok := newElements(c.scp)
+	e, ok := jws.NewElements(c.scp)
 	if !ok {
 		return auth.Scopes{}, errInvalidClaim
 	}
 	var toks []string
 	for {
-		el, ok := e.next()
+		el, ok := e.Next()
 		if !ok {
 			break
 		}
-		s, ok := jsonString(el)
+		s, ok := jws.JSONString(el)
 		if !ok || len(toks) >= auth.MaxScopes {
 			return auth.Scopes{}, errInvalidClaim
 		}

@@ -133,8 +133,8 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	if cfg.KeySet != nil {
-		if v.allowedAlgorithm(cfg.KeySet.alg.name) == nil {
-			return nil, configError("the key set's algorithm %s is not in Algorithms", cfg.KeySet.alg.name)
+		if v.allowedAlgorithm(cfg.KeySet.alg.Name) == nil {
+			return nil, configError("the key set's algorithm %s is not in Algorithms", cfg.KeySet.alg.Name)
 		}
 		if longest := cfg.KeySet.maxLifetime; longest.Seconds() > v.lifetime {
 			// Fail now rather than refuse the set's longer tokens later.
@@ -160,7 +160,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 // allowedAlgorithm returns the allowed algorithm named name, or nil.
 func (v *Verifier) allowedAlgorithm(name string) *algorithm {
 	for _, a := range v.allowed {
-		if a.name == name {
+		if a.Name == name {
 			return a
 		}
 	}
@@ -343,7 +343,7 @@ func (v *Verifier) checkSignature(ctx context.Context, h *header, alg *algorithm
 	if err != nil {
 		return err
 	}
-	if !alg.verify(key, signed, sig) {
+	if !alg.Verify(key, signed, sig) {
 		return errBadSignature
 	}
 	*by = signingKey{keySet: ks, kid: h.kid}
