@@ -96,10 +96,11 @@ const (
 	hasClientID
 	hasScope
 	hasScp
+	hasCnf
 )
 
 // claimNames are the claims the verifier reads, in the order of the bits.
-var claimNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "scp"}
+var claimNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "scp", "cnf"}
 
 // tokenClaims are the claims the verifier checks, read once from the
 // payload. Strings are substrings of the payload.
@@ -107,7 +108,7 @@ type tokenClaims struct {
 	has                   uint16
 	iss, sub, jti, client string
 	scope                 string
-	aud, scp              string // raw JSON: checked after the signature
+	aud, scp, cnf         string // raw JSON: checked after the signature
 	exp, nbf, iat         float64
 }
 
@@ -165,6 +166,8 @@ func parseClaims(p string, c *tokenClaims) error {
 			c.aud = val
 		case hasScp:
 			c.scp = val
+		case hasCnf:
+			c.cnf = val
 		}
 		if err != nil {
 			return err
@@ -294,4 +297,54 @@ func (c *tokenClaims) scopes() (auth.Scopes, error) {
 		return auth.Scopes{}, errInvalidClaim
 	}
 	return sc, nil
+}
+
+// thumbprintLength is the length of a base64url SHA-256 thumbprint.
+const thumbprintLength = 43
+
+// keyThumbprint reads the "cnf" claim (RFC 7800 §3.1) of a DPoP-bound
+// token: an object whose one member is "jkt", the base64url SHA-256
+// thumbprint of the key (RFC 9449 §6.1). It returns "" for a token
+// without "cnf". Any other confirmation method (an mTLS certificate's
+// "x5t#S256", a "jwk", a "kid") is one this verifier cannot check, so a
+// token carrying one is refused rather than accepted as a bearer token:
+// the issuer meant it to be bound.
+func (c *tokenClaims) keyThumbprint() (string, error) {
+	if c.has&hasCnf == 0 {
+		return "", nil
+	}
+	m, ok := jws.NewMembers(c.cnf)
+	if !ok {
+		return "", errInvalidClaim
+	}
+	var jkt string
+	for {
+		name, val, ok := m.Next()
+		if !ok {
+			break
+		}
+		if name != "jkt" || jkt != "" {
+			return "", errInvalidClaim
+		}
+		s, ok := jws.JSONString(val)
+		if !ok || !isThumbprint(s) {
+			return "", errInvalidClaim
+		}
+		jkt = s
+	}
+	if !m.End() || jkt == "" {
+		return "", errInvalidClaim
+	}
+	return jkt, nil
+}
+
+// isThumbprint reports whether s is the canonical base64url (no padding)
+// of 32 bytes.
+func isThumbprint(s string) bool {
+	if len(s) != thumbprintLength {
+		return false
+	}
+	var buf [32]byte
+	n, err := b64.Decode(buf[:], []byte(s))
+	return err == nil && n == 32
 }
