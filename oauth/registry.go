@@ -114,6 +114,14 @@ type Registration struct {
 	// DefaultScopes are granted when a request names no scope; they must
 	// be within Scopes. If empty, Scopes.
 	DefaultScopes auth.Scopes
+	// RequireDPoP makes the client's token requests carry a DPoP proof
+	// (RFC 9449), so every token it gets is bound to its key. Set it for
+	// mobile apps that can keep a key in the platform's key store: a
+	// public client's refresh token is then worthless to whoever copies
+	// it (RFC 9700 §2.2.2), which rotation alone only detects after the
+	// fact. The server needs [Config.DPoP]; without it such a client gets
+	// no token at all.
+	RequireDPoP bool
 }
 
 // Register validates reg, creates the client with a new ID and, for
@@ -212,6 +220,7 @@ func (r *Registry) validate(reg Registration) (*Client, error) {
 		GrantTypes:    grants,
 		Scopes:        reg.Scopes,
 		DefaultScopes: reg.DefaultScopes,
+		RequireDPoP:   reg.RequireDPoP,
 	}, nil
 }
 
