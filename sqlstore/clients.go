@@ -36,8 +36,8 @@ const (
 // CreateClient implements [oauth.ClientStore].
 func (cs *ClientStore) CreateClient(ctx context.Context, c *oauth.Client) error {
 	err := cs.s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (id, name, type, created_at, version)
-VALUES ($1, $2, $3, $4, 0) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, string(c.Type), micros(c.CreatedAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (id, name, type, created_at, version, require_dpop)
+VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, string(c.Type), micros(c.CreatedAt), boolInt(c.RequireDPoP))
 		if err != nil {
 			return err
 		}
@@ -63,7 +63,7 @@ VALUES ($1, $2, $3, $4, 0) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, string(c.
 		}
 		if err := cs.s.record(ctx, tx, AuditClient, ActionCreated, c.ID, AuditDetails{
 			Name: c.Name, Type: string(c.Type), Scopes: scopeList(c.Scopes),
-			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes}); err != nil {
+			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, RequireDPoP: c.RequireDPoP}); err != nil {
 			return err
 		}
 		// Logged like every other change: a process that cached "no such
@@ -150,18 +150,18 @@ VALUES ($1, $2, $3, $4) ON CONFLICT (client_id, hash) DO NOTHING`,
 // clientByID selects a client and all its child rows in one statement, so
 // they come from one snapshot even while a rotation commits. Columns:
 // client ID, part (0 client, 1 redirect URI, 2 grant type, 3 scope, 4
-// secret), text, text2, bytes, n1, n2. clientsAll is the same for every
+// secret), text, text2, bytes, n1, n2 (for the client: require_dpop). clientsAll is the same for every
 // client. The secrets come first because PostgreSQL types the columns of
 // a UNION branch by branch, and a NULL column met first would become TEXT,
 // which a BYTEA cannot join.
 const (
 	clientByID = `SELECT k.client_id, 4, NULL, NULL, k.hash, k.created_at, k.expires_at FROM oauth_client_secrets k WHERE k.client_id = $1
-UNION ALL SELECT c.id, 0, c.name, c.type, NULL, c.created_at, NULL FROM oauth_clients c WHERE c.id = $1
+UNION ALL SELECT c.id, 0, c.name, c.type, NULL, c.created_at, c.require_dpop FROM oauth_clients c WHERE c.id = $1
 UNION ALL SELECT u.client_id, 1, u.uri, NULL, NULL, u.position, NULL FROM oauth_client_redirect_uris u WHERE u.client_id = $1
 UNION ALL SELECT g.client_id, 2, g.grant_type, NULL, NULL, g.position, NULL FROM oauth_client_grant_types g WHERE g.client_id = $1
 UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL FROM oauth_client_scopes s WHERE s.client_id = $1`
 	clientsAll = `SELECT k.client_id, 4, NULL, NULL, k.hash, k.created_at, k.expires_at FROM oauth_client_secrets k
-UNION ALL SELECT c.id, 0, c.name, c.type, NULL, c.created_at, NULL FROM oauth_clients c
+UNION ALL SELECT c.id, 0, c.name, c.type, NULL, c.created_at, c.require_dpop FROM oauth_clients c
 UNION ALL SELECT u.client_id, 1, u.uri, NULL, NULL, u.position, NULL FROM oauth_client_redirect_uris u
 UNION ALL SELECT g.client_id, 2, g.grant_type, NULL, NULL, g.position, NULL FROM oauth_client_grant_types g
 UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL FROM oauth_client_scopes s`
@@ -234,6 +234,7 @@ func scanClients(rows *sql.Rows) ([]*oauth.Client, error) {
 		case 0:
 			p.found = true
 			p.c.ID, p.c.Name, p.c.Type, p.c.CreatedAt = id, text.String, oauth.ClientType(text2.String), fromMicros(n1.Int64)
+			p.c.RequireDPoP = n2.Int64 != 0
 		case 1:
 			p.uris = append(p.uris, posVal{n1.Int64, text.String})
 		case 2:
@@ -363,4 +364,13 @@ func (cs *ClientStore) DeleteClient(ctx context.Context, id string) error {
 		return cs.s.recordChange(ctx, tx, KindClient, id)
 	})
 	return wrap("delete client", err, oauth.ErrNotFound)
+}
+
+// boolInt stores a flag as 0 or 1, the one spelling both engines read
+// back as an integer.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

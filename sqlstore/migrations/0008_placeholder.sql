@@ -1,0 +1,1 @@
+-- placeholder, replaced by 0008_accounts.sql at merge
