@@ -14,6 +14,7 @@ import (
 
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/apikey"
+	"github.com/audexum/auth/dpop"
 	"github.com/audexum/auth/jwt"
 	"github.com/audexum/auth/oauth"
 	"github.com/audexum/auth/sqlstore"
@@ -256,6 +257,18 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	if a.gate, err = oauth.NewClientGate(oauth.ClientGateConfig{Verifier: a.tokenV, Clients: sys.clients}); err != nil {
 		return nil, err
 	}
+	// DPoP (RFC 9449): one checker for the token endpoint and the API,
+	// so a proof is accepted once in all. On PostgreSQL the instances
+	// remember proofs in the database, or a request replayed to another
+	// instance would pass there; on SQLite, one process, in memory.
+	dpopCfg := dpop.Config{}
+	if sys.pg {
+		dpopCfg.Replay = sys.store.DPoPReplay()
+	}
+	proofs, err := dpop.NewChecker(dpopCfg)
+	if err != nil {
+		return nil, err
+	}
 	a.oauth, err = oauth.NewServer(oauth.Config{
 		Issuer:              issuer,
 		Signer:              signer,
@@ -266,6 +279,7 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		Audience:            []string{audience},
 		ScopeCatalog:        scopeCatalog,
 		AuthFailureLimiter:  limiter,
+		DPoP:                proofs,
 		OnEvent: func(e oauth.Event) {
 			m.oauthEvent(e)
 			logger.Info("oauth", "event", string(e.Kind), "client_id", e.ClientID, "grant_type", e.GrantType, "err", errString(e.Err))
@@ -292,6 +306,7 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	}
 	a.authn, err = auth.New(auth.Config{
 		Verifiers: []auth.Verifier{a.keyV, a.gate},
+		DPoP:      proofs,
 		Throttle:  throttle,
 		OnSuccess: m.authSuccess,
 		OnFailure: func(e auth.Event) {
