@@ -285,6 +285,9 @@ func TestHostileProofs(t *testing.T) {
 		{name: "htu another path", scheme: "DPoP", token: tok, proofs: []string{es.proof(t, "GET", api.URL+"/v1/admin", tok)}, want: badProof, ran: true, reason: dpop.ErrURI},
 		{name: "htu with a query", scheme: "DPoP", token: tok, proofs: []string{esRaw(esHdr(nil), esClaims(map[string]any{"htu": uri + "?a=1"}))}, want: badProof, ran: true, reason: dpop.ErrURI},
 		{name: "htu with a fragment", scheme: "DPoP", token: tok, proofs: []string{esRaw(esHdr(nil), esClaims(map[string]any{"htu": uri + "#f"}))}, want: badProof, ran: true, reason: dpop.ErrURI},
+		// Normalizing "/v1/data?/../data" would leave the request path:
+		// a query is refused before any normalization.
+		{name: "htu with a query hidden by dot segments", scheme: "DPoP", token: tok, proofs: []string{esRaw(esHdr(nil), esClaims(map[string]any{"htu": uri + "?/../data"}))}, want: badProof, ran: true, reason: dpop.ErrURI},
 		{name: "htu another host", scheme: "DPoP", token: tok, proofs: []string{es.proof(t, "GET", "https://api.example.com/v1/data", tok)}, want: badProof, ran: true, reason: dpop.ErrURI},
 		{name: "htu http", scheme: "DPoP", token: tok, proofs: []string{es.proof(t, "GET", strings.Replace(uri, "https:", "http:", 1), tok)}, want: badProof, ran: true, reason: dpop.ErrURI},
 		{name: "htu relative", scheme: "DPoP", token: tok, proofs: []string{esRaw(esHdr(nil), esClaims(map[string]any{"htu": "/v1/data"}))}, want: badProof, ran: true, reason: dpop.ErrURI},
@@ -330,6 +333,9 @@ func TestHostileProofs(t *testing.T) {
 		{name: "HTM, a case variant", scheme: "DPoP", token: tok, proofs: []string{esRaw(esHdr(nil), replaced(esClaims(nil), `"htm":"GET"`, `"htm":"GET","HTM":"POST"`))}, want: badProof, ran: true, reason: dpop.ErrMalformed},
 		{name: "not a JWS", scheme: "DPoP", token: tok, proofs: []string{"not-a-proof"}, want: badProof, ran: true, reason: dpop.ErrMalformed},
 		{name: "proof over the checker's limit", scheme: "DPoP", token: tok, proofs: []string{good() + strings.Repeat("A", dpop.DefaultMaxProofSize)}, want: badProof, ran: true, reason: dpop.ErrTooLarge},
+		// Signed and valid but for its size, each part within its own
+		// limit: the whole is bounded too, before anything is decoded.
+		{name: "valid proof over the size limit", scheme: "DPoP", token: tok, proofs: []string{esRaw(esHdr(map[string]any{"x": strings.Repeat("h", 1200)}), esClaims(map[string]any{"pad": strings.Repeat("p", 2000)}))}, want: badProof, ran: true, reason: dpop.ErrTooLarge},
 
 		// §4.3 check 1, and the size bound, before the token is verified.
 		{name: "two DPoP headers", scheme: "DPoP", token: tok, proofs: []string{good(), good()}, want: badProof, ran: false, reason: auth.ErrInvalidProof},

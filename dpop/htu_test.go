@@ -33,6 +33,10 @@ func TestMatchURI(t *testing.T) {
 		{"with query", "https://api.example/v1/data?x=1", "", "", "", false},
 		{"with empty query", "https://api.example/v1/data?", "", "", "", false},
 		{"with fragment", "https://api.example/v1/data#f", "", "", "", false},
+		// Dot segments must not hide a query or fragment: removing them
+		// from "/v1/data?/../data" would leave the request's path.
+		{"query hidden by dot segments", "https://api.example/v1/data?/../data", "", "", "", false},
+		{"fragment hidden by dot segments", "https://api.example/v1/data#/../data", "", "", "", false},
 		{"with userinfo", "https://user@api.example/v1/data", "", "", "", false},
 		{"relative", "/v1/data", "", "", "", false},
 		{"no scheme", "//api.example/v1/data", "", "", "", false},
