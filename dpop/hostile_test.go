@@ -142,8 +142,7 @@ func newASFixture(t *testing.T, key *clientKey) *asFixture {
 		"response_type": {"code"}, "client_id": {c.ID}, "redirect_uri": {"http://127.0.0.1/cb"}, "scope": {"read"},
 		"code_challenge": {b64.EncodeToString(sum[:])}, "code_challenge_method": {"S256"}, "dpop_jkt": {key.jkt},
 	}
-	noRedirect := f.srv.Client()
-	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	noRedirect := &http.Client{Transport: f.srv.Client().Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noRedirect.Get(f.srv.URL + "/oauth/authorize?" + q.Encode())
 	if err != nil {
 		t.Fatal(err)

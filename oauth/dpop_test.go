@@ -363,8 +363,7 @@ func TestDPoPEndToEnd(t *testing.T) {
 	// 1. Authorization code with PKCE, the code bound to the app's key.
 	pkce := oauth2.GenerateVerifier()
 	authURL := conf.AuthCodeURL("st", oauth2.S256ChallengeOption(pkce), oauth2.SetAuthURLParam("dpop_jkt", signer.Thumbprint()))
-	noRedirect := as.Client()
-	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	noRedirect := &http.Client{Transport: as.Client().Transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noRedirect.Get(authURL)
 	if err != nil {
 		t.Fatal(err)

@@ -106,8 +106,14 @@ func TestUsersFromOldServer(t *testing.T) {
 		if _, err := sqlstore.Migrate(ctx, h, db.dialect); err != nil {
 			t.Fatal(err)
 		}
-		// Back to version 5, as an old server left it, with its table.
+		// Back to version 5, as an old server left it, with its table:
+		// every later migration undone (0009's DPoP columns and table,
+		// 0007's settings, 0006's users).
 		for _, q := range []string{
+			`DROP TABLE dpop_proofs`,
+			`ALTER TABLE oauth_clients DROP COLUMN require_dpop`,
+			`ALTER TABLE oauth_codes DROP COLUMN dpop_jkt`,
+			`ALTER TABLE oauth_grants DROP COLUMN dpop_jkt`,
 			`DROP TABLE audexum_users`,
 			`CREATE TABLE audexum_users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, created_at BIGINT NOT NULL)`,
 			`INSERT INTO audexum_users VALUES ('usr_old', 'ann', '$argon2id$old', 1700000000123)`,
