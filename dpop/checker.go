@@ -238,6 +238,11 @@ type target struct {
 //  10. the proof (its key and "jti") was not accepted before: it is
 //     claimed in the ReplayStore until it can no longer pass check 5.
 func (c *Checker) CheckProof(r *http.Request, proof, accessToken, jkt string) error {
+	if jkt == "" || accessToken == "" {
+		// A proof never makes a bearer token sender-constrained: without
+		// the token's binding there is nothing to check the key against.
+		return errKeyMismatch
+	}
 	scheme, host, ok := auth.RequestOrigin(r, c.proxies)
 	if !ok {
 		return errURI

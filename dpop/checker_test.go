@@ -188,6 +188,19 @@ func TestCheckTokenRequest(t *testing.T) {
 	}
 }
 
+// TestCheckProofNeedsABinding: called without the token's thumbprint or
+// without the token, CheckProof refuses rather than accept any key.
+func TestCheckProofNeedsABinding(t *testing.T) {
+	c := newChecker(t, dpop.Config{})
+	k := newClientKey(t, dpop.ES256)
+	for _, tc := range []struct{ token, jkt string }{{"tok", ""}, {"", k.jkt}} {
+		err := c.CheckProof(httptest.NewRequest("GET", apiURL, nil), k.proof(t, "GET", apiURL, tc.token), tc.token, tc.jkt)
+		if !errors.Is(err, dpop.ErrKeyMismatch) {
+			t.Errorf("token %q, jkt %q: got %v, want ErrKeyMismatch", tc.token, tc.jkt, err)
+		}
+	}
+}
+
 // failingStore is a ReplayStore that cannot answer.
 type failingStore struct{}
 
