@@ -43,55 +43,70 @@ var tchar = func() (t [256]bool) {
 	return t
 }()
 
-// parseAuthorization extracts the Bearer credential from the values of
-// the Authorization header field (all of them: a request with two is
-// refused, never resolved by picking one). It does not allocate.
+// Authorization schemes parseAuthorization recognises.
+const (
+	schemeBearer uint8 = iota + 1
+	schemeDPoP
+)
+
+// parseAuthorization extracts the credential from the values of the
+// Authorization header field (all of them: a request with two is refused,
+// never resolved by picking one) and says which scheme carried it. It
+// does not allocate.
 //
-// The grammar is RFC 6750 §2.1 with RFC 9110 §11.4 scheme rules:
+// The grammar is RFC 6750 §2.1 and RFC 9449 §7.1 with RFC 9110 §11.4
+// scheme rules:
 //
-//	credentials = "Bearer" 1*SP b64token
+//	credentials = ( "Bearer" / "DPoP" ) 1*SP b64token
 //
-// with the scheme compared case-insensitively. Errors are the package
-// sentinels ErrNoCredential, ErrUnsupportedScheme, ErrMultipleAuthorization,
-// ErrCredentialTooLong and ErrMalformedCredential.
-func parseAuthorization(values []string, maxLen int) (string, error) {
+// with the scheme compared case-insensitively. "DPoP" is recognised only
+// when dpop is true; otherwise it is another scheme. Errors are the
+// package sentinels ErrNoCredential, ErrUnsupportedScheme,
+// ErrMultipleAuthorization, ErrCredentialTooLong and
+// ErrMalformedCredential.
+func parseAuthorization(values []string, maxLen int, dpop bool) (string, uint8, error) {
 	switch len(values) {
 	case 0:
-		return "", ErrNoCredential
+		return "", 0, ErrNoCredential
 	case 1:
 	default:
-		return "", ErrMultipleAuthorization
+		return "", 0, ErrMultipleAuthorization
 	}
 	v := values[0]
 	// Length first, before the header is looked at any further.
 	if len(v) > maxLen+maxSchemeSlack {
-		return "", ErrCredentialTooLong
+		return "", 0, ErrCredentialTooLong
 	}
 	if v == "" {
-		return "", ErrNoCredential
+		return "", 0, ErrNoCredential
 	}
-	const scheme = "Bearer"
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return "", ErrUnsupportedScheme
+	var rest string
+	var scheme uint8
+	switch {
+	case len(v) >= len("Bearer") && strings.EqualFold(v[:len("Bearer")], "Bearer"):
+		rest, scheme = v[len("Bearer"):], schemeBearer
+	case dpop && len(v) >= len("DPoP") && strings.EqualFold(v[:len("DPoP")], "DPoP"):
+		rest, scheme = v[len("DPoP"):], schemeDPoP
+	default:
+		return "", 0, ErrUnsupportedScheme
 	}
-	rest := v[len(scheme):]
 	if rest == "" {
-		return "", ErrMalformedCredential // "Bearer" and nothing else
+		return "", 0, ErrMalformedCredential // "Bearer" and nothing else
 	}
 	if rest[0] != ' ' {
 		if tchar[rest[0]] {
-			return "", ErrUnsupportedScheme // "Bearerabc" is another scheme
+			return "", 0, ErrUnsupportedScheme // "Bearerabc" is another scheme
 		}
-		return "", ErrMalformedCredential // "Bearer\tabc" and the like
+		return "", 0, ErrMalformedCredential // "Bearer\tabc" and the like
 	}
 	tok := strings.TrimLeft(rest, " ")
 	if len(tok) > maxLen {
-		return "", ErrCredentialTooLong
+		return "", 0, ErrCredentialTooLong
 	}
 	if !isB64token(tok) {
-		return "", ErrMalformedCredential
+		return "", 0, ErrMalformedCredential
 	}
-	return tok, nil
+	return tok, scheme, nil
 }
 
 // isB64token reports whether s is a non-empty RFC 6750 b64token.

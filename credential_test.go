@@ -14,39 +14,52 @@ var authorizationSeeds = []string{
 	"Bearer k_go\x00od", "Bearer k_good==", "Bearer ==", "Bearer a=b", "Bearerk_good",
 	"Bearer k_good  ", "Bearer eyJhbGciOi.x.y", "Bearer " + strings.Repeat("a", 4097),
 	`Bearer k, realm="x"`, "BEARER X", "Bearer\x00x",
+	"DPoP eyJhbGciOi.x.y", "dpop k_good", "DPoPk_good", "DPoP", "DPoP\tk", "DPo k",
 }
 
 func TestParseAuthorization(t *testing.T) {
 	tests := []struct {
 		values []string
 		want   string
+		scheme uint8
 		err    error
 	}{
-		{nil, "", ErrNoCredential},
-		{[]string{""}, "", ErrNoCredential},
-		{[]string{"a", "b"}, "", ErrMultipleAuthorization},
-		{[]string{"Basic x"}, "", ErrUnsupportedScheme},
-		{[]string{"Bear"}, "", ErrUnsupportedScheme},
-		{[]string{"Bearerx y"}, "", ErrUnsupportedScheme},
-		{[]string{"Bearer"}, "", ErrMalformedCredential},
-		{[]string{"Bearer\tx"}, "", ErrMalformedCredential},
-		{[]string{"bEaReR   abc+/=="}, "abc+/==", nil},
-		{[]string{"Bearer " + strings.Repeat("a", 100)}, strings.Repeat("a", 100), nil},
-		{[]string{"Bearer " + strings.Repeat("a", 101)}, "", ErrCredentialTooLong},
-		{[]string{"Bearer " + strings.Repeat(" ", 200) + "a"}, "", ErrCredentialTooLong},
+		{nil, "", 0, ErrNoCredential},
+		{[]string{""}, "", 0, ErrNoCredential},
+		{[]string{"a", "b"}, "", 0, ErrMultipleAuthorization},
+		{[]string{"Basic x"}, "", 0, ErrUnsupportedScheme},
+		{[]string{"Bear"}, "", 0, ErrUnsupportedScheme},
+		{[]string{"Bearerx y"}, "", 0, ErrUnsupportedScheme},
+		{[]string{"Bearer"}, "", 0, ErrMalformedCredential},
+		{[]string{"Bearer\tx"}, "", 0, ErrMalformedCredential},
+		{[]string{"bEaReR   abc+/=="}, "abc+/==", schemeBearer, nil},
+		{[]string{"Bearer " + strings.Repeat("a", 100)}, strings.Repeat("a", 100), schemeBearer, nil},
+		{[]string{"Bearer " + strings.Repeat("a", 101)}, "", 0, ErrCredentialTooLong},
+		{[]string{"Bearer " + strings.Repeat(" ", 200) + "a"}, "", 0, ErrCredentialTooLong},
+		// RFC 9449 §7.1: the DPoP scheme, case-insensitive like any.
+		{[]string{"DPoP abc.def.ghi"}, "abc.def.ghi", schemeDPoP, nil},
+		{[]string{"dpop  abc"}, "abc", schemeDPoP, nil},
+		{[]string{"DPoPx abc"}, "", 0, ErrUnsupportedScheme},
+		{[]string{"DPoP"}, "", 0, ErrMalformedCredential},
+		{[]string{"DPoP\tabc"}, "", 0, ErrMalformedCredential},
+		{[]string{"DPoP a,b"}, "", 0, ErrMalformedCredential},
 	}
 	for _, tt := range tests {
-		got, err := parseAuthorization(tt.values, 100)
-		if got != tt.want || err != tt.err {
-			t.Errorf("parseAuthorization(%.30q) = %q, %v; want %q, %v", tt.values, got, err, tt.want, tt.err)
+		got, scheme, err := parseAuthorization(tt.values, 100, true)
+		if got != tt.want || scheme != tt.scheme || err != tt.err {
+			t.Errorf("parseAuthorization(%.30q) = %q, %d, %v; want %q, %d, %v", tt.values, got, scheme, err, tt.want, tt.scheme, tt.err)
 		}
+	}
+	// Without DPoP configured the scheme is just another one.
+	if _, _, err := parseAuthorization([]string{"DPoP abc"}, 100, false); err != ErrUnsupportedScheme {
+		t.Errorf("DPoP without DPoP configured: got %v, want ErrUnsupportedScheme", err)
 	}
 }
 
 func TestParseAuthorizationAllocs(t *testing.T) {
 	for _, v := range authorizationSeeds {
 		vals := []string{v}
-		if n := testing.AllocsPerRun(100, func() { parseAuthorization(vals, DefaultMaxCredentialLength) }); n != 0 {
+		if n := testing.AllocsPerRun(100, func() { parseAuthorization(vals, DefaultMaxCredentialLength, true) }); n != 0 {
 			t.Errorf("%.20q: %v allocs, want 0", v, n)
 		}
 	}
@@ -84,7 +97,7 @@ func FuzzParseAuthorization(f *testing.F) {
 	}
 	sentinels := []error{ErrNoCredential, ErrUnsupportedScheme, ErrMultipleAuthorization, ErrCredentialTooLong, ErrMalformedCredential}
 	f.Fuzz(func(t *testing.T, v string) {
-		tok, err := parseAuthorization([]string{v}, 256)
+		tok, scheme, err := parseAuthorization([]string{v}, 256, true)
 		if err != nil {
 			for _, s := range sentinels {
 				if errors.Is(err, s) {
@@ -96,8 +109,17 @@ func FuzzParseAuthorization(f *testing.F) {
 		if tok == "" || len(tok) > 256 || !isB64token(tok) || !strings.HasSuffix(v, tok) {
 			t.Fatalf("accepted %q from %q", tok, v)
 		}
-		if !strings.EqualFold(v[:6], "bearer") || v[6] != ' ' {
-			t.Fatalf("accepted %q without a Bearer scheme", v)
+		switch scheme {
+		case schemeBearer:
+			if !strings.EqualFold(v[:6], "bearer") || v[6] != ' ' {
+				t.Fatalf("accepted %q as Bearer without the Bearer scheme", v)
+			}
+		case schemeDPoP:
+			if !strings.EqualFold(v[:4], "dpop") || v[4] != ' ' {
+				t.Fatalf("accepted %q as DPoP without the DPoP scheme", v)
+			}
+		default:
+			t.Fatalf("accepted %q with scheme %d", v, scheme)
 		}
 	})
 }

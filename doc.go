@@ -29,6 +29,10 @@
 // [Authenticator.Ready] tells a health check whether every verifier has
 // what it needs (a token verifier's keys).
 //
+// Sender-constrained tokens (DPoP, RFC 9449) are accepted when
+// [Config.DPoP] holds a [ProofChecker] (package dpop's Checker): see
+// Sender-constrained tokens below.
+//
 // # Quick start
 //
 //	authn, err := auth.New(auth.Config{
@@ -71,6 +75,25 @@
 // [Config.OnFailure]; [LogFailures] logs it with log/slog. The package
 // never logs by itself.
 //
+// With [Config.DPoP] set, every 401 and 400 above carries a second
+// challenge, the DPoP one with the proof algorithms (RFC 9449 §7.1), for
+// example
+//
+//	WWW-Authenticate: Bearer realm="api", error="invalid_token"
+//	WWW-Authenticate: DPoP realm="api", error="invalid_token", algs="ES256 EdDSA RS256 PS256"
+//
+// and two more answers exist, each constant:
+//
+//	bad, replayed or missing DPoP      401  WWW-Authenticate: Bearer realm="api"
+//	proof                                   WWW-Authenticate: DPoP realm="api", error="invalid_dpop_proof", algs="…"
+//	                                        {"error":"invalid_dpop_proof","message":"Authentication failed"}
+//	proof without the server's nonce   401  the same, error="use_dpop_nonce", and DPoP-Nonce: <nonce>
+//	                                        {"error":"use_dpop_nonce","message":"Authentication failed"}
+//
+// A proof by another key than the token's, a DPoP-bound token sent as
+// Bearer and the DPoP scheme with a bearer token get the invalid_token
+// answer; a proof sent beside a Bearer credential gets invalid_request.
+//
 // # Security model
 //
 // The credential comes only from a single Authorization header with the
@@ -98,6 +121,23 @@
 // [RequireHTTPS] believes X-Forwarded-Proto only from the proxy networks
 // it is given. Plain HTTP is answered 403 with Connection: close and never
 // redirected.
+//
+// # Sender-constrained tokens
+//
+// A bearer token works for whoever holds a copy. A DPoP-bound token
+// (its "cnf" claim names a key, [Principal.KeyThumbprint]) works only
+// with "Authorization: DPoP <token>" and exactly one DPoP header holding
+// a fresh proof, signed by that key, for this request. The Authenticator
+// verifies the token with the [Verifier] that claims it, exactly as for
+// Bearer, then hands the proof to the [ProofChecker], so verifiers stay
+// about credentials alone. The principal of such a request has
+// [Principal.SenderConstrained] set; [RequireDPoP] makes a route accept
+// nothing else.
+//
+// There is no downgrade: a bound token presented as Bearer is refused,
+// with or without Config.DPoP, and a proof cannot make a bearer token
+// sender-constrained. The DPoP header is bounded ([MaxProofLength])
+// before anything parses it.
 //
 // # Throttling and attempt limits
 //

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -18,7 +19,8 @@ import (
 // that wraps one of these) so the Authenticator can choose the answer.
 var (
 	// ErrNoCredential: the request carried no credential the Authenticator
-	// accepts (no Authorization header, or a scheme other than Bearer).
+	// accepts (no Authorization header, or a scheme other than Bearer and,
+	// with [Config.DPoP], DPoP).
 	ErrNoCredential = errors.New("auth: no credential")
 	// ErrUnsupportedScheme: the Authorization header uses a scheme other
 	// than Bearer. Answered like ErrNoCredential (RFC 6750 §3.1).
@@ -82,6 +84,40 @@ var (
 	// ErrInvalidConfig: New, RequireHTTPS or another constructor (such as
 	// [NewScopeCatalog]) was given an unusable configuration.
 	ErrInvalidConfig = errors.New("auth: invalid config")
+
+	// ErrInvalidProof: the request's DPoP proof (RFC 9449 §4.3) is
+	// missing, repeated, too large, malformed, signed wrongly, made for
+	// another request or access token, too old or too new, or replayed.
+	// Answered 401 with error="invalid_dpop_proof". A [ProofChecker]
+	// wraps it with the reason.
+	ErrInvalidProof = errors.New("auth: invalid DPoP proof")
+	// ErrUseNonce: the DPoP proof lacks the server's current nonce, or
+	// carries a stale one (RFC 9449 §9). Answered 401 with
+	// error="use_dpop_nonce" and a fresh DPoP-Nonce header, which the
+	// client puts in a new proof. Not counted as a failed attempt.
+	ErrUseNonce = errors.New("auth: DPoP nonce required")
+	// ErrProofKeyMismatch: the DPoP proof is valid but signed by another
+	// key than the one the access token is bound to (its "cnf" "jkt").
+	// Answered 401 invalid_token, as RFC 9449 §7.1 shows for an invalid
+	// key binding.
+	ErrProofKeyMismatch = errors.New("auth: DPoP proof key is not the token's key")
+	// ErrBoundTokenAsBearer: a DPoP-bound access token came with the
+	// Bearer scheme. RFC 9449 §7.2: such a token "MUST" be refused, or
+	// whoever copied it could use it without the key. Answered 401
+	// invalid_token, with or without [Config.DPoP].
+	ErrBoundTokenAsBearer = errors.New("auth: DPoP-bound token presented as Bearer")
+	// ErrTokenNotBound: the DPoP scheme came with a token that is not
+	// DPoP-bound (no "cnf" "jkt"): a proof cannot make a bearer token
+	// sender-constrained. Answered 401 invalid_token.
+	ErrTokenNotBound = errors.New("auth: DPoP scheme with a token that is not DPoP-bound")
+	// ErrProofWithBearer: a request with a Bearer credential also carried
+	// a DPoP header. One request, one method: answered 400
+	// invalid_request before any verifier runs.
+	ErrProofWithBearer = errors.New("auth: DPoP proof sent with a Bearer credential")
+	// ErrNotSenderConstrained: a route behind [RequireDPoP] was reached
+	// with a credential that is not a DPoP-bound token checked with its
+	// proof. Answered 401 with only the DPoP challenge.
+	ErrNotSenderConstrained = errors.New("auth: route requires a DPoP-bound access token")
 )
 
 // failKind is the closed set of answers a failed request can get. Each has
@@ -97,6 +133,9 @@ const (
 	failHTTPSRequired
 	failUnavailable
 	failThrottled
+	failInvalidProof // 401 invalid_dpop_proof
+	failUseNonce     // 401 use_dpop_nonce with DPoP-Nonce
+	failDPoPRequired // 401 invalid_token with only the DPoP challenge
 )
 
 // errURLAndHeader is the reason for a request that carried a credential
@@ -112,13 +151,18 @@ func kindOf(err error) failKind {
 	switch err {
 	case ErrNoCredential, ErrUnsupportedScheme, ErrCredentialInURL:
 		return failNoCredential
-	case ErrMultipleAuthorization, errURLAndHeader:
+	case ErrMultipleAuthorization, errURLAndHeader, ErrProofWithBearer:
 		return failInvalidRequest
-	case ErrMalformedCredential, ErrCredentialTooLong, ErrUnknownShape:
+	case ErrMalformedCredential, ErrCredentialTooLong, ErrUnknownShape, ErrBoundTokenAsBearer, ErrTokenNotBound:
 		return failInvalidToken
+	case ErrNotSenderConstrained:
+		return failDPoPRequired
 	}
-	if _, ok := err.(*ThrottledError); ok {
+	switch e := err.(type) {
+	case *ThrottledError:
 		return failThrottled
+	case *proofError:
+		return e.kind
 	}
 	if errors.Is(err, ErrUnavailable) {
 		return failUnavailable
@@ -143,6 +187,8 @@ var (
 	bodyHTTPSRequired     = newBody(`{"error":"https_required","message":"HTTPS is required"}`)
 	bodyThrottled         = newBody(`{"error":"too_many_requests","message":"Too many requests"}`)
 	bodyUnavailable       = newBody(`{"error":"temporarily_unavailable","message":"Authentication is temporarily unavailable"}`)
+	bodyInvalidProof      = newBody(`{"error":"invalid_dpop_proof","message":"Authentication failed"}`)
+	bodyUseNonce          = newBody(`{"error":"use_dpop_nonce","message":"Authentication failed"}`)
 )
 
 // DefaultRealm is the realm named in WWW-Authenticate when Config.Realm is
@@ -155,12 +201,23 @@ const DefaultRetryAfter = 5 * time.Second
 
 // responder is the one writer of failure responses. Its header values are
 // built once from configuration and shared, read-only, by every response.
+//
+// With DPoP (RFC 9449 §7.1) every 401 and 400 carries two challenges, the
+// Bearer one first and then the DPoP one with the proof algorithms, since
+// both schemes are accepted; the DPoP-only answers of RequireDPoP carry
+// the DPoP one alone.
 type responder struct {
 	noCredential   []string
 	invalidRequest []string
 	invalidToken   []string
+	invalidProof   []string
+	useNonce       []string
+	dpopRequired   []string
 	realmPrefix    string // `Bearer realm="…"`, for insufficient_scope
+	dpopPrefix     string // `DPoP realm="…"`; empty without DPoP
+	algsParam      string // `, algs="…"`; empty without DPoP
 	retryAfter     []string
+	nonce          func() string // the DPoP-Nonce of use_dpop_nonce; nil without nonces
 	onFailure      func(Event)
 	onSuccess      func(Event)
 }
@@ -174,11 +231,33 @@ func newResponder(realm string, retryAfter time.Duration, onSuccess, onFailure f
 		noCredential:   one(prefix),
 		invalidRequest: one(prefix + `, error="invalid_request"`),
 		invalidToken:   one(prefix + `, error="invalid_token"`),
-		realmPrefix:    prefix,
-		retryAfter:     one(seconds(retryAfter)),
-		onFailure:      onFailure,
-		onSuccess:      onSuccess,
+		// Without DPoP no request can fail these ways but through
+		// RequireDPoP, which answers with a DPoP challenge anyway.
+		invalidProof: one(`DPoP realm="` + realm + `", error="invalid_dpop_proof"`),
+		useNonce:     one(`DPoP realm="` + realm + `", error="use_dpop_nonce"`),
+		dpopRequired: one(`DPoP realm="` + realm + `", error="invalid_token"`),
+		realmPrefix:  prefix,
+		retryAfter:   one(seconds(retryAfter)),
+		onFailure:    onFailure,
+		onSuccess:    onSuccess,
 	}
+}
+
+// withDPoP adds the DPoP challenges, with algs listing the proof
+// algorithms, to every answer of rs.
+func (rs *responder) withDPoP(realm string, algs []string, nonce func() string) {
+	bearer := rs.realmPrefix
+	dpop := `DPoP realm="` + realm + `"`
+	algsParam := `, algs="` + strings.Join(algs, " ") + `"`
+	two := func(b, d string) []string { return []string{b, d}[:2:2] }
+	rs.noCredential = two(bearer, dpop+algsParam)
+	rs.invalidRequest = two(bearer+`, error="invalid_request"`, dpop+`, error="invalid_request"`+algsParam)
+	rs.invalidToken = two(bearer+`, error="invalid_token"`, dpop+`, error="invalid_token"`+algsParam)
+	rs.invalidProof = two(bearer, dpop+`, error="invalid_dpop_proof"`+algsParam)
+	rs.useNonce = two(bearer, dpop+`, error="use_dpop_nonce"`+algsParam)
+	rs.dpopRequired = one(dpop + `, error="invalid_token"` + algsParam)
+	rs.dpopPrefix, rs.algsParam = dpop, algsParam
+	rs.nonce = nonce
 }
 
 // seconds formats d as whole seconds, rounded up, for Retry-After.
@@ -228,6 +307,20 @@ func (rs *responder) fail(w http.ResponseWriter, r *http.Request, kind failKind,
 		// Plain HTTP may have carried a credential in clear: do not keep
 		// the connection for more.
 		h["Connection"] = hdrClose
+	case failInvalidProof:
+		status, b = http.StatusUnauthorized, bodyInvalidProof
+		h["Www-Authenticate"] = rs.invalidProof
+	case failUseNonce:
+		status, b = http.StatusUnauthorized, bodyUseNonce
+		h["Www-Authenticate"] = rs.useNonce
+		if rs.nonce != nil {
+			if n := rs.nonce(); n != "" {
+				h["Dpop-Nonce"] = []string{n}
+			}
+		}
+	case failDPoPRequired:
+		status, b = http.StatusUnauthorized, bodyInvalidToken
+		h["Www-Authenticate"] = rs.dpopRequired
 	default:
 		status, b = http.StatusUnauthorized, bodyInvalidToken
 		h["Www-Authenticate"] = rs.invalidToken
@@ -238,7 +331,11 @@ func (rs *responder) fail(w http.ResponseWriter, r *http.Request, kind failKind,
 
 func (rs *responder) insufficientScope(w http.ResponseWriter, r *http.Request, p *Principal, scopeParam string) {
 	h := w.Header()
-	h["Www-Authenticate"] = []string{rs.realmPrefix + scopeParam}
+	if rs.dpopPrefix != "" {
+		h["Www-Authenticate"] = []string{rs.realmPrefix + scopeParam, rs.dpopPrefix + scopeParam + rs.algsParam}
+	} else {
+		h["Www-Authenticate"] = []string{rs.realmPrefix + scopeParam}
+	}
 	writeBody(w, http.StatusForbidden, bodyInsufficientScope)
 	rs.report(r, ErrInsufficientScope, &Event{Request: r, Principal: p})
 }

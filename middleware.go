@@ -61,16 +61,30 @@ type Config struct {
 	// that exposed a credential in its URL. See [LogFailures] for a ready
 	// slog hook.
 	OnFailure func(Event)
+
+	// DPoP, if set, accepts sender-constrained access tokens (RFC 9449):
+	// "Authorization: DPoP <token>" with exactly one DPoP header holding
+	// a proof, which this checker verifies against the request and the
+	// token's key binding (package dpop's Checker). Bearer credentials
+	// keep working beside it, and every challenge then names both schemes.
+	//
+	// Whether or not it is set, a DPoP-bound token (one whose verifier
+	// reports a [Principal.KeyThumbprint]) presented as Bearer is
+	// refused: a copied token must be useless without its key. If nil,
+	// the DPoP scheme is not recognised (401, as for any other scheme).
+	DPoP ProofChecker
 }
 
-// Authenticator authenticates requests by their Bearer credential. Create
-// one with [New]; it is safe for concurrent use.
+// Authenticator authenticates requests by their Bearer credential, or
+// DPoP-bound token and proof (see [Config.DPoP]). Create one with [New];
+// it is safe for concurrent use.
 type Authenticator struct {
 	verifiers []shaped
 	maxLen    int
 	optional  bool
 	preflight bool
 	throttle  *Throttle
+	dpop      ProofChecker
 	resp      *responder
 }
 
@@ -81,7 +95,8 @@ type shaped struct {
 
 // New returns an Authenticator for cfg. It fails with an error wrapping
 // [ErrInvalidConfig] when no verifier is given, a catch-all verifier is not
-// last, the realm cannot be put in a header, or a limit is negative.
+// last, the realm cannot be put in a header, a limit is negative, or the
+// DPoP checker names no algorithm that fits in a challenge.
 func New(cfg Config) (*Authenticator, error) {
 	if len(cfg.Verifiers) == 0 {
 		return nil, fmt.Errorf("%w: at least one Verifier is required", ErrInvalidConfig)
@@ -91,6 +106,7 @@ func New(cfg Config) (*Authenticator, error) {
 		optional:  cfg.Optional,
 		preflight: cfg.AllowPreflight,
 		throttle:  cfg.Throttle,
+		dpop:      cfg.DPoP,
 	}
 	for i, v := range cfg.Verifiers {
 		if v == nil {
@@ -119,6 +135,13 @@ func New(cfg Config) (*Authenticator, error) {
 		return nil, fmt.Errorf("%w: Realm must be printable ASCII without quotes or backslashes", ErrInvalidConfig)
 	}
 	a.resp = newResponder(realm, cfg.RetryAfter, cfg.OnSuccess, cfg.OnFailure)
+	if a.dpop != nil {
+		algs := a.dpop.Algorithms()
+		if err := checkAlgorithms(algs); err != nil {
+			return nil, err
+		}
+		a.resp.withDPoP(realm, algs, a.dpop.Nonce)
+	}
 	return a, nil
 }
 
@@ -150,11 +173,18 @@ func (a *Authenticator) Ready() bool {
 // On failure the principal is nil and the error wraps a sentinel of this
 // package: [ErrNoCredential] or [ErrUnsupportedScheme] when r carries no
 // Bearer credential (also when it carries one only in its URL, reported as
-// [ErrCredentialInURL]), [ErrMultipleAuthorization] or
-// [ErrCredentialInURL] for a malformed request, [ErrUnavailable] when
-// verification could not be done, and otherwise an invalid-credential
-// error. Authenticate does not look at Optional or AllowPreflight, which
-// are about what Handler does with the answer.
+// [ErrCredentialInURL]), [ErrMultipleAuthorization],
+// [ErrCredentialInURL] or [ErrProofWithBearer] for a malformed request,
+// [ErrUnavailable] when verification could not be done, [ErrInvalidProof]
+// or [ErrUseNonce] for a DPoP proof the [ProofChecker] refused, and
+// otherwise an invalid-credential error. Authenticate does not look at
+// Optional or AllowPreflight, which are about what Handler does with the
+// answer.
+//
+// With the DPoP scheme the token is verified first, by the verifier that
+// claims it, and the proof checked after, against the token's
+// [Principal.KeyThumbprint]; the principal returned is then a copy with
+// [Principal.SenderConstrained] set.
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	p, _, err := a.authenticate(r)
 	return p, err
@@ -163,38 +193,65 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 // authenticate returns the principal or the failure's kind, the reason and
 // the credential (for the hook's fingerprint).
 func (a *Authenticator) authenticate(r *http.Request) (*Principal, string, error) {
-	cred, s, err := a.credential(r)
+	c, err := a.credential(r)
 	if t := a.throttle; t != nil {
-		return a.verifyThrottled(r, t, cred, s, err)
+		return a.verifyThrottled(r, t, c, err)
 	}
 	if err != nil {
-		return nil, cred, err
+		return nil, c.cred, err
 	}
-	return a.verify(r, cred, s)
+	return a.verify(r, c)
+}
+
+// presented is what a request presented: the credential, the verifier
+// that claims it and, with the DPoP scheme, the proof.
+type presented struct {
+	cred  string
+	s     *shaped
+	proof string
+	dpop  bool
 }
 
 // credential extracts the request's credential and the verifier that
 // claims it. Headers are read directly, never with Header.Get, which would
 // silently pick the first of several values.
-func (a *Authenticator) credential(r *http.Request) (string, *shaped, error) {
-	cred, err := parseAuthorization(r.Header["Authorization"], a.maxLen)
+func (a *Authenticator) credential(r *http.Request) (presented, error) {
+	cred, scheme, err := parseAuthorization(r.Header["Authorization"], a.maxLen, a.dpop != nil)
 	if r.URL != nil && r.URL.RawQuery != "" && queryHasAccessToken(r.URL.RawQuery) {
 		if err == nil {
 			// RFC 6750 §2: a client must not use more than one method.
-			return cred, nil, errURLAndHeader
+			return presented{cred: cred}, errURLAndHeader
 		}
 		if err == ErrNoCredential || err == ErrUnsupportedScheme {
-			return "", nil, ErrCredentialInURL
+			return presented{}, ErrCredentialInURL
 		}
 	}
 	if err != nil {
-		return "", nil, err
+		return presented{}, err
 	}
-	s := a.verifierFor(cred)
-	if s == nil {
-		return cred, nil, ErrUnknownShape
+	c := presented{cred: cred, dpop: scheme == schemeDPoP}
+	if a.dpop != nil {
+		proofs := r.Header["Dpop"]
+		switch {
+		case !c.dpop && len(proofs) > 0:
+			// A proof beside a Bearer credential: the client mixes
+			// methods, and no proof may dress up a bearer token.
+			return c, ErrProofWithBearer
+		case !c.dpop:
+		case len(proofs) != 1:
+			// RFC 9449 §4.3, check 1: exactly one DPoP header.
+			return c, errProofCount
+		case len(proofs[0]) > MaxProofLength:
+			// Bounded before anything parses it.
+			return c, errProofTooLong
+		default:
+			c.proof = proofs[0]
+		}
 	}
-	return cred, s, nil
+	if c.s = a.verifierFor(cred); c.s == nil {
+		return c, ErrUnknownShape
+	}
+	return c, nil
 }
 
 // credentialID names the credential cred claims to be, for failure
@@ -222,27 +279,48 @@ func (a *Authenticator) verifierFor(cred string) *shaped {
 	return nil
 }
 
-func (a *Authenticator) verify(r *http.Request, cred string, s *shaped) (*Principal, string, error) {
-	p, err := s.v.Verify(r.Context(), cred)
+func (a *Authenticator) verify(r *http.Request, c presented) (*Principal, string, error) {
+	p, err := c.s.v.Verify(r.Context(), c.cred)
 	if err != nil {
-		return nil, cred, err
+		return nil, c.cred, err
 	}
 	if p == nil {
 		// Fail closed on a verifier that breaks its contract.
-		return nil, cred, fmt.Errorf("%w: verifier returned no principal", ErrInvalidCredential)
+		return nil, c.cred, fmt.Errorf("%w: verifier returned no principal", ErrInvalidCredential)
 	}
-	return p, cred, nil
+	if p.SenderConstrained {
+		// Only the proof check below may say so.
+		return nil, c.cred, fmt.Errorf("%w: verifier returned a sender-constrained principal", ErrInvalidCredential)
+	}
+	if !c.dpop {
+		if p.KeyThumbprint != "" {
+			// RFC 9449 §7.2: no downgrade of a bound token to Bearer.
+			return nil, c.cred, ErrBoundTokenAsBearer
+		}
+		return p, c.cred, nil
+	}
+	if p.KeyThumbprint == "" {
+		return nil, c.cred, ErrTokenNotBound
+	}
+	if err := a.dpop.CheckProof(r, c.proof, c.cred, p.KeyThumbprint); err != nil {
+		return nil, c.cred, classifyProof(err)
+	}
+	// The verifier's principal may be cached and shared: the request's
+	// own copy records the proof.
+	q := *p
+	q.SenderConstrained = true
+	return &q, c.cred, nil
 }
 
 // verifyThrottled reserves an attempt with the Throttle before any
 // verifier runs, refusing callers that failed too often, and records the
 // attempt's outcome.
-func (a *Authenticator) verifyThrottled(r *http.Request, t *Throttle, cred string, s *shaped, err error) (*Principal, string, error) {
+func (a *Authenticator) verifyThrottled(r *http.Request, t *Throttle, c presented, err error) (*Principal, string, error) {
 	ctx := r.Context()
 	var id string
-	if s != nil && t.perCred {
-		if ider, ok := s.v.(CredentialIDer); ok {
-			id, _ = ider.CredentialID(cred)
+	if c.s != nil && t.perCred {
+		if ider, ok := c.s.v.(CredentialIDer); ok {
+			id, _ = ider.CredentialID(c.cred)
 		}
 	}
 	at, terr := t.attempts.Reserve(ctx, ClientNetwork(r, t.proxies), id)
@@ -251,11 +329,12 @@ func (a *Authenticator) verifyThrottled(r *http.Request, t *Throttle, cred strin
 			// The request's context ended while it waited its turn.
 			terr = fmt.Errorf("%w: %w", ErrUnavailable, terr)
 		}
-		return nil, cred, terr
+		return nil, c.cred, terr
 	}
 	var p *Principal
+	cred := c.cred
 	if err == nil {
-		p, cred, err = a.verify(r, cred, s)
+		p, cred, err = a.verify(r, c)
 	}
 	if err != nil && countsAsFailure(err) {
 		at.Fail(ctx)
@@ -266,10 +345,11 @@ func (a *Authenticator) verifyThrottled(r *http.Request, t *Throttle, cred strin
 }
 
 // countsAsFailure reports whether err is an attempt that failed, as
-// opposed to no attempt (no credential) or our own outage.
+// opposed to no attempt (no credential), our own outage, or the DPoP
+// nonce round trip every client makes once (RFC 9449 §9).
 func countsAsFailure(err error) bool {
 	switch kindOf(err) {
-	case failNoCredential, failUnavailable:
+	case failNoCredential, failUnavailable, failUseNonce:
 		return false
 	}
 	return true
@@ -325,6 +405,12 @@ func (a *Authenticator) Handler(next http.Handler) http.Handler {
 			if err != nil {
 				a.resp.fail(w, r, failThrottled, err, &Event{Request: r, Principal: p, Elapsed: since(hooked, start), credential: cred})
 				return
+			}
+		}
+		if p.SenderConstrained {
+			// RFC 9449 §8.2: the nonce to use next, on success too.
+			if n := a.dpop.Nonce(); n != "" {
+				w.Header()["Dpop-Nonce"] = []string{n}
 			}
 		}
 		if a.resp.onSuccess != nil {

@@ -70,6 +70,17 @@ type Principal struct {
 	// Claims holds the verified JWT claims set as JSON. Nil for API keys.
 	// Decode it with [Principal.DecodeClaims].
 	Claims json.RawMessage
+	// KeyThumbprint is the key a sender-constrained token is bound to:
+	// the base64url RFC 7638 SHA-256 thumbprint in its "cnf" claim's
+	// "jkt" member (RFC 9449 §6.1). Empty for API keys and bearer
+	// tokens. The [Authenticator] accepts a token that has one only with
+	// the DPoP scheme and a proof signed by that key, never as Bearer.
+	KeyThumbprint string
+	// SenderConstrained reports that the request proved possession of
+	// the key KeyThumbprint names: the Authenticator checked its DPoP
+	// proof (see [Config.DPoP]). Only the Authenticator sets it; require
+	// it per route with [RequireDPoP].
+	SenderConstrained bool
 }
 
 // IsUser reports whether the principal is a user acting through a client

@@ -18,14 +18,28 @@ import (
 var snippetImports = map[string]string{
 	"auth":     "github.com/audexum/auth",
 	"apikey":   "github.com/audexum/auth/apikey",
+	"context":  "context",
+	"crypto":   "crypto",
+	"dpop":     "github.com/audexum/auth/dpop",
 	"jwt":      "github.com/audexum/auth/jwt",
 	"oauth":    "github.com/audexum/auth/oauth",
+	"oauth2":   "golang.org/x/oauth2",
 	"sqlstore": "github.com/audexum/auth/sqlstore",
 }
 
 // snippetUseRE finds a use of one of snippetImports: an exported name
 // after the package's (not "auth.example.com").
-var snippetUseRE = regexp.MustCompile(`\b(auth|apikey|jwt|oauth|sqlstore)\.[A-Z]`)
+var snippetUseRE = regexp.MustCompile(`\b(auth|apikey|context|crypto|dpop|jwt|oauth|oauth2|sqlstore)\.[A-Z]`)
+
+// snippetParamsRE reads the comment a README may put on the line before a
+// ```go block to name what the fragment uses without declaring, as Go
+// parameters: <!-- snippet uses: keys, tokens auth.Verifier; mux *http.ServeMux -->.
+// Without it, a block gets the server snippet's parameters.
+var snippetParamsRE = regexp.MustCompile(`^<!-- snippet uses: (.+) -->$`)
+
+// defaultSnippetParams are the parameters of the "Use it in your server"
+// snippet: the reader's own manager, logger and handlers.
+const defaultSnippetParams = "manager *apikey.Manager, logger *slog.Logger, dataHandler, writeHandler http.Handler"
 
 // snippetDeclRE finds the names a top-level line of a snippet declares.
 var snippetDeclRE = regexp.MustCompile(`(?m)^(\w+(?:, \w+)*) :=`)
@@ -80,8 +94,9 @@ func TestWalkthroughServerSnippet(t *testing.T) {
 }
 
 type goBlock struct {
-	line int // of the block's first line
-	code string
+	line   int // of the block's first line
+	code   string
+	params string // the function's parameters (see snippetParamsRE)
 }
 
 // readmeGoBlocks returns the ```go blocks of the README at path.
@@ -94,12 +109,21 @@ func readmeGoBlocks(path string) ([]goBlock, error) {
 	var blocks []goBlock
 	var cur *goBlock
 	fence := false // in a block of another language
+	params := ""   // from the line before a block
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		line := sc.Text()
+		prev := params
+		params = ""
+		if m := snippetParamsRE.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+			params = strings.ReplaceAll(m[1], ";", ",")
+		}
 		switch trimmed := strings.TrimSpace(line); {
 		case cur == nil && !fence && trimmed == "```go":
-			blocks = append(blocks, goBlock{line: n + 1})
+			if prev == "" {
+				prev = defaultSnippetParams
+			}
+			blocks = append(blocks, goBlock{line: n + 1, params: prev})
 			cur = &blocks[len(blocks)-1]
 		case cur == nil && strings.HasPrefix(trimmed, "```"):
 			fence = !fence
@@ -116,8 +140,8 @@ func readmeGoBlocks(path string) ([]goBlock, error) {
 // snippetProgram wraps b into a package with the imports it uses.
 func snippetProgram(b goBlock) string {
 	var imports strings.Builder
-	used := map[string]bool{"apikey": true} // the manager's type
-	for _, m := range snippetUseRE.FindAllStringSubmatch(b.code, -1) {
+	used := map[string]bool{}
+	for _, m := range snippetUseRE.FindAllStringSubmatch(b.params+"\n"+b.code, -1) {
 		used[m[1]] = true
 	}
 	for _, name := range slices.Sorted(maps.Keys(snippetImports)) {
@@ -145,10 +169,15 @@ import (
 
 %s)
 
-func snippet(manager *apikey.Manager, logger *slog.Logger, dataHandler, writeHandler http.Handler) error {
+var (
+	_ http.Handler
+	_ *slog.Logger
+)
+
+func snippet(%s) error {
 //line README.md:%d
 %s
 %s	return nil
 }
-`, imports.String(), b.line, b.code, uses.String())
+`, imports.String(), b.params, b.line, b.code, uses.String())
 }

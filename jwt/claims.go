@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/audexum/auth"
+	"github.com/audexum/auth/internal/jws"
 )
 
 // header is the part of a JWS protected header the verifier reads.
@@ -29,13 +30,13 @@ const maxKeyIDLength = 256
 // refused because the verifier implements no extension, which RFC 7515
 // §4.1.11 requires; that also refuses unencoded payloads (RFC 7797).
 func parseHeader(h string, out *header) error {
-	m, ok := newMembers(h)
+	m, ok := jws.NewMembers(h)
 	if !ok {
 		return errMalformed
 	}
 	var seenAlg bool
 	for {
-		name, val, ok := m.next()
+		name, val, ok := m.Next()
 		if !ok {
 			break
 		}
@@ -61,13 +62,13 @@ func parseHeader(h string, out *header) error {
 		default:
 			continue
 		}
-		s, ok := jsonString(val)
+		s, ok := jws.JSONString(val)
 		if !ok {
 			return errMalformed
 		}
 		*dst = s
 	}
-	if !m.end() || !seenAlg || len(out.kid) > maxKeyIDLength {
+	if !m.End() || !seenAlg || len(out.kid) > maxKeyIDLength {
 		return errMalformed
 	}
 	return nil
@@ -95,10 +96,11 @@ const (
 	hasClientID
 	hasScope
 	hasScp
+	hasCnf
 )
 
 // claimNames are the claims the verifier reads, in the order of the bits.
-var claimNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "scp"}
+var claimNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "scp", "cnf"}
 
 // tokenClaims are the claims the verifier checks, read once from the
 // payload. Strings are substrings of the payload.
@@ -106,7 +108,7 @@ type tokenClaims struct {
 	has                   uint16
 	iss, sub, jti, client string
 	scope                 string
-	aud, scp              string // raw JSON: checked after the signature
+	aud, scp, cnf         string // raw JSON: checked after the signature
 	exp, nbf, iat         float64
 }
 
@@ -117,14 +119,14 @@ const maxNumericDate = 253402300799
 // parseClaims reads the claims set p into c. The syntax and the types are
 // checked here; the values after the signature.
 func parseClaims(p string, c *tokenClaims) error {
-	m, ok := newMembers(p)
+	m, ok := jws.NewMembers(p)
 	if !ok {
 		return errMalformed
 	}
 	for {
-		name, val, ok := m.next()
+		name, val, ok := m.Next()
 		if !ok {
-			if !m.end() {
+			if !m.End() {
 				return errMalformed
 			}
 			return nil
@@ -164,6 +166,8 @@ func parseClaims(p string, c *tokenClaims) error {
 			c.aud = val
 		case hasScp:
 			c.scp = val
+		case hasCnf:
+			c.cnf = val
 		}
 		if err != nil {
 			return err
@@ -195,7 +199,7 @@ func isCaseVariant(name string) bool {
 }
 
 func claimString(val string) (string, error) {
-	s, ok := jsonString(val)
+	s, ok := jws.JSONString(val)
 	if !ok {
 		return "", errInvalidClaim
 	}
@@ -223,23 +227,23 @@ func dateTime(f float64) time.Time {
 // audienceMatches reports whether the "aud" value raw (a string or an
 // array of strings, RFC 7519 §4.1.3) names one of want.
 func audienceMatches(raw string, want []string) error {
-	if s, ok := jsonString(raw); ok {
+	if s, ok := jws.JSONString(raw); ok {
 		if slices.Contains(want, s) {
 			return nil
 		}
 		return errAudience
 	}
-	e, ok := newElements(raw)
+	e, ok := jws.NewElements(raw)
 	if !ok {
 		return errInvalidClaim
 	}
 	found := false
 	for {
-		el, ok := e.next()
+		el, ok := e.Next()
 		if !ok {
 			break
 		}
-		s, ok := jsonString(el)
+		s, ok := jws.JSONString(el)
 		if !ok {
 			return errInvalidClaim
 		}
@@ -265,24 +269,24 @@ func (c *tokenClaims) scopes() (auth.Scopes, error) {
 	if c.has&hasScp == 0 {
 		return auth.Scopes{}, nil
 	}
-	if s, ok := jsonString(c.scp); ok {
+	if s, ok := jws.JSONString(c.scp); ok {
 		sc, err := auth.ParseScopes(s)
 		if err != nil {
 			return auth.Scopes{}, errInvalidClaim
 		}
 		return sc, nil
 	}
-	e, ok := newElements(c.scp)
+	e, ok := jws.NewElements(c.scp)
 	if !ok {
 		return auth.Scopes{}, errInvalidClaim
 	}
 	var toks []string
 	for {
-		el, ok := e.next()
+		el, ok := e.Next()
 		if !ok {
 			break
 		}
-		s, ok := jsonString(el)
+		s, ok := jws.JSONString(el)
 		if !ok || len(toks) >= auth.MaxScopes {
 			return auth.Scopes{}, errInvalidClaim
 		}
@@ -293,4 +297,54 @@ func (c *tokenClaims) scopes() (auth.Scopes, error) {
 		return auth.Scopes{}, errInvalidClaim
 	}
 	return sc, nil
+}
+
+// thumbprintLength is the length of a base64url SHA-256 thumbprint.
+const thumbprintLength = 43
+
+// keyThumbprint reads the "cnf" claim (RFC 7800 §3.1) of a DPoP-bound
+// token: an object whose one member is "jkt", the base64url SHA-256
+// thumbprint of the key (RFC 9449 §6.1). It returns "" for a token
+// without "cnf". Any other confirmation method (an mTLS certificate's
+// "x5t#S256", a "jwk", a "kid") is one this verifier cannot check, so a
+// token carrying one is refused rather than accepted as a bearer token:
+// the issuer meant it to be bound.
+func (c *tokenClaims) keyThumbprint() (string, error) {
+	if c.has&hasCnf == 0 {
+		return "", nil
+	}
+	m, ok := jws.NewMembers(c.cnf)
+	if !ok {
+		return "", errInvalidClaim
+	}
+	var jkt string
+	for {
+		name, val, ok := m.Next()
+		if !ok {
+			break
+		}
+		if name != "jkt" || jkt != "" {
+			return "", errInvalidClaim
+		}
+		s, ok := jws.JSONString(val)
+		if !ok || !isThumbprint(s) {
+			return "", errInvalidClaim
+		}
+		jkt = s
+	}
+	if !m.End() || jkt == "" {
+		return "", errInvalidClaim
+	}
+	return jkt, nil
+}
+
+// isThumbprint reports whether s is the canonical base64url (no padding)
+// of 32 bytes.
+func isThumbprint(s string) bool {
+	if len(s) != thumbprintLength {
+		return false
+	}
+	var buf [32]byte
+	n, err := b64.Decode(buf[:], []byte(s))
+	return err == nil && n == 32
 }

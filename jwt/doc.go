@@ -30,7 +30,11 @@
 // "iat") within [Config.MaxTokenLifetime]. The [auth.Principal] says
 // whether a client acts for itself (sub equals client_id: client
 // credentials) or for a user (authorization code), and carries the verified
-// claims as JSON.
+// claims as JSON. A token bound to a DPoP key (RFC 9449 §6.1: "cnf" with
+// "jkt") gives the key's thumbprint in Principal.KeyThumbprint, and the
+// [auth.Authenticator] then accepts it only with a proof by that key
+// (package dpop); a "cnf" of any other kind is refused.
+// [Claims.KeyThumbprint] binds the tokens a [Signer] mints.
 //
 // When no key could ever be loaded for a token, or [Config.Revoked] fails,
 // the request is answered 503 (auth.ErrUnavailable): neither allowed nor

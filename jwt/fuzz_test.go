@@ -49,6 +49,7 @@ func FuzzVerify(f *testing.F) {
 	f.Add("eyJ.eyJ.AAAA", `{"alg":"EdDSA","kid":"k1","typ":"at+jwt","crit":[]}`, `{"iss":"https://auth.example.com","exp":1e300}`)
 	f.Add("", `{"alg":"EdDSA","kid":"k\u0031","typ":"application/at+jwt"}`, `{"\u0069ss":"x","exp":"1"}`)
 	f.Add(`{"payload":"x"}`, `[]`, `{"aud":[1,{"a":[]}],"exp":-0.5e1}`)
+	f.Add("", k.header(), claims(map[string]any{"cnf": map[string]any{"jkt": testJKT}}))
 	priv := k.priv.(ed25519.PrivateKey)
 	f.Fuzz(func(t *testing.T, raw, header, payload string) {
 		check := func(tok string) {
@@ -67,11 +68,15 @@ func FuzzVerify(f *testing.F) {
 				Sub      string `json:"sub"`
 				ClientID string `json:"client_id"`
 				JTI      string `json:"jti"`
+				Cnf      struct {
+					JKT string `json:"jkt"`
+				} `json:"cnf"`
 			}
 			if err := json.Unmarshal(p.Claims, &c); err != nil {
 				t.Fatalf("accepted claims do not decode: %v", err)
 			}
-			if c.Iss != testIssuer || p.Issuer != testIssuer || c.Sub != p.Subject || c.ClientID != p.ClientID || c.JTI != p.CredentialID {
+			if c.Iss != testIssuer || p.Issuer != testIssuer || c.Sub != p.Subject || c.ClientID != p.ClientID || c.JTI != p.CredentialID ||
+				c.Cnf.JKT != p.KeyThumbprint || p.SenderConstrained {
 				t.Fatalf("principal %+v disagrees with encoding/json's reading %+v", p, c)
 			}
 			if p.Method != auth.MethodClientCredentials && p.Method != auth.MethodAuthorizationCode {

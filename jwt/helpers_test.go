@@ -27,6 +27,8 @@ import (
 const (
 	testIssuer   = "https://auth.example.com"
 	testAudience = "https://api.example.com"
+	// testJKT is the RFC 7638 thumbprint of RFC 7638 §3.1's example key.
+	testJKT = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 )
 
 // t0 is the tests' clock: tokens are issued at t0 and expire an hour later.

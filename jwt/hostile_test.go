@@ -166,6 +166,22 @@ func TestHostile(t *testing.T) {
 		{"scp with a number", nil, esWith(map[string]any{"scp": []any{"read", 1}}, "scope"), jwt.ErrInvalidClaim},
 		{"scp ignored when scope is present", nil, esWith(map[string]any{"scp": 1}), nil},
 
+		// RFC 9449 §6.1: "cnf" binds the token to a DPoP key by its
+		// thumbprint. Any other confirmation method cannot be checked
+		// here, and a token meant to be bound is never taken as a bearer
+		// token: refused, not ignored.
+		{"cnf with jkt", nil, esWith(map[string]any{"cnf": map[string]any{"jkt": testJKT}}), nil},
+		{"cnf with an mTLS thumbprint", nil, esWith(map[string]any{"cnf": map[string]any{"x5t#S256": testJKT}}), jwt.ErrInvalidClaim},
+		{"cnf with jkt and a kid", nil, esWith(map[string]any{"cnf": map[string]any{"jkt": testJKT, "kid": "k"}}), jwt.ErrInvalidClaim},
+		{"cnf empty", nil, esWith(map[string]any{"cnf": map[string]any{}}), jwt.ErrInvalidClaim},
+		{"cnf a string", nil, esWith(map[string]any{"cnf": testJKT}), jwt.ErrInvalidClaim},
+		{"cnf jkt too short", nil, esWith(map[string]any{"cnf": map[string]any{"jkt": testJKT[:42]}}), jwt.ErrInvalidClaim},
+		{"cnf jkt padded", nil, esWith(map[string]any{"cnf": map[string]any{"jkt": testJKT[:42] + "="}}), jwt.ErrInvalidClaim},
+		{"cnf jkt in standard base64", nil, esWith(map[string]any{"cnf": map[string]any{"jkt": strings.Repeat("+", 43)}}), jwt.ErrInvalidClaim},
+		{"cnf jkt a number", nil, esWith(map[string]any{"cnf": map[string]any{"jkt": 1}}), jwt.ErrInvalidClaim},
+		{"cnf jkt twice", nil, esRaw(strings.Replace(claims(nil), `"sub":"user-1"`, `"sub":"user-1","cnf":{"jkt":"`+testJKT+`","jkt":"`+testJKT+`"}`, 1)), jwt.ErrInvalidClaim},
+		{"CNF, a case variant", nil, esRaw(strings.Replace(claims(nil), `"sub":"user-1"`, `"sub":"user-1","CNF":{"jkt":"`+testJKT+`"}`, 1)), jwt.ErrInvalidClaim},
+
 		// RFC 7515 §4.1.4: without kid the key is chosen among those bound
 		// to the token's algorithm, a bounded number of them.
 		{"no kid, signed by a configured key", nil, esHeader(hdr("ES256", "")), nil},
@@ -207,6 +223,9 @@ func TestHostile(t *testing.T) {
 			if tc.want == nil {
 				if err != nil || p == nil {
 					t.Fatalf("got %v, want success", err)
+				}
+				if p.SenderConstrained {
+					t.Error("the verifier set SenderConstrained; only the Authenticator may")
 				}
 				return
 			}

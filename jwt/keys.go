@@ -72,7 +72,7 @@ func (v *Verifier) addGivenKeys(cfg Config) error {
 		}
 		k, ok := bindKey(pk.Key, pk.KeyID, alg)
 		if !ok {
-			return configError("Keys[%d]: key of type %T cannot verify %s (RSA keys need %d bits)", i, pk.Key, alg.name, minRSABits)
+			return configError("Keys[%d]: key of type %T cannot verify %s (RSA keys need %d bits)", i, pk.Key, alg.Name, minRSABits)
 		}
 		store.KeyWrite(ctx, k)
 	}
@@ -147,7 +147,7 @@ func usableKey(key crypto.PublicKey, m jwkset.JWKMarshal, allowed []*algorithm) 
 // type and curve. It returns nil when the key fits no allowed algorithm.
 func bindAlgorithm(key crypto.PublicKey, named string, allowed []*algorithm) *algorithm {
 	for _, a := range allowed {
-		if (named == "" || a.name == named) && a.fits(key) {
+		if (named == "" || a.Name == named) && a.Fits(key) {
 			return a
 		}
 	}
@@ -165,11 +165,11 @@ func bindKey(key crypto.PublicKey, kid string, alg *algorithm) (jwkset.JWK, bool
 	case *ecdsa.PrivateKey, *rsa.PrivateKey, ed25519.PrivateKey:
 		return jwkset.JWK{}, false
 	}
-	if !alg.fits(key) {
+	if !alg.Fits(key) {
 		return jwkset.JWK{}, false
 	}
 	j, err := jwkset.NewJWKFromKey(key, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{
-		ALG: jwkset.ALG(alg.name),
+		ALG: jwkset.ALG(alg.Name),
 		KID: kid,
 		USE: jwkset.UseSig,
 	}})
@@ -189,7 +189,7 @@ func (v *Verifier) lookup(ctx context.Context, kid string, alg *algorithm) (cryp
 			}
 			return nil, nil, errNoKeys
 		}
-		if string(j.Marshal().ALG) != alg.name {
+		if string(j.Marshal().ALG) != alg.Name {
 			return nil, nil, errAlgorithm
 		}
 		return j.Key(), src.keySet, nil
@@ -210,14 +210,14 @@ func (v *Verifier) checkKidless(ctx context.Context, alg *algorithm, signed, sig
 			return errNoKeys
 		}
 		for _, j := range keys {
-			if string(j.Marshal().ALG) != alg.name {
+			if string(j.Marshal().ALG) != alg.Name {
 				continue
 			}
 			if tries == maxKidlessTries {
 				return errBadSignature
 			}
 			tries++
-			if alg.verify(j.Key(), signed, sig) {
+			if alg.Verify(j.Key(), signed, sig) {
 				*by = signingKey{keySet: src.keySet, kid: j.Marshal().KID}
 				return nil
 			}

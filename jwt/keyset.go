@@ -18,6 +18,8 @@ import (
 
 	"github.com/MicahParks/jwkset"
 	"github.com/go-jose/go-jose/v4"
+
+	"github.com/audexum/auth/internal/jws"
 )
 
 // Defaults of [KeySetConfig].
@@ -351,12 +353,12 @@ func (ks *KeySet) install(ctx context.Context, keys []*setKey) error {
 func (ks *KeySet) generate(now time.Time) (*setKey, error) {
 	var priv crypto.Signer
 	var err error
-	switch ks.alg.family {
-	case famEC:
-		priv, err = ecdsa.GenerateKey(ks.alg.curve, rand.Reader)
-	case famRSA, famPSS:
+	switch ks.alg.Family {
+	case jws.FamilyEC:
+		priv, err = ecdsa.GenerateKey(ks.alg.Curve, rand.Reader)
+	case jws.FamilyRSA, jws.FamilyPSS:
 		priv, err = rsa.GenerateKey(rand.Reader, generatedRSABits)
-	case famEd:
+	case jws.FamilyEd:
 		_, priv, err = ed25519.GenerateKey(rand.Reader)
 	}
 	if err != nil {
@@ -370,7 +372,7 @@ func (ks *KeySet) generate(now time.Time) (*setKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newSetKey(StoredKey{ID: kid, Algorithm: ks.alg.name, PrivateKey: der, CreatedAt: now}, priv)
+	return newSetKey(StoredKey{ID: kid, Algorithm: ks.alg.Name, PrivateKey: der, CreatedAt: now}, priv)
 }
 
 func parseStoredKey(s StoredKey) (*setKey, error) {
@@ -390,7 +392,7 @@ func parseStoredKey(s StoredKey) (*setKey, error) {
 
 func newSetKey(s StoredKey, priv crypto.Signer) (*setKey, error) {
 	alg := lookupAlgorithm(s.Algorithm)
-	if alg == nil || !alg.fits(priv.Public()) {
+	if alg == nil || !alg.Fits(priv.Public()) {
 		return nil, fmt.Errorf("%w: key %q cannot sign %q", ErrKeyStore, s.ID, s.Algorithm)
 	}
 	pub, ok := bindKey(priv.Public(), s.ID, alg)
@@ -398,7 +400,7 @@ func newSetKey(s StoredKey, priv crypto.Signer) (*setKey, error) {
 		return nil, fmt.Errorf("%w: key %q is too weak", ErrKeyStore, s.ID)
 	}
 	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg.name), Key: jose.JSONWebKey{Key: priv, KeyID: s.ID}},
+		jose.SigningKey{Algorithm: jose.SignatureAlgorithm(alg.Name), Key: jose.JSONWebKey{Key: priv, KeyID: s.ID}},
 		// RFC 9068 §2.1: access tokens are typed "at+jwt".
 		(&jose.SignerOptions{}).WithType("at+jwt"),
 	)

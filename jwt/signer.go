@@ -49,8 +49,14 @@ type Claims struct {
 	// Lifetime is how long the token is valid. If zero, the signer's
 	// default.
 	Lifetime time.Duration
-	// Extra are further claims ("auth_time", "acr", "cnf", …). They may
-	// not override a claim the signer sets or one named above.
+	// KeyThumbprint, if set, binds the token to a DPoP key (RFC 9449
+	// §6.1): the base64url RFC 7638 SHA-256 thumbprint of the client's
+	// public key, put in the "cnf" claim as "jkt". A resource server then
+	// accepts the token only with a proof signed by that key.
+	KeyThumbprint string
+	// Extra are further claims ("auth_time", "acr", …). They may not
+	// override a claim the signer sets or one named above ("cnf"
+	// included: set KeyThumbprint).
 	Extra map[string]any
 }
 
@@ -93,21 +99,29 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 }
 
 // registeredClaims are set by the signer and may not come from Extra.
-var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "scp"}
+var registeredClaims = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "scp", "cnf"}
 
 // accessTokenClaims are the RFC 9068 §2.2 claims beyond the registered
 // JWT ones.
 type accessTokenClaims struct {
-	ClientID string `json:"client_id"`
-	Scope    string `json:"scope,omitempty"`
+	ClientID string        `json:"client_id"`
+	Scope    string        `json:"scope,omitempty"`
+	Cnf      *confirmation `json:"cnf,omitempty"`
+}
+
+// confirmation is the "cnf" claim of a DPoP-bound token (RFC 9449 §6.1).
+type confirmation struct {
+	JKT string `json:"jkt"`
 }
 
 // Sign mints an access token for c, signed with the key set's active key:
 // header "typ" "at+jwt" and "kid"; claims "iss", "sub", "aud", "exp",
-// "iat", "jti" (128 random bits), "client_id", "scope" and c.Extra. It
-// fails with an error wrapping [ErrInvalidClaims] when c lacks a subject,
-// client or audience, when its lifetime exceeds the key set's
-// MaxTokenLifetime, or when Extra would override a registered claim.
+// "iat", "jti" (128 random bits), "client_id", "scope", "cnf" when
+// c.KeyThumbprint is set, and c.Extra. It fails with an error wrapping
+// [ErrInvalidClaims] when c lacks a subject, client or audience, when its
+// lifetime exceeds the key set's MaxTokenLifetime, when KeyThumbprint is
+// not a base64url SHA-256 thumbprint, or when Extra would override a
+// registered claim.
 func (s *Signer) Sign(ctx context.Context, c Claims) (Token, error) {
 	if err := ctx.Err(); err != nil {
 		return Token{}, err
@@ -125,6 +139,8 @@ func (s *Signer) Sign(ctx context.Context, c Claims) (Token, error) {
 		return Token{}, fmt.Errorf("%w: at least one non-empty Audience is required", ErrInvalidClaims)
 	case lifetime < time.Second || lifetime > s.keys.maxLifetime:
 		return Token{}, fmt.Errorf("%w: Lifetime must be between 1s and %v", ErrInvalidClaims, s.keys.maxLifetime)
+	case c.KeyThumbprint != "" && !isThumbprint(c.KeyThumbprint):
+		return Token{}, fmt.Errorf("%w: KeyThumbprint is not a base64url SHA-256 thumbprint", ErrInvalidClaims)
 	}
 	for _, name := range registeredClaims {
 		if _, ok := c.Extra[name]; ok {
@@ -138,6 +154,10 @@ func (s *Signer) Sign(ctx context.Context, c Claims) (Token, error) {
 	jti := base64.RawURLEncoding.EncodeToString(id[:])
 	iat := s.now().Truncate(time.Second)
 	exp := iat.Add(lifetime)
+	var cnf *confirmation
+	if c.KeyThumbprint != "" {
+		cnf = &confirmation{JKT: c.KeyThumbprint}
+	}
 	key := s.keys.active.Load()
 	b := josejwt.Signed(key.signer).
 		Claims(josejwt.Claims{
@@ -148,7 +168,7 @@ func (s *Signer) Sign(ctx context.Context, c Claims) (Token, error) {
 			IssuedAt: josejwt.NewNumericDate(iat),
 			ID:       jti,
 		}).
-		Claims(accessTokenClaims{ClientID: c.ClientID, Scope: c.Scopes.String()})
+		Claims(accessTokenClaims{ClientID: c.ClientID, Scope: c.Scopes.String(), Cnf: cnf})
 	if len(c.Extra) > 0 {
 		b = b.Claims(c.Extra)
 	}

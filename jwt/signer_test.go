@@ -35,6 +35,9 @@ func TestSignClaims(t *testing.T) {
 		{"extra overrides scope", func(c *jwt.Claims) { c.Extra = map[string]any{"scope": "admin"} }},
 		{"extra overrides exp", func(c *jwt.Claims) { c.Extra = map[string]any{"exp": 1 << 40} }},
 		{"extra not JSON", func(c *jwt.Claims) { c.Extra = map[string]any{"f": func() {}} }},
+		// The binding comes from KeyThumbprint, checked, never from Extra.
+		{"extra sets cnf", func(c *jwt.Claims) { c.Extra = map[string]any{"cnf": map[string]any{"jkt": testJKT}} }},
+		{"thumbprint not base64url SHA-256", func(c *jwt.Claims) { c.KeyThumbprint = "abc" }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -83,6 +86,42 @@ func TestSignClaims(t *testing.T) {
 	}
 	if _, err := jwt.NewSigner(jwt.SignerConfig{Issuer: testIssuer, Keys: ks, DefaultLifetime: 3 * time.Hour}); !errors.Is(err, jwt.ErrInvalidConfig) {
 		t.Errorf("default lifetime too long: got %v, want ErrInvalidConfig", err)
+	}
+}
+
+// TestSignBound: a token signed with KeyThumbprint carries "cnf" {"jkt"}
+// and verifies to a principal bound to that key; without it, none.
+func TestSignBound(t *testing.T) {
+	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: testIssuer, Keys: ks, Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeySet: ks, CacheSize: 4})
+	for _, jkt := range []string{testJKT, ""} {
+		tok, err := signer.Sign(t.Context(), jwt.Claims{Subject: "u", ClientID: "c", Audience: []string{testAudience}, KeyThumbprint: jkt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var claims struct {
+			Cnf *struct{ JKT string } `json:"cnf"`
+		}
+		decodeSegment(t, strings.Split(tok.Value, ".")[1], &claims)
+		if (claims.Cnf != nil) != (jkt != "") || (claims.Cnf != nil && claims.Cnf.JKT != jkt) {
+			t.Errorf("thumbprint %q: got cnf %+v", jkt, claims.Cnf)
+		}
+		for range 2 { // first sight, then from the cache
+			p, err := v.Verify(t.Context(), tok.Value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.KeyThumbprint != jkt || p.SenderConstrained {
+				t.Errorf("got KeyThumbprint %q, SenderConstrained %v, want %q, false", p.KeyThumbprint, p.SenderConstrained, jkt)
+			}
+		}
 	}
 }
 

@@ -133,8 +133,8 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	if cfg.KeySet != nil {
-		if v.allowedAlgorithm(cfg.KeySet.alg.name) == nil {
-			return nil, configError("the key set's algorithm %s is not in Algorithms", cfg.KeySet.alg.name)
+		if v.allowedAlgorithm(cfg.KeySet.alg.Name) == nil {
+			return nil, configError("the key set's algorithm %s is not in Algorithms", cfg.KeySet.alg.Name)
 		}
 		if longest := cfg.KeySet.maxLifetime; longest.Seconds() > v.lifetime {
 			// Fail now rather than refuse the set's longer tokens later.
@@ -160,7 +160,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 // allowedAlgorithm returns the allowed algorithm named name, or nil.
 func (v *Verifier) allowedAlgorithm(name string) *algorithm {
 	for _, a := range v.allowed {
-		if a.name == name {
+		if a.Name == name {
 			return a
 		}
 	}
@@ -184,7 +184,9 @@ func (v *Verifier) MatchShape(credential string) bool {
 //     fetching the JWKS again (rate limited) when the "kid" is unknown;
 //  5. the signature, then the claims: "exp", "nbf", "iat" with leeway,
 //     "aud", the required "sub", "client_id", "iat" and "jti", and the
-//     lifetime, "exp" minus "iat", within MaxTokenLifetime;
+//     lifetime, "exp" minus "iat", within MaxTokenLifetime; a "cnf"
+//     claim must bind the token to a DPoP key ("jkt", RFC 9449 §6.1),
+//     which goes to Principal.KeyThumbprint;
 //  6. for a key of Config.KeySet, "iat" no later than the key's
 //     retirement plus leeway;
 //  7. Config.Revoked.
@@ -315,6 +317,10 @@ func (v *Verifier) verify(ctx context.Context, token string, c *tokenClaims, by 
 	if err != nil {
 		return nil, err
 	}
+	jkt, err := c.keyThumbprint()
+	if err != nil {
+		return nil, err
+	}
 	// RFC 9068 §2.2: a token a client got for itself carries its own
 	// client_id as "sub"; any other subject is a user the client acts for.
 	method := auth.MethodAuthorizationCode
@@ -322,14 +328,15 @@ func (v *Verifier) verify(ctx context.Context, token string, c *tokenClaims, by 
 		method = auth.MethodClientCredentials
 	}
 	return &auth.Principal{
-		Subject:      c.sub,
-		ClientID:     c.client,
-		Scopes:       scopes,
-		Method:       method,
-		CredentialID: c.jti,
-		ExpiresAt:    dateTime(c.exp),
-		Issuer:       c.iss,
-		Claims:       json.RawMessage(payload),
+		Subject:       c.sub,
+		ClientID:      c.client,
+		Scopes:        scopes,
+		Method:        method,
+		CredentialID:  c.jti,
+		ExpiresAt:     dateTime(c.exp),
+		Issuer:        c.iss,
+		Claims:        json.RawMessage(payload),
+		KeyThumbprint: jkt,
 	}, nil
 }
 
@@ -343,7 +350,7 @@ func (v *Verifier) checkSignature(ctx context.Context, h *header, alg *algorithm
 	if err != nil {
 		return err
 	}
-	if !alg.verify(key, signed, sig) {
+	if !alg.Verify(key, signed, sig) {
 		return errBadSignature
 	}
 	*by = signingKey{keySet: ks, kid: h.kid}

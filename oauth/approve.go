@@ -21,7 +21,8 @@ func newGrantID() string {
 // for the granted scopes, which must be within req.Scopes (the user may
 // grant fewer than requested). It stores a new single-use authorization
 // code (only its hash, valid for Config.CodeTTL and bound to the client,
-// the redirect URI, the user, the scopes and the PKCE challenge) and
+// the redirect URI, the user, the scopes, the PKCE challenge and the DPoP
+// key of dpop_jkt, if any) and
 // redirects with 303 to the redirect URI with "code", "state" and "iss",
 // keeping any query the registered URI has (RFC 6749 §4.1.2, RFC 9207).
 //
@@ -67,6 +68,7 @@ func (s *Server) Approve(w http.ResponseWriter, r *http.Request, req *AuthorizeR
 		RedirectURI:   req.RedirectURI,
 		Scopes:        granted,
 		CodeChallenge: req.CodeChallenge,
+		DPoPJKT:       req.DPoPJKT,
 		GrantID:       newGrantID(),
 		CreatedAt:     now,
 		ExpiresAt:     now.Add(s.codeTTL),

@@ -29,6 +29,10 @@ type AuthorizeRequest struct {
 	State string
 	// CodeChallenge is the S256 PKCE challenge.
 	CodeChallenge string
+	// DPoPJKT is the request's dpop_jkt (RFC 9449 §10): the thumbprint
+	// of the key the code is bound to, or "". Approve stores it with the
+	// code, and the code is redeemed only with a DPoP proof by that key.
+	DPoPJKT string
 }
 
 // AuthorizeError is the error [Server.ParseAuthorizeRequest] returns. Pass
@@ -74,7 +78,8 @@ func pageError(status int, err error) *AuthorizeError {
 // registered (failures here are shown as a page, never redirected), then
 // response_type "code", the client's right to the authorization_code
 // grant, an S256 PKCE challenge (RFC 9700 §2.1.1; "plain" or none is
-// invalid_request) and the scope (failures here are redirected).
+// invalid_request), dpop_jkt if present (RFC 9449 §10) and the scope
+// (failures here are redirected).
 //
 // The error is always an *AuthorizeError; answer it with
 // [Server.WriteAuthorizeError].
@@ -182,6 +187,12 @@ func (s *Server) parseAuthorize(r *http.Request, p params, repeated map[string]b
 	if p.get("code_challenge_method") != MethodS256 || !validChallenge(challenge) {
 		return redirect("invalid_request", ErrPKCE)
 	}
+	// RFC 9449 §10: the code is bound to this key, so a code stolen on
+	// its way back to the app cannot be redeemed with another.
+	jkt := p.get("dpop_jkt")
+	if jkt != "" && !validJKT(jkt) {
+		return redirect("invalid_request", fmt.Errorf("%w: dpop_jkt is not a base64url SHA-256 thumbprint", ErrMalformedRequest))
+	}
 	scopes := c.defaultScopes()
 	if raw := p.get("scope"); raw != "" {
 		req, err := auth.ParseScopes(raw)
@@ -205,6 +216,7 @@ func (s *Server) parseAuthorize(r *http.Request, p params, repeated map[string]b
 		Scopes:        scopes,
 		State:         state,
 		CodeChallenge: challenge,
+		DPoPJKT:       jkt,
 	}, nil
 }
 

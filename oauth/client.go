@@ -61,6 +61,11 @@ type Client struct {
 	// Secrets are the hashes of the client's current secrets: one, or two
 	// during a rotation's grace period. Empty for public clients.
 	Secrets []ClientSecret
+	// RequireDPoP makes every token request of the client carry a valid
+	// DPoP proof (RFC 9449 §5): its access tokens are then always
+	// DPoP-bound, and, for a public client, its refresh tokens too (see
+	// [Config.DPoP]).
+	RequireDPoP bool
 	// CreatedAt is when the client was registered.
 	CreatedAt time.Time
 	// Owner is the account the client belongs to, as an account ID (a

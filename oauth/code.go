@@ -57,8 +57,13 @@ func (s *Server) exchangeCode(ctx context.Context, c *Client, tr tokenRequest, e
 		// indicating "invalid_grant" … MUST be returned."
 		return nil, fmt.Errorf("%w: PKCE verification failed", ErrInvalidGrant)
 	}
+	// RFC 9449 §10: a code bound with dpop_jkt is redeemed only with a
+	// proof by that key.
+	if err := checkBinding(code.DPoPJKT, tr.jkt, "the code"); err != nil {
+		return nil, err
+	}
 	ev.Subject = code.Subject
-	tok, err := s.sign(ctx, code.Subject, c.ID, code.Scopes)
+	tok, err := s.sign(ctx, code.Subject, c.ID, code.Scopes, tr.jkt)
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +80,12 @@ func (s *Server) exchangeCode(ctx context.Context, c *Client, tr tokenRequest, e
 		CreatedAt: now,
 		ExpiresAt: now.Add(s.refreshTTL),
 	}
+	if !c.Type.Confidential() {
+		// RFC 9449 §5: a public client's refresh tokens are bound to the
+		// key of the proof it redeemed the code with. A confidential
+		// client's are bound to its authentication already.
+		g.DPoPJKT = tr.jkt
+	}
 	head := &RefreshToken{
 		Hash:                 HashSecret(refresh),
 		GrantID:              g.ID,
@@ -82,7 +93,7 @@ func (s *Server) exchangeCode(ctx context.Context, c *Client, tr tokenRequest, e
 		AccessTokenID:        tok.ID,
 		AccessTokenExpiresAt: tok.ExpiresAt,
 	}
-	resp := s.response(tok)
+	resp := s.response(tok, tr.jkt)
 	switch err := s.grants.CreateGrant(ctx, g, head); {
 	case errors.Is(err, ErrAlreadyExists):
 		// A concurrent replay of the code revoked the grant while this

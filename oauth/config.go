@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/audexum/auth"
+	"github.com/audexum/auth/dpop"
 	"github.com/audexum/auth/jwt"
 )
 
@@ -189,6 +190,24 @@ type Config struct {
 	// Realm is the realm of the WWW-Authenticate: Basic challenge. If
 	// empty, [DefaultRealm].
 	Realm string
+
+	// DPoP, if set, makes the server issue sender-constrained tokens
+	// (RFC 9449): a token request with a valid DPoP proof gets an access
+	// token bound to the proof's key ("cnf" "jkt") and token_type "DPoP";
+	// a public client's refresh tokens issued with a proof are bound to
+	// that key, and refreshing them needs a proof by the same key. An
+	// authorization request may bind its code to a key with dpop_jkt
+	// (§10). A request with an invalid proof gets invalid_dpop_proof; with
+	// [dpop.Config.RequireNonce], one without the current nonce gets
+	// use_dpop_nonce and a DPoP-Nonce. Clients registered with
+	// RequireDPoP must send a proof with every token request. The
+	// algorithms are published as dpop_signing_alg_values_supported.
+	//
+	// The Checker may be the one the resource servers' Authenticator
+	// uses, with its replay store: a proof is then accepted once in all.
+	// If nil, DPoP headers are ignored (tokens are Bearer, RFC 9449 §5),
+	// and clients that require DPoP get no tokens.
+	DPoP *dpop.Checker
 
 	// Consent is called by [Server.AuthorizeHandler] for every valid
 	// authorization request: the application authenticates the user,

@@ -121,6 +121,14 @@
 //     concurrently) supersedes the current one, so a grant never has two
 //     live refresh tokens; after it, the whole grant is revoked (RFC 9700
 //     §4.14.2).
+//   - With Config.DPoP (a dpop.Checker), tokens can be sender-constrained
+//     (RFC 9449): a token request with a valid DPoP proof gets an access
+//     token bound to the proof's key (token_type "DPoP"); a public
+//     client's refresh tokens are bound to it too, and refreshing them
+//     takes a proof by the same key (RFC 9700 §2.2.2), checked before the
+//     rotation rules, so a copy without the key can neither be used nor
+//     revoke the grant; dpop_jkt binds a code to the key (§10). A client
+//     registered with RequireDPoP gets no token without a proof.
 //   - Codes and refresh tokens, like client secrets, are stored only as
 //     SHA-256 hashes.
 //   - With Config.ScopeCatalog, no scope outside the catalog is

@@ -76,4 +76,17 @@ var (
 	// ErrUnavailable: a store or the signer failed. Answered 503
 	// temporarily_unavailable: neither a grant nor a refusal.
 	ErrUnavailable = errors.New("oauth: temporarily unavailable")
+
+	// ErrDPoPRequired: a token request came without a DPoP proof from a
+	// client registered with RequireDPoP, or to refresh a refresh token
+	// bound to a key. Answered invalid_dpop_proof (RFC 9449 §5); a
+	// proof that is there but invalid is answered the same, with a
+	// sentinel of package dpop as the reason.
+	ErrDPoPRequired = errors.New("oauth: DPoP proof required")
+	// ErrDPoPKey: the token request's DPoP proof is valid but signed by
+	// another key than the one the code (dpop_jkt) or the refresh token
+	// is bound to. Wrapped with ErrInvalidGrant: nothing is issued. A
+	// refresh token is left as it was (its rotation and replay rules do
+	// not run); a code is spent, as by a failed PKCE check.
+	ErrDPoPKey = errors.New("oauth: DPoP proof key is not the bound key")
 )

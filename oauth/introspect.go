@@ -18,16 +18,17 @@ var inactive = []byte(`{"active":false}`)
 
 // introspection is an RFC 7662 §2.2 answer for an active token.
 type introspection struct {
-	Active    bool     `json:"active"`
-	Scope     string   `json:"scope,omitempty"`
-	ClientID  string   `json:"client_id"`
-	Subject   string   `json:"sub"`
-	TokenType string   `json:"token_type"`
-	Expiry    int64    `json:"exp,omitempty"`
-	IssuedAt  int64    `json:"iat,omitempty"`
-	Audience  []string `json:"aud,omitempty"`
-	Issuer    string   `json:"iss"`
-	ID        string   `json:"jti,omitempty"`
+	Active    bool          `json:"active"`
+	Scope     string        `json:"scope,omitempty"`
+	ClientID  string        `json:"client_id"`
+	Subject   string        `json:"sub"`
+	TokenType string        `json:"token_type"`
+	Expiry    int64         `json:"exp,omitempty"`
+	IssuedAt  int64         `json:"iat,omitempty"`
+	Audience  []string      `json:"aud,omitempty"`
+	Issuer    string        `json:"iss"`
+	ID        string        `json:"jti,omitempty"`
+	Cnf       *confirmation `json:"cnf,omitempty"`
 }
 
 // IntrospectionHandler returns the introspection endpoint (RFC 7662). Only
@@ -84,7 +85,7 @@ func (s *Server) introspect(ctx context.Context, c *Client, token string, ev *Ev
 		if g.ClientID != c.ID || g.Revoked() || !t.RotatedAt.IsZero() || !now.Before(exp) {
 			return inactive, nil
 		}
-		return json.Marshal(introspection{
+		out := introspection{
 			Active:    true,
 			Scope:     g.Scopes.String(),
 			ClientID:  g.ClientID,
@@ -93,7 +94,11 @@ func (s *Server) introspect(ctx context.Context, c *Client, token string, ev *Ev
 			Expiry:    exp.Unix(),
 			IssuedAt:  t.IssuedAt.Unix(),
 			Issuer:    s.issuer,
-		})
+		}
+		if g.DPoPJKT != "" {
+			out.Cnf = &confirmation{JKT: g.DPoPJKT}
+		}
+		return json.Marshal(out)
 	}
 	p, err := s.verifyAccessToken(ctx, token)
 	if err != nil {
@@ -130,6 +135,12 @@ func (s *Server) introspect(ctx context.Context, c *Client, token string, ev *Ev
 	}
 	if !p.ExpiresAt.IsZero() {
 		out.Expiry = p.ExpiresAt.Unix()
+	}
+	if p.KeyThumbprint != "" {
+		// RFC 9449 §6.2: the binding, for a resource server that
+		// checks the proof itself.
+		out.TokenType = "DPoP"
+		out.Cnf = &confirmation{JKT: p.KeyThumbprint}
 	}
 	return json.Marshal(out)
 }

@@ -22,6 +22,7 @@ type metadata struct {
 	IntrospectionEndpointAuthMethods       []string `json:"introspection_endpoint_auth_methods_supported"`
 	CodeChallengeMethodsSupported          []string `json:"code_challenge_methods_supported"`
 	AuthorizationResponseIssParamSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	DPoPSigningAlgValuesSupported          []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 // buildMetadata builds the metadata document once.
@@ -46,6 +47,10 @@ func (s *Server) buildMetadata() []byte {
 	}
 	if s.scopes.Len() > 0 {
 		m.ScopesSupported = s.scopes.Slice()
+	}
+	if s.dpop != nil {
+		// RFC 9449 §5.1.
+		m.DPoPSigningAlgValuesSupported = s.dpop.Algorithms()
 	}
 	b, _ := json.MarshalIndent(m, "", "  ")
 	return append(b, '\n')

@@ -35,6 +35,11 @@ func (s *Server) refresh(ctx context.Context, c *Client, tr tokenRequest, ev *Ev
 		// was issued to the authenticated client". Nothing is changed:
 		// another client must not be able to burn or revoke it.
 		return nil, fmt.Errorf("%w: refresh token issued to another client", ErrInvalidGrant)
+	case g.DPoPJKT != "" && g.DPoPJKT != tr.jkt:
+		// RFC 9449 §5: a bound refresh token needs a proof by its key.
+		// Checked before the replay rule, so whoever copied a rotated
+		// token without the key cannot make it revoke the grant either.
+		return nil, checkBinding(g.DPoPJKT, tr.jkt, "the refresh token")
 	case g.Revoked():
 		return nil, ErrGrantRevoked
 	case !g.ExpiresAt.IsZero() && !now.Before(g.ExpiresAt):
@@ -56,7 +61,7 @@ func (s *Server) refresh(ctx context.Context, c *Client, tr tokenRequest, ev *Ev
 		return nil, err
 	}
 	ev.Subject = g.Subject
-	at, err := s.sign(ctx, g.Subject, c.ID, scopes)
+	at, err := s.sign(ctx, g.Subject, c.ID, scopes, tr.jkt)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +82,7 @@ func (s *Server) refresh(ctx context.Context, c *Client, tr tokenRequest, ev *Ev
 		return nil, fmt.Errorf("%w: grant store: %w", ErrUnavailable, err)
 	}
 	ev.TokenID = at.ID
-	resp := s.response(at)
+	resp := s.response(at, tr.jkt)
 	resp.RefreshToken = refresh
 	// The scope is returned only when it differs from what was asked:
 	// the original grant's when the request names none (RFC 6749 §5.1).

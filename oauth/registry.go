@@ -125,6 +125,15 @@ type Registration struct {
 	// account exists; the caller resolved it (a username to its ID, or the
 	// signed-in user of a portal). Empty for an operator-managed client.
 	Owner string
+
+	// RequireDPoP makes the client's token requests carry a DPoP proof
+	// (RFC 9449), so every token it gets is bound to its key. Set it for
+	// mobile apps that can keep a key in the platform's key store: a
+	// public client's refresh token is then worthless to whoever copies
+	// it (RFC 9700 §2.2.2), which rotation alone only detects after the
+	// fact. The server needs [Config.DPoP]; without it such a client gets
+	// no token at all.
+	RequireDPoP bool
 }
 
 // Register validates reg, creates the client with a new ID and, for
@@ -227,6 +236,7 @@ func (r *Registry) validate(reg Registration) (*Client, error) {
 		Scopes:        reg.Scopes,
 		DefaultScopes: reg.DefaultScopes,
 		Owner:         reg.Owner,
+		RequireDPoP:   reg.RequireDPoP,
 	}, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/audexum/auth"
 )
 
 // errorCode is the closed set of RFC 6749 §5.2 answers (plus 405, 429 and
@@ -25,6 +27,8 @@ const (
 	codeTooManyRequests
 	codeUnavailable
 	codeMethodNotAllowed
+	codeInvalidDPoPProof
+	codeUseDPoPNonce
 )
 
 type errorResponse struct {
@@ -52,6 +56,9 @@ var errorResponses = [...]errorResponse{
 	codeTooManyRequests:      newErrorResponse(http.StatusTooManyRequests, "temporarily_unavailable", "Too many failed attempts; retry later."),
 	codeUnavailable:          newErrorResponse(http.StatusServiceUnavailable, "temporarily_unavailable", "The server is temporarily unable to handle the request."),
 	codeMethodNotAllowed:     newErrorResponse(http.StatusMethodNotAllowed, "invalid_request", "The request is missing a required parameter, repeats a parameter, or is otherwise malformed."),
+	// RFC 9449 §5 and §8: both are 400 at the token endpoint.
+	codeInvalidDPoPProof: newErrorResponse(http.StatusBadRequest, "invalid_dpop_proof", "The DPoP proof is missing, invalid, or was used before."),
+	codeUseDPoPNonce:     newErrorResponse(http.StatusBadRequest, "use_dpop_nonce", "Sign a new DPoP proof with the nonce in the DPoP-Nonce header."),
 }
 
 // unavailableRetryAfter is the Retry-After of a 503.
@@ -61,6 +68,10 @@ const unavailableRetryAfter = "5"
 // an unexpected error (a store down) is neither a grant nor a verdict.
 func codeFor(err error) errorCode {
 	switch {
+	case errors.Is(err, auth.ErrUseNonce):
+		return codeUseDPoPNonce
+	case errors.Is(err, auth.ErrInvalidProof), errors.Is(err, ErrDPoPRequired):
+		return codeInvalidDPoPProof
 	case errors.Is(err, ErrTooManyFailures):
 		return codeTooManyRequests
 	case errors.Is(err, ErrMalformedRequest):
@@ -133,6 +144,8 @@ func (s *Server) writeError(w http.ResponseWriter, f failure) {
 		h["Retry-After"] = []string{strconv.FormatInt(max(secs, 1), 10)}
 	case codeUnavailable:
 		h["Retry-After"] = []string{unavailableRetryAfter}
+	case codeUseDPoPNonce:
+		s.setDPoPNonce(h)
 	}
 	writeJSON(w, resp.status, resp.body)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/audexum/auth"
+	"github.com/audexum/auth/dpop"
 )
 
 // The paths [Server.Handler] serves, relative to where it is mounted.
@@ -46,6 +47,7 @@ type Server struct {
 	refreshIdle time.Duration
 	grace       time.Duration
 
+	dpop      *dpop.Checker
 	attempts  *auth.AttemptCounter
 	proxies   []netip.Prefix
 	challenge []string // WWW-Authenticate: Basic realm="…"
@@ -123,6 +125,7 @@ func NewServer(cfg Config) (*Server, error) {
 		grace:       orDefault(cfg.RefreshGrace, DefaultRefreshGrace),
 		challenge:   []string{`Basic realm="` + realm + `"`},
 		consent:     cfg.Consent,
+		dpop:        cfg.DPoP,
 		now:         cfg.Now,
 		onEvent:     cfg.OnEvent,
 	}

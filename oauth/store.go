@@ -90,6 +90,10 @@ type Code struct {
 	Scopes auth.Scopes
 	// CodeChallenge is the S256 PKCE challenge (RFC 7636 §4.3).
 	CodeChallenge string
+	// DPoPJKT is the dpop_jkt of the authorization request (RFC 9449
+	// §10): the thumbprint of the key whose proof must come with the
+	// redemption. Empty when the request named none.
+	DPoPJKT string
 	// GrantID is the grant the redemption creates. If the code is
 	// presented again, this grant is revoked.
 	GrantID string
@@ -118,6 +122,12 @@ type Grant struct {
 	CreatedAt, ExpiresAt time.Time
 	// RevokedAt is when the grant was revoked; zero if it was not.
 	RevokedAt time.Time
+	// DPoPJKT is the thumbprint of the key the grant's refresh tokens
+	// are bound to (RFC 9449 §5): each refresh needs a DPoP proof by that
+	// key. Set for public clients that redeemed their code with a proof;
+	// empty otherwise (a confidential client's refresh tokens are bound
+	// to its authentication already).
+	DPoPJKT string
 }
 
 // Revoked reports whether the grant has been revoked.

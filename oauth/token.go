@@ -20,6 +20,9 @@ type tokenRequest struct {
 	refreshToken string
 	scope        string
 	hasScope     bool
+	// jkt is the thumbprint of the request's DPoP proof key, "" without
+	// a proof.
+	jkt string
 }
 
 // parseTokenRequest reads the grant parameters from p. RFC 6749 §5.2:
@@ -61,9 +64,10 @@ type tokenResponse struct {
 // TokenHandler returns the token endpoint (RFC 6749 §3.2): POST with a
 // form body, client_secret_basic or client_secret_post (or client_id
 // alone for public clients), and grant types client_credentials,
-// authorization_code (with PKCE) and refresh_token. Every response carries
-// Cache-Control: no-store and Pragma: no-cache; errors are RFC 6749 §5.2
-// JSON with a constant description.
+// authorization_code (with PKCE) and refresh_token. With [Config.DPoP],
+// a request with a DPoP proof gets tokens bound to its key (token_type
+// "DPoP"). Every response carries Cache-Control: no-store and Pragma:
+// no-cache; errors are RFC 6749 §5.2 JSON with a constant description.
 func (s *Server) TokenHandler() http.Handler { return http.HandlerFunc(s.serveToken) }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
@@ -107,6 +111,12 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		refuse(failure{err: ErrUnauthorizedClient})
 		return
 	}
+	// The proof after the client, so an unauthenticated caller learns
+	// nothing, and before any code or token is looked at.
+	if tr.jkt, err = s.tokenProof(r, client); err != nil {
+		refuse(failure{err: err})
+		return
+	}
 	var resp *tokenResponse
 	switch tr.grantType {
 	case GrantClientCredentials:
@@ -126,6 +136,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	noStore(w.Header())
+	s.setDPoPNonce(w.Header())
 	writeJSON(w, http.StatusOK, body)
 	ev.Kind = EventTokenIssued
 	s.emit(ev)
@@ -143,12 +154,12 @@ func (s *Server) clientCredentials(ctx context.Context, c *Client, tr tokenReque
 		return nil, err
 	}
 	ev.Subject = c.ID
-	tok, err := s.sign(ctx, c.ID, c.ID, scopes)
+	tok, err := s.sign(ctx, c.ID, c.ID, scopes, tr.jkt)
 	if err != nil {
 		return nil, err
 	}
 	ev.TokenID = tok.ID
-	resp := s.response(tok)
+	resp := s.response(tok, tr.jkt)
 	// RFC 6749 §5.1: scope is "OPTIONAL, if identical to the scope
 	// requested by the client; otherwise, REQUIRED". A request without
 	// scope gets the client's default set, and the response stays as in
@@ -175,22 +186,24 @@ func (s *Server) requestedScopes(tr tokenRequest, allowed, def auth.Scopes) (aut
 	return req, nil
 }
 
-// sign mints an access token. A signer failure is 503: no token, and no
-// verdict on the request.
+// sign mints an access token, bound to the DPoP key jkt unless it is ""
+// (RFC 9449 §6). A signer failure is 503: no token, and no verdict on the
+// request.
 //
 // Every grant mints through here, so this is where the scope catalog is
 // enforced on tokens: whatever a client row, a code or a grant says, no
 // token carries a scope outside the catalog (invalid_scope).
-func (s *Server) sign(ctx context.Context, subject, clientID string, scopes auth.Scopes) (jwt.Token, error) {
+func (s *Server) sign(ctx context.Context, subject, clientID string, scopes auth.Scopes, jkt string) (jwt.Token, error) {
 	if !s.inCatalog(scopes) {
 		return jwt.Token{}, errOutsideCatalog
 	}
 	tok, err := s.signer.Sign(ctx, jwt.Claims{
-		Subject:  subject,
-		ClientID: clientID,
-		Audience: s.audience,
-		Scopes:   scopes,
-		Lifetime: s.accessTTL,
+		Subject:       subject,
+		ClientID:      clientID,
+		Audience:      s.audience,
+		Scopes:        scopes,
+		Lifetime:      s.accessTTL,
+		KeyThumbprint: jkt,
 	})
 	if err != nil {
 		return jwt.Token{}, fmt.Errorf("%w: signer: %w", ErrUnavailable, err)
@@ -198,12 +211,18 @@ func (s *Server) sign(ctx context.Context, subject, clientID string, scopes auth
 	return tok, nil
 }
 
-func (s *Server) response(tok jwt.Token) *tokenResponse {
+// response is the success body for tok, whose token_type is "DPoP" when
+// it is bound to the key jkt (RFC 9449 §5).
+func (s *Server) response(tok jwt.Token, jkt string) *tokenResponse {
+	typ := "Bearer"
+	if jkt != "" {
+		typ = "DPoP"
+	}
 	// expires_in is the configured lifetime, so it is exactly 3600 by
 	// default whatever the sub-second timing of the signer's clock.
 	return &tokenResponse{
 		AccessToken: tok.Value,
-		TokenType:   "Bearer",
+		TokenType:   typ,
 		ExpiresIn:   int64(s.accessTTL / time.Second),
 	}
 }

@@ -72,6 +72,8 @@ type AuditDetails struct {
 	OldValidUntil *time.Time `json:"old_valid_until,omitempty"`
 	// Reason is the revocation reason the operator gave.
 	Reason string `json:"reason,omitempty"`
+	// RequireDPoP is a created client's RequireDPoP, when set.
+	RequireDPoP bool `json:"require_dpop,omitempty"`
 }
 
 // AuditEvent is one lifecycle action of the audit trail.

@@ -38,8 +38,8 @@ const (
 // CreateClient implements [oauth.ClientStore].
 func (cs *ClientStore) CreateClient(ctx context.Context, c *oauth.Client) error {
 	err := cs.s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (id, name, type, created_at, version, owner)
-VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, string(c.Type), micros(c.CreatedAt), c.Owner)
+		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (id, name, type, created_at, version, owner, require_dpop)
+VALUES ($1, $2, $3, $4, 0, $5, $6) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, string(c.Type), micros(c.CreatedAt), c.Owner, boolInt(c.RequireDPoP))
 		if err != nil {
 			return err
 		}
@@ -65,7 +65,7 @@ VALUES ($1, $2, $3, $4, 0, $5) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, strin
 		}
 		if err := cs.s.record(ctx, tx, AuditClient, ActionCreated, c.ID, AuditDetails{
 			Name: c.Name, Owner: c.Owner, Type: string(c.Type), Scopes: scopeList(c.Scopes),
-			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes}); err != nil {
+			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, RequireDPoP: c.RequireDPoP}); err != nil {
 			return err
 		}
 		// Logged like every other change: a process that cached "no such
@@ -152,25 +152,25 @@ VALUES ($1, $2, $3, $4) ON CONFLICT (client_id, hash) DO NOTHING`,
 // clientByID selects a client and all its child rows in one statement, so
 // they come from one snapshot even while a rotation commits. Columns:
 // client ID, part (0 client, 1 redirect URI, 2 grant type, 3 scope, 4
-// secret), text, text2, text3, bytes, n1, n2. clientsAll is the same for
+// secret), text, text2, text3, bytes, n1, n2 (for the client row: owner in text3, require_dpop in n2). clientsAll is the same for
 // every client, clientsByOwner for the clients of one owner. The secrets
 // come first because PostgreSQL types the columns of a UNION branch by
 // branch, and a NULL column met first would become TEXT, which a BYTEA
 // cannot join.
 const (
 	clientByID = `SELECT k.client_id, 4, NULL, NULL, NULL, k.hash, k.created_at, k.expires_at FROM oauth_client_secrets k WHERE k.client_id = $1
-UNION ALL SELECT c.id, 0, c.name, c.type, c.owner, NULL, c.created_at, NULL FROM oauth_clients c WHERE c.id = $1
+UNION ALL SELECT c.id, 0, c.name, c.type, c.owner, NULL, c.created_at, c.require_dpop FROM oauth_clients c WHERE c.id = $1
 UNION ALL SELECT u.client_id, 1, u.uri, NULL, NULL, NULL, u.position, NULL FROM oauth_client_redirect_uris u WHERE u.client_id = $1
 UNION ALL SELECT g.client_id, 2, g.grant_type, NULL, NULL, NULL, g.position, NULL FROM oauth_client_grant_types g WHERE g.client_id = $1
 UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL, NULL FROM oauth_client_scopes s WHERE s.client_id = $1`
 	clientsAll = `SELECT k.client_id, 4, NULL, NULL, NULL, k.hash, k.created_at, k.expires_at FROM oauth_client_secrets k
-UNION ALL SELECT c.id, 0, c.name, c.type, c.owner, NULL, c.created_at, NULL FROM oauth_clients c
+UNION ALL SELECT c.id, 0, c.name, c.type, c.owner, NULL, c.created_at, c.require_dpop FROM oauth_clients c
 UNION ALL SELECT u.client_id, 1, u.uri, NULL, NULL, NULL, u.position, NULL FROM oauth_client_redirect_uris u
 UNION ALL SELECT g.client_id, 2, g.grant_type, NULL, NULL, NULL, g.position, NULL FROM oauth_client_grant_types g
 UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL, NULL FROM oauth_client_scopes s`
 	ownedBy        = `IN (SELECT o.id FROM oauth_clients o WHERE o.owner = $1)`
 	clientsByOwner = `SELECT k.client_id, 4, NULL, NULL, NULL, k.hash, k.created_at, k.expires_at FROM oauth_client_secrets k WHERE k.client_id ` + ownedBy + `
-UNION ALL SELECT c.id, 0, c.name, c.type, c.owner, NULL, c.created_at, NULL FROM oauth_clients c WHERE c.owner = $1
+UNION ALL SELECT c.id, 0, c.name, c.type, c.owner, NULL, c.created_at, c.require_dpop FROM oauth_clients c WHERE c.owner = $1
 UNION ALL SELECT u.client_id, 1, u.uri, NULL, NULL, NULL, u.position, NULL FROM oauth_client_redirect_uris u WHERE u.client_id ` + ownedBy + `
 UNION ALL SELECT g.client_id, 2, g.grant_type, NULL, NULL, NULL, g.position, NULL FROM oauth_client_grant_types g WHERE g.client_id ` + ownedBy + `
 UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL, NULL FROM oauth_client_scopes s WHERE s.client_id ` + ownedBy
@@ -263,6 +263,7 @@ func scanClients(rows *sql.Rows) ([]*oauth.Client, error) {
 			p.found = true
 			p.c.ID, p.c.Name, p.c.Type, p.c.CreatedAt = id, text.String, oauth.ClientType(text2.String), fromMicros(n1.Int64)
 			p.c.Owner = text3.String
+			p.c.RequireDPoP = n2.Int64 != 0
 		case 1:
 			p.uris = append(p.uris, posVal{n1.Int64, text.String})
 		case 2:
@@ -394,4 +395,13 @@ func (cs *ClientStore) DeleteClient(ctx context.Context, id string) error {
 		return cs.s.recordChange(ctx, tx, KindClient, id)
 	})
 	return wrap("delete client", err, oauth.ErrNotFound)
+}
+
+// boolInt stores a flag as 0 or 1, the one spelling both engines read
+// back as an integer.
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -33,6 +33,8 @@
 //     in clear and [Config.OnWarning] is told so;
 //   - [Store.Limiter]: [github.com/audexum/auth.Limiter], so the throttles
 //     of several instances share their counts;
+//   - [Store.DPoPReplay]: [github.com/audexum/auth/dpop.ReplayStore], so
+//     a fleet accepts each DPoP proof once in all;
 //   - [Store.Audit]: the audit trail. Key and client lifecycle changes
 //     write their audit row in their own transaction, with the actor of
 //     the context ([WithActor]) and the key's or client's owner; a

@@ -31,10 +31,10 @@ const retention = time.Hour
 func (gs *GrantStore) SaveCode(ctx context.Context, c *oauth.Code) error {
 	err := gs.s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_codes (hash, client_id, subject, redirect_uri,
-	code_challenge, grant_id, created_at, expires_at, used_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (hash) DO NOTHING`,
+	code_challenge, grant_id, created_at, expires_at, used_at, dpop_jkt)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (hash) DO NOTHING`,
 			c.Hash[:], c.ClientID, c.Subject, c.RedirectURI, c.CodeChallenge, c.GrantID,
-			micros(c.CreatedAt), micros(c.ExpiresAt), nullMicros(c.UsedAt))
+			micros(c.CreatedAt), micros(c.ExpiresAt), nullMicros(c.UsedAt), c.DPoPJKT)
 		if err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func insertScopeRows(ctx context.Context, tx *sql.Tx, table, column string, key 
 	return err
 }
 
-const codeColumns = `hash, client_id, subject, redirect_uri, code_challenge, grant_id, created_at, expires_at, used_at`
+const codeColumns = `hash, client_id, subject, redirect_uri, code_challenge, grant_id, created_at, expires_at, used_at, dpop_jkt`
 
 // ClaimCode implements [oauth.GrantStore] with one conditional UPDATE:
 // only the caller whose statement finds used_at still NULL changes the
@@ -132,7 +132,7 @@ func scanCode(row *sql.Row) (*oauth.Code, error) {
 		used             sql.NullInt64
 	)
 	if err := row.Scan(&hash, &c.ClientID, &c.Subject, &c.RedirectURI, &c.CodeChallenge, &c.GrantID,
-		&created, &expires, &used); err != nil {
+		&created, &expires, &used, &c.DPoPJKT); err != nil {
 		return nil, err
 	}
 	if len(hash) != len(c.Hash) {
@@ -173,9 +173,9 @@ func (gs *GrantStore) scopes(ctx context.Context, query string, key any) (auth.S
 // tokens, and so are revoked access-token IDs that have expired.
 func (gs *GrantStore) CreateGrant(ctx context.Context, g *oauth.Grant, head *oauth.RefreshToken) error {
 	err := gs.s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_grants (id, client_id, subject, created_at, expires_at, revoked_at, version)
-VALUES ($1, $2, $3, $4, $5, $6, 0) ON CONFLICT (id) DO NOTHING`,
-			g.ID, g.ClientID, g.Subject, micros(g.CreatedAt), nullMicros(g.ExpiresAt), nullMicros(g.RevokedAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_grants (id, client_id, subject, created_at, expires_at, revoked_at, version, dpop_jkt)
+VALUES ($1, $2, $3, $4, $5, $6, 0, $7) ON CONFLICT (id) DO NOTHING`,
+			g.ID, g.ClientID, g.Subject, micros(g.CreatedAt), nullMicros(g.ExpiresAt), nullMicros(g.RevokedAt), g.DPoPJKT)
 		if err != nil {
 			return err
 		}
@@ -215,7 +215,7 @@ VALUES ($1, $2, $3, NULL, $4, $5) ON CONFLICT (hash) DO NOTHING`,
 // refreshTokenQuery returns a token, its grant and the grant's scopes,
 // one row per scope, from one snapshot.
 const refreshTokenQuery = `SELECT t.hash, t.grant_id, t.issued_at, t.rotated_at, t.access_token_id, t.access_token_expires_at,
-	g.client_id, g.subject, g.created_at, g.expires_at, g.revoked_at, s.scope
+	g.client_id, g.subject, g.created_at, g.expires_at, g.revoked_at, g.dpop_jkt, s.scope
 FROM oauth_refresh_tokens t
 JOIN oauth_grants g ON g.id = t.grant_id
 LEFT JOIN oauth_grant_scopes s ON s.grant_id = g.id
@@ -246,12 +246,13 @@ func (gs *GrantStore) refreshToken(ctx context.Context, hash oauth.Hash) (*oauth
 		var (
 			h                          []byte
 			gid, atID, client, subject string
+			jkt                        string
 			issued, gCreated           int64
 			rotated, atExp, gExp, gRev sql.NullInt64
 			scope                      sql.NullString
 		)
 		if err := rows.Scan(&h, &gid, &issued, &rotated, &atID, &atExp,
-			&client, &subject, &gCreated, &gExp, &gRev, &scope); err != nil {
+			&client, &subject, &gCreated, &gExp, &gRev, &jkt, &scope); err != nil {
 			return nil, nil, err
 		}
 		if t == nil {
@@ -262,7 +263,7 @@ func (gs *GrantStore) refreshToken(ctx context.Context, hash oauth.Hash) (*oauth
 			}
 			copy(t.Hash[:], h)
 			g = &oauth.Grant{ID: gid, ClientID: client, Subject: subject, CreatedAt: fromMicros(gCreated),
-				ExpiresAt: fromNullMicros(gExp), RevokedAt: fromNullMicros(gRev)}
+				ExpiresAt: fromNullMicros(gExp), RevokedAt: fromNullMicros(gRev), DPoPJKT: jkt}
 		}
 		if scope.Valid {
 			toks = append(toks, scope.String)

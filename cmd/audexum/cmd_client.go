@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,6 +22,7 @@ type clientJSON struct {
 	RedirectURIs []string   `json:"redirect_uris"`
 	Scopes       []string   `json:"scopes"`
 	GrantTypes   []string   `json:"grant_types,omitempty"`
+	RequireDPoP  bool       `json:"require_dpop"`
 	CreatedAt    *time.Time `json:"created_at,omitempty"`
 	// Owner is the owning account's user ID; absent for an operator's
 	// client.
@@ -30,8 +32,31 @@ type clientJSON struct {
 func toClientJSON(c *oauth.Client, secret string) clientJSON {
 	uris := append([]string{}, c.RedirectURIs...)
 	return clientJSON{ClientID: c.ID, ClientSecret: secret, Name: c.Name, Type: string(c.Type),
-		RedirectURIs: uris, Scopes: c.Scopes.Slice(), GrantTypes: c.GrantTypes, CreatedAt: timePtr(c.CreatedAt), Owner: c.Owner}
+		RedirectURIs: uris, Scopes: c.Scopes.Slice(), GrantTypes: c.GrantTypes, RequireDPoP: c.RequireDPoP,
+		CreatedAt: timePtr(c.CreatedAt), Owner: c.Owner}
 }
+
+// optBool is a boolean flag that remembers whether it was given, for
+// defaults that depend on other flags.
+type optBool struct{ set, v bool }
+
+func (b *optBool) String() string {
+	if b == nil {
+		return "false"
+	}
+	return strconv.FormatBool(b.v)
+}
+
+func (b *optBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	b.v, b.set = v, true
+	return nil
+}
+
+func (b *optBool) IsBoolFlag() bool { return true }
 
 func (c *cli) clientCreate(ctx context.Context, args []string) error {
 	var cm common
@@ -42,6 +67,8 @@ func (c *cli) clientCreate(ctx context.Context, args []string) error {
 	fs.Var(&uris, "redirect-uri", "exact redirect URI for the authorization code flow (repeatable)")
 	fs.Var(&scopes, "scope", scopeFlagUsage)
 	owner := fs.String("owner", "", "`USERNAME` of the account the application belongs to; its client-credentials tokens act for that account (default: none, an operator's client)")
+	var requireDPoP optBool
+	fs.Var(&requireDPoP, "require-dpop", "bind every token of the client to its key: each token request must carry a DPoP proof (RFC 9449); default true for mobile clients, false for others (--require-dpop=false lets a mobile client use bearer tokens)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -66,7 +93,14 @@ func (c *cli) clientCreate(ctx context.Context, args []string) error {
 		return err
 	}
 	defer sys.Close()
-	reg := oauth.Registration{Name: *name, Type: t, RedirectURIs: uris, Scopes: sc}
+	// A mobile app's refresh token lives on a device that can be backed
+	// up or lost: bound to a key in the platform's key store, a copy is
+	// worthless (RFC 9700 §2.2.2). On by default for mobile clients.
+	dpopOn := t == oauth.ClientMobile
+	if requireDPoP.set {
+		dpopOn = requireDPoP.v
+	}
+	reg := oauth.Registration{Name: *name, Type: t, RedirectURIs: uris, Scopes: sc, RequireDPoP: dpopOn}
 	if *owner != "" {
 		if reg.Owner, err = sys.users.accountID(ctx, *owner); err != nil {
 			return err
@@ -84,6 +118,9 @@ func (c *cli) clientCreate(ctx context.Context, args []string) error {
 		fmt.Fprintf(c.stdout, "    client_secret: %s\n\nCopy the secret now: it is shown only once and cannot be retrieved later.\n", secret)
 	} else {
 		fmt.Fprintln(c.stdout, "\nA mobile client is public: it has no secret and must use PKCE.")
+	}
+	if cl.RequireDPoP {
+		fmt.Fprintln(c.stdout, "Its tokens are DPoP-bound: every token request must carry a DPoP proof (RFC 9449).")
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/audexum/auth"
 	"github.com/audexum/auth/apikey"
+	"github.com/audexum/auth/dpop"
 	"github.com/audexum/auth/jwt"
 	"github.com/audexum/auth/oauth"
 	"github.com/audexum/auth/sqlstore"
@@ -263,6 +264,18 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	if a.accounts, err = oauth.NewAccountResolver(oauth.AccountResolverConfig{Clients: sys.clients, IsAccount: sys.store.Users().IsAccount}); err != nil {
 		return nil, err
 	}
+	// DPoP (RFC 9449): one checker for the token endpoint and the API,
+	// so a proof is accepted once in all. On PostgreSQL the instances
+	// remember proofs in the database, or a request replayed to another
+	// instance would pass there; on SQLite, one process, in memory.
+	dpopCfg := dpop.Config{}
+	if sys.pg {
+		dpopCfg.Replay = sys.store.DPoPReplay()
+	}
+	proofs, err := dpop.NewChecker(dpopCfg)
+	if err != nil {
+		return nil, err
+	}
 	a.oauth, err = oauth.NewServer(oauth.Config{
 		Issuer:              issuer,
 		Signer:              signer,
@@ -273,6 +286,7 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		Audience:            []string{audience},
 		ScopeCatalog:        scopeCatalog,
 		AuthFailureLimiter:  limiter,
+		DPoP:                proofs,
 		OnEvent: func(e oauth.Event) {
 			m.oauthEvent(e)
 			logger.Info("oauth", "event", string(e.Kind), "client_id", e.ClientID, "grant_type", e.GrantType, "err", errString(e.Err))
@@ -299,6 +313,7 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	}
 	a.authn, err = auth.New(auth.Config{
 		Verifiers: []auth.Verifier{a.keyV, a.gate},
+		DPoP:      proofs,
 		Throttle:  throttle,
 		OnSuccess: func(e auth.Event) {
 			m.authSuccess(e)

@@ -43,6 +43,7 @@ func runServeSuite(t *testing.T, newEnv func(t *testing.T) *env) {
 	t.Run("APIKeys", func(t *testing.T) { testServeAPIKeys(t, newEnv(t)) })
 	t.Run("ClientCredentials", func(t *testing.T) { testServeClientCredentials(t, newEnv(t)) })
 	t.Run("AuthorizationCode", func(t *testing.T) { testServeAuthorizationCode(t, newEnv(t)) })
+	t.Run("DPoP", func(t *testing.T) { testServeDPoP(t, newEnv(t)) })
 }
 
 func TestServeSQLite(t *testing.T) { runServeSuite(t, newEnv) }

@@ -187,6 +187,32 @@ func RunClientStore(t *testing.T, newStore func(t *testing.T) oauth.ClientStore)
 		}
 	})
 
+	// RequireDPoP is kept per client, both ways, by Client and ListClients.
+	t.Run("RequireDPoP", func(t *testing.T) {
+		s := newStore(t)
+		on, off := sample("dpop"), sample("plain")
+		on.Type, on.Secrets, on.RequireDPoP = oauth.ClientMobile, nil, true
+		for _, c := range []*oauth.Client{on, off} {
+			if err := s.CreateClient(ctx, c.Clone()); err != nil {
+				t.Fatalf("CreateClient: %v", err)
+			}
+			got, err := s.Client(ctx, c.ID)
+			if err != nil {
+				t.Fatalf("Client: %v", err)
+			}
+			if d := diff(c, got); d != "" {
+				t.Errorf("Client(%s): %s", c.ID, d)
+			}
+		}
+		list, err := s.ListClients(ctx)
+		if err != nil {
+			t.Fatalf("ListClients: %v", err)
+		}
+		if len(list) != 2 || !list[0].RequireDPoP || list[1].RequireDPoP {
+			t.Errorf("ListClients: got %+v, want dpop (RequireDPoP) then plain", list)
+		}
+	})
+
 	t.Run("Delete", func(t *testing.T) {
 		s := newStore(t)
 		if err := s.CreateClient(ctx, sample("c1")); err != nil {

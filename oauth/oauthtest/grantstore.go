@@ -182,6 +182,45 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 		}
 	})
 
+	// RFC 9449 §10 and §5: a code's dpop_jkt and a grant's key binding
+	// come back from every read, the rotated tokens' included.
+	t.Run("DPoPBinding", func(t *testing.T) {
+		const jkt = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+		s := newStore(t)
+		c := code()
+		c.DPoPJKT = jkt
+		if err := s.SaveCode(ctx, c); err != nil {
+			t.Fatalf("SaveCode: %v", err)
+		}
+		got, err := s.ClaimCode(ctx, c.Hash, base)
+		if err != nil || got.DPoPJKT != jkt {
+			t.Fatalf("ClaimCode: got %+v, %v; want DPoPJKT %q", got, err, jkt)
+		}
+		g, h := grant()
+		g.DPoPJKT = jkt
+		if err := s.CreateGrant(ctx, g, h); err != nil {
+			t.Fatalf("CreateGrant: %v", err)
+		}
+		n := next(g, base.Add(time.Minute))
+		if err := s.RotateRefreshToken(ctx, h.Hash, n, base.Add(time.Minute), base); err != nil {
+			t.Fatalf("RotateRefreshToken: %v", err)
+		}
+		for _, hash := range []oauth.Hash{h.Hash, n.Hash} {
+			gg, _, err := s.RefreshToken(ctx, hash)
+			if err != nil {
+				t.Fatalf("RefreshToken: %v", err)
+			}
+			if d := diff(g, gg); d != "" {
+				t.Errorf("RefreshToken grant: %s", d)
+			}
+		}
+		// And an unbound grant stays unbound.
+		u, uh := mustCreate(t, s)
+		if gg, _, err := s.RefreshToken(ctx, uh.Hash); err != nil || gg.DPoPJKT != "" || gg.ID != u.ID {
+			t.Errorf("unbound grant: got %+v, %v", gg, err)
+		}
+	})
+
 	t.Run("RotateHead", func(t *testing.T) {
 		s := newStore(t)
 		g, h := mustCreate(t, s)

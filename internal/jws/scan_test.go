@@ -1,4 +1,4 @@
-package jwt
+package jws
 
 import (
 	"encoding/json"
@@ -20,15 +20,15 @@ var jsonSamples = []string{
 // walk reads s with the member iterator to its end, as the parsers do,
 // and returns the names it saw and whether s was accepted.
 func walk(s string) (map[string]bool, bool) {
-	m, ok := newMembers(s)
+	m, ok := NewMembers(s)
 	if !ok {
 		return nil, false
 	}
 	names := map[string]bool{}
 	for {
-		name, val, ok := m.next()
+		name, val, ok := m.Next()
 		if !ok {
-			return names, m.end()
+			return names, m.End()
 		}
 		names[name] = true
 		if !json.Valid([]byte(val)) {

@@ -1,4 +1,4 @@
-package jwt
+package jws
 
 import (
 	"encoding/json"
@@ -173,30 +173,30 @@ func scanContainer(s string, i, depth int) int {
 	}
 }
 
-// members iterates over the members of a JSON object, checking the
-// syntax as it goes: when next returns false, end tells whether the object
+// Members iterates over the members of a JSON object, checking the
+// syntax as it goes: when Next returns false, End tells whether the object
 // was valid JSON with nothing but whitespace after it.
-type members struct {
+type Members struct {
 	s     string
 	i     int
 	count int
 	ended bool
 }
 
-// newMembers returns an iterator over the object s, or false when s does
+// NewMembers returns an iterator over the object s, or false when s does
 // not start like one.
-func newMembers(s string) (members, bool) {
+func NewMembers(s string) (Members, bool) {
 	i := skipSpace(s, 0)
 	if i >= len(s) || s[i] != '{' {
-		return members{}, false
+		return Members{}, false
 	}
-	return members{s: s, i: i + 1}, true
+	return Members{s: s, i: i + 1}, true
 }
 
-// next returns the next member's name, unescaped, and its raw JSON value
+// Next returns the next member's name, unescaped, and its raw JSON value
 // (valid JSON). It returns false at the end of the object or at a syntax
 // error.
-func (m *members) next() (name, val string, ok bool) {
+func (m *Members) Next() (name, val string, ok bool) {
 	s := m.s
 	i := skipSpace(s, m.i)
 	if i < len(s) && s[i] == '}' && m.count == 0 {
@@ -221,7 +221,7 @@ func (m *members) next() (name, val string, ok bool) {
 	if j < 0 {
 		return "", "", false
 	}
-	if name, ok = jsonString(s[i:j]); !ok {
+	if name, ok = JSONString(s[i:j]); !ok {
 		return "", "", false
 	}
 	i = skipSpace(s, j)
@@ -237,11 +237,11 @@ func (m *members) next() (name, val string, ok bool) {
 	return name, s[i:j], true
 }
 
-// end reports whether the iteration reached the end of a valid object
+// End reports whether the iteration reached the end of a valid object
 // followed only by whitespace, in valid UTF-8 (RFC 8259 §8.1): decoders
 // replace invalid bytes with U+FFFD, so a handler would read other strings
 // than the verifier checked.
-func (m *members) end() bool {
+func (m *Members) End() bool {
 	return m.ended && skipSpace(m.s, m.i) == len(m.s) && utf8.ValidString(m.s)
 }
 
@@ -252,10 +252,10 @@ func skipSpace(s string, i int) int {
 	return i
 }
 
-// jsonString returns the value of the raw JSON string v (with its quotes),
+// JSONString returns the value of the raw JSON string v (with its quotes),
 // or false when v is not a string. Without escapes it is a substring of v
 // and costs nothing.
-func jsonString(v string) (string, bool) {
+func JSONString(v string) (string, bool) {
 	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
 		return "", false
 	}
@@ -270,22 +270,22 @@ func jsonString(v string) (string, bool) {
 	return out, true
 }
 
-// elements iterates over the elements of a JSON array that members has
+// Elements iterates over the elements of a JSON array that Members has
 // already validated.
-type elements struct {
+type Elements struct {
 	s string
 	i int
 }
 
-func newElements(s string) (elements, bool) {
+func NewElements(s string) (Elements, bool) {
 	if s == "" || s[0] != '[' {
-		return elements{}, false
+		return Elements{}, false
 	}
-	return elements{s: s, i: 1}, true
+	return Elements{s: s, i: 1}, true
 }
 
-// next returns the next element's raw JSON, or false at the end.
-func (e *elements) next() (string, bool) {
+// Next returns the next element's raw JSON, or false at the end.
+func (e *Elements) Next() (string, bool) {
 	s := e.s
 	i := skipSpace(s, e.i)
 	if i < len(s) && s[i] == ',' {

@@ -1,0 +1,139 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+)
+
+// MaxProofLength is the longest DPoP header value the [Authenticator]
+// hands to its [ProofChecker], in bytes, checked before anything parses
+// it. A proof with an RSA-4096 key is about 2.3 KB; a ProofChecker may
+// set a lower limit of its own.
+const MaxProofLength = 8 << 10
+
+// ProofChecker checks DPoP proofs (RFC 9449) for an [Authenticator]; set
+// one in [Config.DPoP]. The Checker of package
+// github.com/audexum/auth/dpop is one.
+//
+// The [Verifier] interface stays about credentials alone: the
+// Authenticator verifies the access token with the verifier that claims
+// it, exactly as for Bearer, and only then asks the ProofChecker about the
+// proof, which needs the request (method, URL, headers) and the token's
+// binding.
+//
+// Implementations must be safe for concurrent use.
+type ProofChecker interface {
+	// CheckProof checks proof, the value of the request's one DPoP
+	// header field (at most [MaxProofLength] bytes), against r, against
+	// accessToken (the credential of the DPoP Authorization header,
+	// already verified) and against jkt, the RFC 7638 thumbprint of the
+	// key the token is bound to (Principal.KeyThumbprint). It returns nil
+	// only when every check of RFC 9449 §4.3 passes and the proof has not
+	// been accepted before.
+	//
+	// On failure the error wraps [ErrInvalidProof] (answered
+	// invalid_dpop_proof), [ErrUseNonce] (use_dpop_nonce, with
+	// Nonce() in DPoP-Nonce), [ErrProofKeyMismatch] (invalid_token) or
+	// [ErrUnavailable] (503: a replay store that cannot answer is neither
+	// a pass nor a verdict). Any other error is answered
+	// invalid_dpop_proof.
+	CheckProof(r *http.Request, proof, accessToken, jkt string) error
+
+	// Algorithms returns the JWS algorithms accepted in proofs, named in
+	// the challenges' algs parameter (RFC 9449 §7.1). New calls it once.
+	Algorithms() []string
+
+	// Nonce returns the nonce clients must put in their proofs, sent in
+	// the DPoP-Nonce header (RFC 9449 §9), or "" when the checker does
+	// not require nonces.
+	Nonce() string
+}
+
+// proofError is a refusal on the DPoP path with its answer decided where
+// it happened: the kind is computed once from the ProofChecker's error.
+type proofError struct {
+	kind failKind
+	err  error
+}
+
+func (e *proofError) Error() string { return e.err.Error() }
+func (e *proofError) Unwrap() error { return e.err }
+
+// Reasons the Authenticator gives for proofs it refuses before the
+// ProofChecker sees them.
+var (
+	errProofCount   = &proofError{failInvalidProof, fmt.Errorf("%w: the request must carry exactly one DPoP header", ErrInvalidProof)}
+	errProofTooLong = &proofError{failInvalidProof, fmt.Errorf("%w: DPoP header longer than %d bytes", ErrInvalidProof, MaxProofLength)}
+)
+
+// classifyProof wraps a ProofChecker's error with the answer it gets.
+func classifyProof(err error) error {
+	kind := failInvalidProof
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		kind = failUnavailable
+	case errors.Is(err, ErrUseNonce):
+		kind = failUseNonce
+	case errors.Is(err, ErrProofKeyMismatch):
+		kind = failInvalidToken
+	}
+	return &proofError{kind: kind, err: err}
+}
+
+// checkAlgorithms validates the algorithm names a ProofChecker gives for
+// the algs parameter: a non-empty list of tokens that fit in a quoted
+// string.
+func checkAlgorithms(algs []string) error {
+	if len(algs) == 0 {
+		return fmt.Errorf("%w: the DPoP ProofChecker accepts no algorithm", ErrInvalidConfig)
+	}
+	for _, a := range algs {
+		if a == "" || !validRealm(a) || strings.ContainsRune(a, ' ') {
+			return fmt.Errorf("%w: DPoP algorithm %q cannot be named in a challenge", ErrInvalidConfig, a)
+		}
+	}
+	return nil
+}
+
+// RequireDPoP is middleware that lets a request through only when its
+// principal is sender-constrained: a DPoP-bound access token presented
+// with the DPoP scheme and a proof the [Authenticator] checked
+// ([Principal.SenderConstrained]). API keys and bearer tokens get 401 with
+// the DPoP challenge alone:
+//
+//	WWW-Authenticate: DPoP realm="api", error="invalid_token", algs="ES256 EdDSA RS256"
+//
+// so the client knows to come back with a DPoP-bound token; the body is
+// the generic invalid_token one. A request with no principal gets 401 as
+// with [RequireScopes].
+//
+// Use it on routes where a copied token must be worthless: payments,
+// account changes, anything a mobile app calls with tokens that could leak
+// from a backup or a log. Put it after [Authenticator.Handler], whose
+// [Config.DPoP] must be set for any request to pass.
+//
+// RequireDPoP panics if next is nil.
+func RequireDPoP(next http.Handler) http.Handler {
+	if next == nil {
+		panic("auth: RequireDPoP: nil handler")
+	}
+	fallback := newResponder(DefaultRealm, 0, nil, nil)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		p, _ := FromContext(ctx)
+		resp, _ := ctx.Value(responderKey{}).(*responder)
+		if resp == nil {
+			resp = fallback
+		}
+		switch {
+		case p == nil:
+			resp.fail(w, r, failNoCredential, ErrNoPrincipal, nil)
+		case !p.SenderConstrained:
+			resp.fail(w, r, failDPoPRequired, ErrNotSenderConstrained, &Event{Request: r, Principal: p})
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
