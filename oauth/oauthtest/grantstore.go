@@ -353,6 +353,11 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 		if err := s.RevokeAccessToken(ctx, "jti-1", base.Add(2*time.Hour)); err != nil {
 			t.Fatalf("RevokeAccessToken: %v", err)
 		}
+		// A second revocation with an earlier expiry does not shorten
+		// the first.
+		if err := s.RevokeAccessToken(ctx, "jti-1", base.Add(30*time.Minute)); err != nil {
+			t.Fatalf("RevokeAccessToken again: %v", err)
+		}
 		// Work later on, while the token could still verify, may sweep
 		// ended revocations, never this one.
 		g, h := grant()
