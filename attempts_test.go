@@ -273,6 +273,18 @@ func TestAttemptKeysBounded(t *testing.T) {
 	if plain[0] != '=' || hashed[0] != '#' {
 		t.Errorf("identityKey prefixes: %q, %q", plain, hashed)
 	}
+	// An identity cannot bring the separator into a key: every key keeps
+	// its fields (name|i|identity|network, name|c|identity), so no
+	// identity spells a key of another identity or network.
+	for _, id := range []string{"a|b", "ann|192.0.2.9", "|"} {
+		k := c.keysFor(netOf("192.0.2.1"), id)
+		if n := strings.Count(k.idNet, "|"); n != 3 {
+			t.Errorf("identity %q: key %q has %d separators, want 3", id, k.idNet, n)
+		}
+		if n := strings.Count(k.id, "|"); n != 2 {
+			t.Errorf("identity %q: key %q has %d separators, want 2", id, k.id, n)
+		}
+	}
 }
 
 // TestAttemptTableBounded: the in-flight table keeps a bounded number of

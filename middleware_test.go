@@ -100,6 +100,9 @@ func TestHostileRequests(t *testing.T) {
 	h := a.Handler(RequireScopes("read")(okHandler()))
 	hw := a.Handler(RequireScopes("write")(okHandler()))
 	hread := a.Handler(RequireScopes("read")(okHandler()))
+	// No scope check behind it: a request let through unauthenticated
+	// gets 200 here, where RequireScopes would still answer 401.
+	hopen := a.Handler(okHandler())
 
 	tests := []struct {
 		name     string
@@ -164,7 +167,7 @@ func TestHostileRequests(t *testing.T) {
 		// The store is down: neither allowed nor declared invalid.
 		{name: "unavailable", headers: []string{"Authorization: Bearer k_down"}, want: unavail503, verified: true},
 		// Without AllowPreflight every OPTIONS is authenticated.
-		{name: "preflight not allowed", method: "OPTIONS", headers: []string{"Origin: https://app.example", "Access-Control-Request-Method: GET"}, want: noCred401},
+		{name: "preflight not allowed", method: "OPTIONS", headers: []string{"Origin: https://app.example", "Access-Control-Request-Method: GET"}, handler: hopen, want: noCred401},
 		{name: "options authenticated", method: "OPTIONS", headers: []string{"Authorization: Bearer k_good"}, want: ok200, verified: true},
 		// Scopes: whole-token, case-sensitive.
 		{name: "missing scope", headers: []string{"Authorization: Bearer k_readall"}, handler: hw,

@@ -134,6 +134,37 @@ func TestRequireScopesPanics(t *testing.T) {
 	}
 }
 
+// TestRequireScopes: every scope named is needed, not one of them; each
+// row names two, so "any of" cannot pass for "all of".
+func TestRequireScopes(t *testing.T) {
+	a, _ := newTestAuthenticator(t, Config{})
+	tests := []struct {
+		cred   string // k_good holds read and write; k_readall holds read:all
+		scopes []string
+		want   int
+	}{
+		{"k_good", []string{"read", "write"}, 200},
+		{"k_good", []string{"write", "read"}, 200},
+		{"k_good", []string{"read", "admin"}, 403},
+		{"k_good", []string{"admin", "write"}, 403},
+		// read:all grants neither read nor all.
+		{"k_readall", []string{"read:all", "read"}, 403},
+	}
+	for _, tt := range tests {
+		h := a.Handler(RequireScopes(tt.scopes...)(okHandler()))
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tt.cred)
+		got := serve(h, r)
+		if got.Status != tt.want {
+			t.Errorf("%s with all of %v: status %d, want %d", tt.cred, tt.scopes, got.Status, tt.want)
+		}
+		// The refusal names everything the route needs.
+		if want := `scope="` + MustScopes(tt.scopes...).String() + `"`; tt.want == 403 && !strings.Contains(got.WWWAuth, want) {
+			t.Errorf("%s with all of %v: WWW-Authenticate %q, want it to hold %s", tt.cred, tt.scopes, got.WWWAuth, want)
+		}
+	}
+}
+
 func TestRequireAnyScope(t *testing.T) {
 	a, _ := newTestAuthenticator(t, Config{})
 	tests := []struct {

@@ -72,7 +72,7 @@ func parse(key, prefix string) (Parsed, error) {
 	var plen int
 	if prefix != "" {
 		plen = len(prefix)
-		if len(key) <= plen || key[plen] != '_' || key[:plen] != prefix {
+		if len(key) <= plen || key[plen] != '_' || key[:plen] != prefix { //consttime:public the prefix is the public start of every key
 			return Parsed{}, ErrWrongPrefix
 		}
 		if len(key) != plen+fixedLength {

@@ -186,7 +186,7 @@ func (v *Verifier) CredentialID(credential string) (string, bool) {
 // not allocate.
 func (v *Verifier) MatchShape(credential string) bool {
 	n := len(v.prefix)
-	return len(credential) > n && credential[n] == '_' && credential[:n] == v.prefix
+	return len(credential) > n && credential[n] == '_' && credential[:n] == v.prefix //consttime:public the prefix is the public start of every key
 }
 
 // Verify implements [auth.Verifier]. In order, it checks the key's

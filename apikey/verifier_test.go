@@ -186,6 +186,20 @@ func TestVerifyHostile(t *testing.T) {
 			wantStatus: http.StatusUnauthorized, wantErrs: []error{auth.ErrRevoked}, wantGets: 1,
 		},
 		{
+			// The secret is judged before the key's state: whoever
+			// knows only an ID learns nothing, not even that the key
+			// was revoked.
+			name: "revoked, with a wrong secret",
+			setup: func(t *testing.T, fx *fixture) string {
+				k, rec := fx.create(apikey.CreateParams{})
+				if err := fx.mgr.Revoke(t.Context(), rec.ID, "leaked"); err != nil {
+					t.Fatal(err)
+				}
+				return checksummed(flip(k, 30))
+			},
+			wantStatus: http.StatusUnauthorized, wantErrs: []error{auth.ErrInvalidCredential, apikey.ErrSecretMismatch}, wantGets: 1,
+		},
+		{
 			name: "expired",
 			setup: func(t *testing.T, fx *fixture) string {
 				k, _ := fx.create(apikey.CreateParams{TTL: time.Hour})
@@ -416,6 +430,75 @@ func TestMatchShape(t *testing.T) {
 		if got := v.MatchShape(tt.in); got != tt.want {
 			t.Errorf("MatchShape(%.16q) = %v, want %v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestVerifyOtherPrefix: a well-formed key of another prefix of the same
+// length, with a valid checksum, is not this verifier's, even when called
+// directly rather than through the Authenticator's MatchShape.
+func TestVerifyOtherPrefix(t *testing.T) {
+	fx := newFixture(t)
+	key, _ := fx.create(apikey.CreateParams{})
+	v := fx.verifier()
+	other := checksummed("xyz" + key[3:])
+	if _, err := v.Verify(t.Context(), other); !errors.Is(err, apikey.ErrWrongPrefix) {
+		t.Errorf("Verify: got %v, want ErrWrongPrefix", err)
+	}
+	if id, ok := v.CredentialID(other); ok {
+		t.Errorf("CredentialID: got %q, want none", id)
+	}
+}
+
+// wrongRecordStore answers every lookup with the record of one other key.
+type wrongRecordStore struct {
+	apikey.Store
+	other apikey.Record
+}
+
+func (s *wrongRecordStore) Get(context.Context, string) (apikey.Record, error) { return s.other, nil }
+
+// TestVerifyWrongRecord: a store that answers with another key's record
+// is broken, and the verifier says unavailable rather than judge the key
+// against a record that is not its own.
+func TestVerifyWrongRecord(t *testing.T) {
+	fx := newFixture(t)
+	key, _ := fx.create(apikey.CreateParams{})
+	_, other := fx.create(apikey.CreateParams{})
+	v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: &wrongRecordStore{Store: fx.store, other: other}, LastUsedInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer v.Close()
+	if _, err := v.Verify(t.Context(), key); !errors.Is(err, auth.ErrUnavailable) {
+		t.Errorf("got %v, want ErrUnavailable", err)
+	}
+}
+
+// TestVerifyAfterClose: a closed Verifier no longer hears of the
+// Manager's changes, so it stops using its cache: a key revoked after
+// Close is refused on the next request, not served from memory.
+func TestVerifyAfterClose(t *testing.T) {
+	fx := newFixture(t)
+	key, rec := fx.create(apikey.CreateParams{})
+	v, err := apikey.NewVerifier(fx.vcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Verified from the store, and not cached again.
+	if _, err := v.Verify(t.Context(), key); err != nil {
+		t.Fatal(err)
+	}
+	if err := fx.mgr.Revoke(t.Context(), rec.ID, "leaked"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(t.Context(), key); !errors.Is(err, auth.ErrRevoked) {
+		t.Errorf("after Close and a revocation: got %v, want ErrRevoked", err)
 	}
 }
 

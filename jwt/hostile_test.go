@@ -96,6 +96,15 @@ func TestHostile(t *testing.T) {
 		{"another key's signature with the right kid", nil, attacker.token(t, claims(nil)), jwt.ErrBadSignature},
 		// CVE-2022-21449: r = s = 0 must never verify.
 		{"psychic ECDSA signature", nil, parts[0] + "." + parts[1] + "." + enc(string(make([]byte, 64))), jwt.ErrBadSignature},
+		// R || 0x00 || S: the same integers, one byte longer. RFC 7518
+		// §3.4 fixes the length, so one token has one spelling.
+		{"ECDSA signature with S zero-padded", nil, parts[0] + "." + parts[1] + "." + func() string {
+			sig, err := b64.DecodeString(parts[2])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return b64.EncodeToString(append(append(sig[:32:32], 0), sig[32:]...))
+		}(), jwt.ErrBadSignature},
 		// RFC 7518 §3.4: JWS ECDSA signatures are R||S, not DER.
 		{"DER-encoded ECDSA signature", nil, parts[0] + "." + parts[1] + "." + b64.EncodeToString(der), jwt.ErrBadSignature},
 		{"RSA signature truncated", nil, func() string {

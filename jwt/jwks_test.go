@@ -265,6 +265,9 @@ func TestJWKSUnsupportedKeys(t *testing.T) {
 	expectVerify(t, v, enc.token(t, claims(nil)), jwt.ErrUnknownKey)
 	expectVerify(t, v, opsEncrypt.token(t, claims(nil)), jwt.ErrUnknownKey)
 	expectVerify(t, v, dup.token(t, claims(nil)), jwt.ErrBadSignature)
+	// Ignored means not in the set at all: a token without "kid", which
+	// is tried against every key, does not find dup either.
+	expectVerify(t, v, dup.sign(t, jwt.ES256, `{"alg":"ES256","typ":"at+jwt"}`, claims(nil)), jwt.ErrBadSignature)
 }
 
 // TestJWKSRemovedKey: after a refresh that drops a key, its tokens stop

@@ -556,10 +556,19 @@ func TestRevoked(t *testing.T) {
 	if calls != len(steps) {
 		t.Errorf("got %d hook calls, want %d", calls, len(steps))
 	}
+	// A token revoked before it is first seen is refused at first sight,
+	// not only once cached.
+	revoked, hookErr = true, nil
+	first := k.token(t, claims(map[string]any{"jti": "token-1", "sub": "someone-else"}))
+	if _, err := v.Verify(t.Context(), first); !errors.Is(err, auth.ErrRevoked) {
+		t.Errorf("revoked at first sight: got %v, want ErrRevoked", err)
+	}
 }
 
-// TestCache: a cached token is still refused once expired, and the cache
-// serves the same principal.
+// TestCache: the cache serves the same principal, stays correct when
+// full, and a cached token is still refused once expired: the last call
+// is a cache hit (the token is verified, and found cached, right before
+// the clock moves), so it is the hit that must check "exp" again.
 func TestCache(t *testing.T) {
 	k := newTestKey(t, jwt.EdDSA, "k1", 0)
 	now := t0
@@ -588,6 +597,14 @@ func TestCache(t *testing.T) {
 		if _, err := v.Verify(t.Context(), other); err != nil {
 			t.Errorf("token %d: got %v, want success", i, err)
 		}
+	}
+	// The loop evicted tok: put it back, and check it is a hit.
+	p3, err := v.Verify(t.Context(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p4, err := v.Verify(t.Context(), tok); err != nil || p4 != p3 {
+		t.Fatalf("got %p, %v, want the cached principal %p", p4, err, p3)
 	}
 	now = t0.Add(time.Hour + jwt.DefaultLeeway)
 	if _, err := v.Verify(t.Context(), tok); !errors.Is(err, auth.ErrExpired) {

@@ -1,6 +1,7 @@
 package oauth_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -8,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/oauth"
 )
 
 // TestAuthorizeEndpoint is the hostile-request table of the authorization
@@ -279,6 +283,30 @@ func TestAuthorizeEndpoint(t *testing.T) {
 				t.Errorf("redirect parameters (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestAuthorizeClientWithoutCodeGrant: a client stored without the
+// authorization_code grant (the Registry does not make one, but a store
+// filled by other means can hold it) gets no code, even with a registered
+// redirect URI: the error goes back to it as unauthorized_client.
+func TestAuthorizeClientWithoutCodeGrant(t *testing.T) {
+	f := newFixture(t)
+	c := &oauth.Client{ID: "adxc_nocodegrant0000000", Name: "Backend", Type: oauth.ClientWeb,
+		RedirectURIs: []string{webRedirect}, GrantTypes: []string{oauth.GrantClientCredentials},
+		Scopes: auth.MustScopes("read", "write")}
+	if err := f.clients.CreateClient(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	v := f.authorizeValues()
+	v.Set("client_id", c.ID)
+	w := f.serve(authorizeRequest(v))
+	u, err := url.Parse(w.Header().Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.Code != http.StatusSeeOther || u.Query().Get("error") != "unauthorized_client" || u.Query().Get("code") != "" {
+		t.Errorf("got %d to %s, want 303 with error=unauthorized_client and no code", w.Code, u.Redacted())
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/audexum/auth/oauth"
 )
 
 func TestRevocation(t *testing.T) {
@@ -235,6 +237,19 @@ func TestIntrospection(t *testing.T) {
 				t.Fatalf("revoke: got %d", w.Code)
 			}
 			return tb.AccessToken
+		}},
+		// Idle for the whole timeout: dead at that instant, as in refresh.
+		{"refresh token at its idle timeout", func(t *testing.T, f *fixture) string {
+			tb := f.tokens(t)
+			f.clock.Advance(oauth.DefaultRefreshIdleTimeout)
+			return tb.RefreshToken
+		}},
+		{"refresh token of a revoked grant", func(t *testing.T, f *fixture) string {
+			tb := f.tokens(t)
+			if w := f.serve(basic(form("/oauth/revoke", url.Values{"token": {tb.RefreshToken}}), f.webID, f.webSecret)); w.Code != 200 {
+				t.Fatalf("revoke: got %d", w.Code)
+			}
+			return tb.RefreshToken
 		}},
 		{"rotated refresh token", func(t *testing.T, f *fixture) string {
 			tb := f.tokens(t)

@@ -2,6 +2,7 @@ package oauth_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -326,6 +327,21 @@ func TestTokenEndpoint(t *testing.T) {
 			status: 400, err: "unauthorized_client",
 		},
 		{
+			// The Registry refuses to make such a client, but a store
+			// filled by other means can hold one: the token endpoint
+			// refuses it all the same, since it proves nothing.
+			name: "client_credentials by a stored public client that has the grant",
+			req: func(t *testing.T, f *fixture) *http.Request {
+				c := &oauth.Client{ID: "adxc_publicwithcc000000", Name: "Odd", Type: oauth.ClientMobile,
+					GrantTypes: []string{oauth.GrantClientCredentials}, Scopes: auth.MustScopes("read")}
+				if err := f.clients.CreateClient(context.Background(), c); err != nil {
+					t.Fatal(err)
+				}
+				return form("/oauth/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ID}})
+			},
+			status: 400, err: "unauthorized_client",
+		},
+		{
 			name: "authorization_code by a server client",
 			req: func(t *testing.T, f *fixture) *http.Request {
 				return basic(form("/oauth/token", f.exchangeValues(f.webCode(t))), f.svcID, f.svcSecret)
@@ -441,6 +457,16 @@ func TestTokenEndpoint(t *testing.T) {
 			status: 400, err: "invalid_grant",
 		},
 		{
+			// The code's ExpiresAt is the first instant it is dead.
+			name: "code at its expiry",
+			req: func(t *testing.T, f *fixture) *http.Request {
+				code := f.webCode(t)
+				f.clock.Advance(60 * time.Second)
+				return basic(form("/oauth/token", f.exchangeValues(code)), f.webID, f.webSecret)
+			},
+			status: 400, err: "invalid_grant",
+		},
+		{
 			name: "code just before expiry",
 			req: func(t *testing.T, f *fixture) *http.Request {
 				code := f.webCode(t)
@@ -494,6 +520,44 @@ func TestTokenEndpoint(t *testing.T) {
 				return basic(form("/oauth/token", v), f.webID, f.webSecret)
 			},
 			status: 400, err: "invalid_grant",
+		},
+		{
+			// RFC 7636 §4.1: 43 to 128 characters. A 42-character
+			// verifier is refused even though the challenge is its own.
+			name: "code_verifier of 42 characters with its own challenge",
+			req: func(t *testing.T, f *fixture) *http.Request {
+				verifier := strings.Repeat("v", 42)
+				a := f.authorizeValues()
+				a.Set("code_challenge", s256(verifier))
+				v := f.exchangeValues(f.code(t, a))
+				v.Set("code_verifier", verifier)
+				return basic(form("/oauth/token", v), f.webID, f.webSecret)
+			},
+			status: 400, err: "invalid_grant",
+		},
+		{
+			name: "code_verifier of 129 characters with its own challenge",
+			req: func(t *testing.T, f *fixture) *http.Request {
+				verifier := strings.Repeat("v", 129)
+				a := f.authorizeValues()
+				a.Set("code_challenge", s256(verifier))
+				v := f.exchangeValues(f.code(t, a))
+				v.Set("code_verifier", verifier)
+				return basic(form("/oauth/token", v), f.webID, f.webSecret)
+			},
+			status: 400, err: "invalid_grant",
+		},
+		{
+			name: "code_verifier of 43 characters with its own challenge",
+			req: func(t *testing.T, f *fixture) *http.Request {
+				verifier := strings.Repeat("v", 43)
+				a := f.authorizeValues()
+				a.Set("code_challenge", s256(verifier))
+				v := f.exchangeValues(f.code(t, a))
+				v.Set("code_verifier", verifier)
+				return basic(form("/oauth/token", v), f.webID, f.webSecret)
+			},
+			status: 200,
 		},
 		{
 			// The challenge itself sent as the verifier ("plain").
@@ -826,6 +890,50 @@ func specialClient(t *testing.T, f *fixture) (string, string) {
 		t.Fatalf("CreateClient: %v", err)
 	}
 	return c.ID, f.svcSecret
+}
+
+// s256 is the S256 code challenge of verifier (RFC 7636 §4.2).
+func s256(verifier string) string {
+	s := sha256.Sum256([]byte(verifier))
+	return base64.RawURLEncoding.EncodeToString(s[:])
+}
+
+// replayingGrants is a GrantStore in which a replay of the code lands
+// between the exchange's claim and its CreateGrant: the replay revokes
+// the grant before it exists.
+type replayingGrants struct {
+	*oauth.MemoryGrantStore
+}
+
+func (s replayingGrants) CreateGrant(ctx context.Context, g *oauth.Grant, head *oauth.RefreshToken) error {
+	if err := s.RevokeGrant(ctx, g.ID, g.CreatedAt); err != nil {
+		return err
+	}
+	return s.MemoryGrantStore.CreateGrant(ctx, g, head)
+}
+
+// TestCodeReuseDuringExchange: when a replay of the code revokes the
+// grant while the first exchange is still in flight, the first exchange
+// finds the grant taken (ErrAlreadyExists): the access token it signed is
+// revoked, and it gets no refresh token.
+func TestCodeReuseDuringExchange(t *testing.T) {
+	grants := replayingGrants{oauth.NewMemoryGrantStore()}
+	f := newFixture(t, func(c *oauth.Config) { c.Grants = grants })
+	w := f.serve(basic(form("/oauth/token", f.exchangeValues(f.webCode(t))), f.webID, f.webSecret))
+	if w.Code != 200 {
+		t.Fatalf("exchange: got %d %s", w.Code, w.Body)
+	}
+	tb := decodeToken(t, w)
+	if tb.RefreshToken != "" {
+		t.Errorf("got a refresh token for a revoked grant")
+	}
+	p, err := f.verifier.Verify(context.Background(), tb.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if revoked, err := grants.IsRevoked(context.Background(), p.CredentialID); err != nil || !revoked {
+		t.Errorf("IsRevoked(access token of the lost race): got %v, %v; want true", revoked, err)
+	}
 }
 
 func TestCodeReuseRevokesTokens(t *testing.T) {

@@ -99,7 +99,7 @@ func diff(got, want apikey.Record) string {
 		}
 	}
 	check("ID", got.ID == want.ID, got.ID, want.ID)
-	check("Hash", got.Hash == want.Hash, got.Hash, want.Hash)
+	check("Hash", got.Hash == want.Hash, got.Hash, want.Hash) //consttime:public a conformance test comparing the hash it stored
 	check("PepperVersion", got.PepperVersion == want.PepperVersion, got.PepperVersion, want.PepperVersion)
 	check("Env", got.Env == want.Env, got.Env, want.Env)
 	check("Name", got.Name == want.Name, got.Name, want.Name)

@@ -272,6 +272,21 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 		}
 	})
 
+	t.Run("RotateAtGraceStart", func(t *testing.T) {
+		s := newStore(t)
+		g, h := mustCreate(t, s)
+		t1 := base.Add(time.Minute)
+		if err := s.RotateRefreshToken(ctx, h.Hash, next(g, t1), t1, t1.Add(-10*time.Second)); err != nil {
+			t.Fatalf("first RotateRefreshToken: %v", err)
+		}
+		// The old token again when the grace period starts exactly at
+		// its rotation: still within it, so not a replay.
+		t2 := t1.Add(10 * time.Second)
+		if err := s.RotateRefreshToken(ctx, h.Hash, next(g, t2), t2, t1); err != nil {
+			t.Errorf("RotateRefreshToken with graceFrom = RotatedAt: got %v, want nil", err)
+		}
+	})
+
 	t.Run("RotateReplayRevokesGrant", func(t *testing.T) {
 		s := newStore(t)
 		g, h := mustCreate(t, s)
@@ -369,6 +384,28 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 		}
 		if ok, err := s.IsRevoked(ctx, "jti-2"); err != nil || ok {
 			t.Errorf("IsRevoked(other): got %v, %v; want false", ok, err)
+		}
+	})
+
+	t.Run("RevocationKeptUntilExpiry", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.RevokeAccessToken(ctx, "jti-1", base.Add(2*time.Hour)); err != nil {
+			t.Fatalf("RevokeAccessToken: %v", err)
+		}
+		// A second revocation with an earlier expiry does not shorten
+		// the first.
+		if err := s.RevokeAccessToken(ctx, "jti-1", base.Add(30*time.Minute)); err != nil {
+			t.Fatalf("RevokeAccessToken again: %v", err)
+		}
+		// Work later on, while the token could still verify, may sweep
+		// ended revocations, never this one.
+		g, h := grant()
+		g.CreatedAt, h.IssuedAt = base.Add(90*time.Minute), base.Add(90*time.Minute)
+		if err := s.CreateGrant(ctx, g, h); err != nil {
+			t.Fatalf("CreateGrant: %v", err)
+		}
+		if ok, err := s.IsRevoked(ctx, "jti-1"); err != nil || !ok {
+			t.Errorf("IsRevoked half an hour before the token expires: got %v, %v; want true", ok, err)
 		}
 	})
 

@@ -246,7 +246,9 @@ var clientTokens = auth.VerifierFunc(func(_ context.Context, cred string) (*auth
 // refused its tokens, its deletion, an API key created after the other
 // process refused it, and a rotation of the signing keys. On PostgreSQL
 // the follower's poll is an hour, so only LISTEN/NOTIFY can deliver in
-// time; on SQLite the poll is the default.
+// time; on SQLite the poll is the default. What b cached before it
+// followed (a client and an API key it refused, its key set) is dropped
+// when it starts.
 func TestFollowAcrossHandles(t *testing.T) {
 	engines(t, func(t *testing.T, db testDB) {
 		ctx := t.Context()
@@ -293,6 +295,22 @@ func TestFollowAcrossHandles(t *testing.T) {
 		if err := setA.Rotate(ctx); err != nil {
 			t.Fatal(err)
 		}
+		// Keys are made in a scratch store, so b can be shown one
+		// before it is stored.
+		scratch, err := apikey.NewManager(apikey.ManagerConfig{Store: apikey.NewMemoryStore()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		earlyKey, earlyRec, err := scratch.Create(ctx, apikey.CreateParams{Name: "early", Owner: "o"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := keysB.Verify(ctx, earlyKey); !errors.Is(err, auth.ErrUnknownCredential) {
+			t.Fatalf("key not yet stored: got %v, want ErrUnknownCredential", err)
+		}
+		if err := a.APIKeys().Insert(ctx, earlyRec); err != nil {
+			t.Fatal(err)
+		}
 		var mu sync.Mutex
 		var seen []sqlstore.Change
 		follow(t, b, sqlstore.Followers{APIKeys: keysB, Clients: gate, SigningKeys: setB,
@@ -312,6 +330,10 @@ func TestFollowAcrossHandles(t *testing.T) {
 		})
 		until(t, 2*time.Second, "change made before Follow started: signing keys reloaded", func() bool {
 			return setB.ActiveKeyID() == setA.ActiveKeyID()
+		})
+		until(t, 2*time.Second, "change made before Follow started: API key accepted", func() bool {
+			_, err := keysB.Verify(ctx, earlyKey)
+			return err == nil
 		})
 		// Let Follow's first read of the log pass (on SQLite it waits a
 		// poll), so the measurements below are of steady state.
@@ -339,10 +361,6 @@ func TestFollowAcrossHandles(t *testing.T) {
 
 		// An API key b was shown before it existed (b caches "unknown"
 		// for an hour), created in a.
-		scratch, err := apikey.NewManager(apikey.ManagerConfig{Store: apikey.NewMemoryStore()})
-		if err != nil {
-			t.Fatal(err)
-		}
 		key, rec, err := scratch.Create(ctx, apikey.CreateParams{Name: "k", Owner: "o"})
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,3 @@
+module github.com/audexum/auth/scripts
+
+go 1.26.0
