@@ -3,6 +3,7 @@ package portal
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -97,7 +98,7 @@ func (p *Portal) current(r *http.Request) (session, bool, error) {
 		return session{}, false, nil
 	case err != nil:
 		return session{}, false, fmt.Errorf("portal: session: %w", err)
-	case s.Hash != h || s.AccountID == "":
+	case subtle.ConstantTimeCompare(s.Hash[:], h[:]) != 1 || s.AccountID == "":
 		// Not the session asked for: a store bug, never a sign-in.
 		return session{}, false, fmt.Errorf("portal: session store returned another session")
 	}

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"crypto/subtle"
 	"errors"
 	"net/http"
 
@@ -134,7 +135,7 @@ func (p *Portal) signUpPost(w http.ResponseWriter, r *http.Request) {
 	}
 	if !validPassword(password) {
 		errs["password"] = msgPassword
-	} else if confirm != password {
+	} else if subtle.ConstantTimeCompare([]byte(confirm), []byte(password)) != 1 {
 		errs["confirm"] = msgConfirm
 	}
 	again := func(errs fieldErrors) {

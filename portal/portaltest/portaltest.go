@@ -308,7 +308,7 @@ func (s *Store) deleteSessions(ctx context.Context, accountID string, keep *port
 		return err
 	}
 	for h, sess := range s.sessions {
-		if sess.AccountID == accountID && (keep == nil || h != *keep) {
+		if sess.AccountID == accountID && (keep == nil || h != *keep) { //consttime:public a test fake's map keys
 			delete(s.sessions, h)
 		}
 	}
