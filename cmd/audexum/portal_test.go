@@ -29,19 +29,25 @@ const usageFlush = 20 * time.Second
 // portalClient is a browser without JavaScript: a cookie jar, redirects
 // followed, and only what the pages hold (their forms and links).
 type portalClient struct {
-	t *testing.T
-	s *server
-	c *http.Client
+	t    *testing.T
+	base string // https://HOST:PORT
+	c    *http.Client
 }
 
+// newPortalClient returns a portalClient for s, trusting its certificate.
 func newPortalClient(t *testing.T, s *server) *portalClient {
+	t.Helper()
+	return newPortalClientFor(t, s.url, s.client.Transport)
+}
+
+func newPortalClientFor(t *testing.T, base string, tr http.RoundTripper) *portalClient {
 	t.Helper()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &http.Client{Transport: s.client.Transport, Jar: jar, Timeout: 30 * time.Second}
-	return &portalClient{t: t, s: s, c: c}
+	c := &http.Client{Transport: tr, Jar: jar, Timeout: 30 * time.Second}
+	return &portalClient{t: t, base: base, c: c}
 }
 
 // portalPage is a response, read, and where it was answered after
@@ -68,7 +74,7 @@ func (pc *portalClient) do(req *http.Request) portalPage {
 
 func (pc *portalClient) get(path string) portalPage {
 	pc.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, pc.s.url+path, nil)
+	req, err := http.NewRequest(http.MethodGet, pc.base+path, nil)
 	if err != nil {
 		pc.t.Fatal(err)
 	}
@@ -126,7 +132,7 @@ func (pc *portalClient) submit(pg portalPage, action string, fields url.Values) 
 		}
 		values[name] = vs
 	}
-	req, err := http.NewRequest(http.MethodPost, pc.s.url+action, strings.NewReader(values.Encode()))
+	req, err := http.NewRequest(http.MethodPost, pc.base+action, strings.NewReader(values.Encode()))
 	if err != nil {
 		pc.t.Fatal(err)
 	}
