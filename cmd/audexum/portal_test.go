@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"crypto/sha256"
+	"errors"
 	"html"
 	"io"
 	"net/http"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/audexum/auth/portal"
+	"github.com/audexum/auth/sqlstore"
 )
 
 // The Developer Portal through the built binary, in the README's order:
@@ -317,16 +321,18 @@ func TestPortalWithoutBrowser(t *testing.T) {
 	checkMonitoring(t, pc, "/portal/monitoring/keys/"+keyID, 5, 3)
 	checkMonitoring(t, pc, "/portal/monitoring/apps/"+srvID, 4, 2)
 
-	// Revoke, after the confirmation page: refused within 2 s.
+	// Revoke, after the confirmation page. The issue asks for 2 s; the
+	// API's verifier is told by the Manager the portal revokes with, so
+	// the very next request is refused (other instances take the change
+	// log's bound: TestPortalReachesOtherInstances).
 	pg = pc.follow(pc.get("/portal/keys/"+keyID), "/portal/keys/"+keyID+"/revoke")
 	pg = pc.submit(pg, "/portal/keys/"+keyID+"/revoke", nil)
 	if pg.status != 200 || !strings.Contains(pg.body, "Revoked") {
 		t.Fatalf("revoke: %d at %s\n%s", pg.status, pg.path, pg.body)
 	}
-	within(t, propagationBound, "the revoked key refused", func() bool {
-		code, _, _ := s.do(t, "GET", "/v1/data", key, nil)
-		return code == 401
-	})
+	if code, body, _ := s.do(t, "GET", "/v1/data", key, nil); code != 401 {
+		t.Errorf("the next request with the revoked key: %d %s, want 401", code, body)
+	}
 
 	// Account: a new password, then sign out.
 	pg = pc.get("/portal/account")
@@ -467,4 +473,133 @@ func TestPortalReachesOtherInstances(t *testing.T) {
 		code, _, _ := s2.do(t, "GET", "/v1/data", tok, nil)
 		return code == 401
 	})
+}
+
+// TestPortalGlue: the adapters of portal.go on a real SQLite store, for
+// what the journey cannot reach: a sign-in whose password changed between
+// its check and its session gets no session; the errors the portal
+// chooses its answer by; usage with throttling counted apart, in the
+// windows the portal asks for.
+func TestPortalGlue(t *testing.T) {
+	ctx := context.Background()
+	sys, err := openSystem(ctx, common{dataDir: newEnv(t).dataDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sys.Close()
+	if _, err := sys.users.add(ctx, "ann", "correct horse battery", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	accounts := portalAccounts{users: sys.users}
+	sessions := &portalSessions{store: sys.store.Sessions(), idle: portal.DefaultIdleTimeout}
+
+	for _, try := range []struct{ user, pass string }{{"ann", "wrong password"}, {"nobody", "correct horse battery"}} {
+		if _, err := accounts.Authenticate(ctx, try.user, try.pass); !errors.Is(err, portal.ErrBadCredentials) {
+			t.Errorf("Authenticate(%q, %q): %v, want ErrBadCredentials", try.user, try.pass, err)
+		}
+	}
+	ann, err := accounts.Authenticate(ctx, "ann", "correct horse battery")
+	if err != nil || ann.Username != "ann" || ann.PasswordStamp == "" {
+		t.Fatalf("Authenticate: %+v, %v", ann, err)
+	}
+	now := time.Now()
+	session := func(name string, stamp string) portal.Session {
+		return portal.Session{Hash: sha256.Sum256([]byte(name)), AccountID: ann.ID, CreatedAt: now, LastSeenAt: now,
+			ExpiresAt: now.Add(time.Hour), PasswordStamp: stamp}
+	}
+	laptop := session("laptop", ann.PasswordStamp)
+	if err := sessions.CreateSession(ctx, laptop); err != nil {
+		t.Fatalf("CreateSession with the verified password's stamp: %v", err)
+	}
+	if got, err := sessions.Session(ctx, laptop.Hash); err != nil || got.AccountID != ann.ID {
+		t.Fatalf("Session: %+v, %v", got, err)
+	}
+
+	// A second sign-in checks the password; the password changes (in
+	// the laptop's session) before that sign-in creates its session.
+	phone, err := accounts.Authenticate(ctx, "ann", "correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		current, next string
+		want          error
+	}{
+		{"wrong password", "a new passphrase", portal.ErrBadCredentials},
+		{"correct horse battery", "short", portal.ErrInvalidPassword},
+		{"correct horse battery", "a new passphrase", nil},
+	} {
+		if err := accounts.ChangePassword(sqlstore.WithActor(ctx, "portal:ann"), ann.ID, tt.current, tt.next); !errors.Is(err, tt.want) {
+			t.Errorf("ChangePassword(%q, %q): %v, want %v", tt.current, tt.next, err, tt.want)
+		}
+	}
+	if err := sessions.CreateSession(ctx, session("phone", phone.PasswordStamp)); !errors.Is(err, portal.ErrBadCredentials) {
+		t.Errorf("CreateSession after a password change, with the old password's stamp: %v, want ErrBadCredentials", err)
+	}
+	if _, err := sessions.Session(ctx, sha256.Sum256([]byte("phone"))); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("the refused session: %v, want ErrNotFound", err)
+	}
+	// Sign-up's session has no stamp.
+	if err := sessions.CreateSession(ctx, session("new", "")); err != nil {
+		t.Errorf("CreateSession without a stamp: %v", err)
+	}
+	if err := sessions.DeleteOtherSessions(ctx, ann.ID, laptop.Hash); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sessions.Session(ctx, sha256.Sum256([]byte("new"))); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("another session after DeleteOtherSessions: %v, want ErrNotFound", err)
+	}
+	if _, err := sessions.Session(ctx, laptop.Hash); err != nil {
+		t.Errorf("the kept session: %v", err)
+	}
+	if _, err := accounts.Account(ctx, "usr_nobody"); !errors.Is(err, portal.ErrNotFound) {
+		t.Errorf("Account of an unknown ID: %v, want ErrNotFound", err)
+	}
+	if _, err := accounts.CreateAccount(ctx, "ann", "another passphrase"); !errors.Is(err, portal.ErrUsernameTaken) {
+		t.Errorf("CreateAccount of a taken username: %v, want ErrUsernameTaken", err)
+	}
+
+	// Usage: requests, failures and refusals for too many attempts in
+	// this hour and the one before.
+	audit := sys.store.Audit()
+	hour := now.UTC().Truncate(time.Hour)
+	if err := audit.AddRequests(ctx, []sqlstore.RequestCount{{Hour: hour, CredentialID: "K1", Count: 7}, {Hour: hour.Add(-time.Hour), CredentialID: "K1", Count: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := audit.AddFailures(ctx, []sqlstore.FailureCount{
+		{Minute: hour, KeyID: "K1", Reason: "insufficient_scope", Count: 3},
+		{Minute: hour, KeyID: "K1", Reason: "throttled", Count: 4},
+		{Minute: hour, KeyID: "K1", Reason: "rate_limited", Count: 5},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	usage := portalUsage{audit: audit}
+	c := portal.Credential{Kind: portal.KindKey, ID: "K1"}
+	hourFrom := hour.Add(-23 * time.Hour)
+	bs, err := usage.Buckets(ctx, c, hourFrom, time.Hour, 24)
+	if err != nil || len(bs) != 24 || !bs[0].Start.Equal(hourFrom) {
+		t.Fatalf("hourly Buckets: %d buckets from %v (%v), want 24 from %v", len(bs), bs[0].Start, err, hourFrom)
+	}
+	last := bs[23]
+	if last.Requests != 7 || last.Throttled != 9 || len(last.Failures) != 1 || last.Failures["insufficient_scope"] != 3 || bs[22].Requests != 2 {
+		t.Errorf("this hour: %+v (the hour before: %+v); want 7 requests, 9 throttled, 3 insufficient_scope", last, bs[22])
+	}
+	dayFrom := hour.Truncate(24*time.Hour).AddDate(0, 0, -29)
+	bs, err = usage.Buckets(ctx, c, dayFrom, 24*time.Hour, 30)
+	if err != nil || len(bs) != 30 || !bs[0].Start.Equal(dayFrom) {
+		t.Fatalf("daily Buckets: %d (%v)", len(bs), err)
+	}
+	if _, err := usage.Buckets(ctx, c, hourFrom, time.Minute, 60); err == nil {
+		t.Error("Buckets by the minute: no error")
+	}
+
+	for _, tt := range []struct{ in, want string }{
+		{"192.0.2.7", "192.0.2.7/32"},
+		{"2001:db8:1:2::/64", "2001:db8:1:2::/64"},
+		{"unknown", "invalid Prefix"},
+	} {
+		if got := parseNetwork(tt.in).String(); got != tt.want {
+			t.Errorf("parseNetwork(%q) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
 }
