@@ -53,6 +53,11 @@ func chrome(t *testing.T, browser string, timeout time.Duration) context.Context
 		cancel()
 		cancelAlloc()
 	})
+	// Started now, with this context: a browser started by the first
+	// action would end with that action's context, which may be shorter.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", browser, err)
+	}
 	return ctx
 }
 

@@ -37,6 +37,10 @@ var readmeShots = map[string]int{
 	"monitoring": 745,
 }
 
+// browserStep bounds each step of the browser tests: the pages are served
+// from this machine.
+const browserStep = 20 * time.Second
+
 // maxReadmeShot bounds the size of each committed screenshot.
 const maxReadmeShot = 100 << 10
 
@@ -63,7 +67,11 @@ func TestPortalInBrowser(t *testing.T) {
 	shot := newScreenshots(t)
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
+		// A page that is not the one expected fails the step in
+		// seconds, not at the test's deadline.
+		sctx, cancel := context.WithTimeout(ctx, browserStep)
+		defer cancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
 			t.Fatalf("browser: %s: %v\nserver log:\n%s", what, err, s.stderr)
 		}
 	}
