@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -429,6 +430,38 @@ func TestPortalSignUp(t *testing.T) {
 	if len(got) != 1 || got[0].Kind != "user" || got[0].Action != "created" {
 		t.Errorf("audit of the sign-up: %+v, want one user created by portal:newbie", got)
 	}
+}
+
+// TestPortalSignInsCountWithConsent: the portal's sign-in page and the
+// consent page count failed passwords together, so a guesser gets no
+// fresh allowance by switching pages: 3 wrong passwords for ann at the
+// consent page and 2 in the portal, from one network, and the portal
+// refuses that network the right one.
+func TestPortalSignInsCountWithConsent(t *testing.T) {
+	e := newBareEnv(t)
+	s := e.startServer()
+	form := signInForm(t, e, s, "ann")
+	guesser := s.from("127.0.0.61")
+	for i := range 3 {
+		f := maps(form)
+		f.Set("password", fmt.Sprintf("wrong %d", i))
+		if code, _ := post(t, guesser, s.url+"/oauth/authorize", f); code != 200 {
+			t.Fatalf("wrong password %d at the consent page: %d, want 200", i, code)
+		}
+	}
+	pc := newPortalClientFor(t, s.url, guesser.Transport)
+	for i := range 2 {
+		pg := pc.submit(pc.get("/portal/signin"), "/portal/signin", url.Values{"username": {"ann"}, "password": {fmt.Sprintf("wrong %d", i)}})
+		if pg.status != http.StatusUnprocessableEntity {
+			t.Fatalf("wrong password %d in the portal: %d, want 422", i, pg.status)
+		}
+	}
+	pg := pc.submit(pc.get("/portal/signin"), "/portal/signin", url.Values{"username": {"ann"}, "password": {"correct horse battery"}})
+	if pg.status != http.StatusTooManyRequests {
+		t.Errorf("the right password after 5 failures on both pages: %d at %s, want 429", pg.status, pg.path)
+	}
+	// Another network is not affected.
+	newPortalClientFor(t, s.url, s.from("127.0.0.62").Transport).signIn("ann", "correct horse battery")
 }
 
 // TestPortalReachesOtherInstances: two instances on one PostgreSQL
