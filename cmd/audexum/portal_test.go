@@ -327,6 +327,10 @@ func TestPortalWithoutBrowser(t *testing.T) {
 	// the very next request is refused (other instances take the change
 	// log's bound: TestPortalReachesOtherInstances).
 	pg = pc.follow(pc.get("/portal/keys/"+keyID), "/portal/keys/"+keyID+"/revoke")
+	// Used just before, so the verifier's cache holds the key.
+	if code, body, _ := s.do(t, "GET", "/v1/data", key, nil); code != 200 {
+		t.Fatalf("/v1/data with the key before revoking it: %d %s", code, body)
+	}
 	pg = pc.submit(pg, "/portal/keys/"+keyID+"/revoke", nil)
 	if pg.status != 200 || !strings.Contains(pg.body, "Revoked") {
 		t.Fatalf("revoke: %d at %s\n%s", pg.status, pg.path, pg.body)
