@@ -15,8 +15,8 @@
 //	p, err := portal.New(portal.Config{
 //		Accounts:     accounts,     // Accounts: sign-in, password change
 //		Sessions:     sessions,     // Sessions
-//		Keys:         keys,         // Keys: an adapter over an apikey.Manager
-//		Applications: applications, // Applications: an adapter over an oauth.Registry
+//		Keys:         portal.ManagerKeys{Manager: manager},
+//		Applications: portal.RegistryApps{Registry: registry, Clients: clientStore},
 //		Usage:        usage,        // Usage: per-credential counts
 //		ScopeCatalog: catalog,      // the catalog the Manager and Registry get
 //		WithActor:    sqlstore.WithActor,
@@ -32,8 +32,10 @@
 // [Accounts], [AccountCreator] (sign-up, off unless [Config.SignUp] is
 // set), [Sessions], [Keys], [Applications] and [Usage], with types of its
 // own ([Account], [Session], [Key], [App], [Bucket], [Failure]). It does
-// not import a database package: a server writes adapters over its own
-// stores; package portaltest has in-memory ones for tests and examples.
+// not import a database package. [ManagerKeys] and [RegistryApps] fit this
+// module's apikey.Manager and oauth.Registry, whatever their store; a
+// server writes the others over its own tables; package portaltest has
+// in-memory ones for tests and examples.
 // Stores report the sentinels of this package ([ErrNotFound],
 // [ErrConflict], [ErrBadCredentials], [ErrUsernameTaken],
 // [ErrInvalidPassword]); any other error is an outage, answered 503 and

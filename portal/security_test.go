@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -373,6 +374,53 @@ func TestRevokedSessions(t *testing.T) {
 	if alive(bobs) {
 		t.Error("a deleted account's session still works")
 	}
+}
+
+// racingAccounts changes the password right after the first successful
+// Authenticate verified the old one: a password change, made in another
+// browser, that commits between the check and the session's creation.
+type racingAccounts struct {
+	*portaltest.Store
+	next string
+	once *sync.Once
+}
+
+func (r racingAccounts) Authenticate(ctx context.Context, username, password string) (portal.Account, error) {
+	a, err := r.Store.Authenticate(ctx, username, password)
+	if err == nil {
+		r.once.Do(func() {
+			if err := r.Store.ChangePassword(ctx, a.ID, password, r.next); err != nil {
+				panic(err) // the test's own store: a bug in the test
+			}
+		})
+	}
+	return a, err
+}
+
+// TestSignInRacingPasswordChange: a sign-in whose password is changed
+// between its check and its session gets the wrong-password page and no
+// session (a change of password ends every other session, and one
+// started with the old password must not escape that); the attempt
+// counts as a failure; the new password signs in.
+func TestSignInRacingPasswordChange(t *testing.T) {
+	h := newHarness(t, func(c *portal.Config) {
+		c.Accounts = racingAccounts{Store: c.Accounts.(*portaltest.Store), next: "the new password", once: new(sync.Once)}
+	})
+	b := h.browser()
+	pg := b.post("/portal/signin", url.Values{"username": {"alice"}, "password": {"alice-password"}})
+	wantStatus(t, "sign-in racing a password change", pg, http.StatusUnprocessableEntity)
+	wantContains(t, "sign-in racing a password change", pg, "Wrong username or password.")
+	if b.cookie() != "" || len(h.st.Sessions()) != 0 {
+		t.Errorf("a session was started with the old password: cookie %q, %d stored", b.cookie(), len(h.st.Sessions()))
+	}
+	// Counted: 4 more failures for alice from this network, and the 6th
+	// attempt is refused.
+	for range 4 {
+		b.post("/portal/signin", url.Values{"username": {"alice"}, "password": {"wrong password"}})
+	}
+	wantStatus(t, "after 5 failures", b.post("/portal/signin", url.Values{"username": {"alice"}, "password": {"the new password"}}), http.StatusTooManyRequests)
+	h.clock.Advance(16 * time.Minute)
+	b.signIn("alice", "the new password")
 }
 
 // TestIsolation: bob reaching for alice's key or application, by every

@@ -155,7 +155,8 @@ func actor(a Account) string { return "portal:" + a.Username }
 // startSession signs a into a new session and sets its cookie. The
 // session ID is always new (no fixation: an ID the browser had before,
 // planted or not, is never the signed-in one), and the session the
-// browser had, if any, is deleted.
+// browser had, if any, is deleted. An error wrapping ErrBadCredentials
+// means the password a.PasswordStamp names is no longer the account's.
 func (p *Portal) startSession(w http.ResponseWriter, r *http.Request, a Account) error {
 	ctx := p.withActor(r.Context(), actor(a))
 	if old, ok := sessionHash(r); ok {
@@ -165,6 +166,7 @@ func (p *Portal) startSession(w http.ResponseWriter, r *http.Request, a Account)
 	now := p.now()
 	err := p.sessions.CreateSession(ctx, Session{
 		Hash: h, AccountID: a.ID, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(p.abs),
+		PasswordStamp: a.PasswordStamp,
 	})
 	if err != nil {
 		return fmt.Errorf("portal: create session: %w", err)

@@ -89,11 +89,20 @@ func (p *Portal) signIn(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, failUnavailable, errors.New("portal: Authenticate returned an account without ID"))
 		return
 	}
-	at.Release()
-	if err := p.startSession(w, r, a); err != nil {
+	err = p.startSession(w, r, a)
+	switch {
+	case errors.Is(err, ErrBadCredentials):
+		// The password was changed (or the account deleted) since
+		// Authenticate verified it: the password given is no longer
+		// right, and the answer says so.
+		wrong()
+		return
+	case err != nil:
+		at.Release()
 		p.fail(w, r, failUnavailable, err)
 		return
 	}
+	at.Release()
 	redirect(w, "/portal/keys")
 }
 

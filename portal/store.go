@@ -18,6 +18,13 @@ type Account struct {
 	// Username is what the person signs in with, shown in the portal and
 	// in the actor "portal:USERNAME".
 	Username string
+	// PasswordStamp, set by [Accounts.Authenticate], names the password
+	// it just verified, in a form only the store understands (the
+	// reference server gives the stored password hash); empty where the
+	// store has no use for it. The portal never shows it: it hands it
+	// back in [Session.PasswordStamp] when it creates the session, so the
+	// store can refuse a sign-in whose password was changed in between.
+	PasswordStamp string
 }
 
 // Accounts authenticates people and changes their passwords.
@@ -30,10 +37,11 @@ type Account struct {
 // computed.
 type Accounts interface {
 	// Authenticate returns the account with the given username and
-	// password. For an unknown username and for a wrong password it
-	// returns ErrBadCredentials after the same work (hash the password
-	// against a dummy hash when the username is unknown), so neither the
-	// answer nor its timing tells whether the username exists.
+	// password, with the PasswordStamp of the password it verified. For
+	// an unknown username and for a wrong password it returns
+	// ErrBadCredentials after the same work (hash the password against a
+	// dummy hash when the username is unknown), so neither the answer nor
+	// its timing tells whether the username exists.
 	Authenticate(ctx context.Context, username, password string) (Account, error)
 
 	// Account returns the account with the given ID, or ErrNotFound (a
@@ -75,11 +83,20 @@ type Session struct {
 	// ExpiresAt is when the session ends whatever happens (CreatedAt plus
 	// [Config.AbsoluteTimeout]). A store may delete sessions past it.
 	ExpiresAt time.Time
+	// PasswordStamp is the [Account.PasswordStamp] of the sign-in that
+	// creates the session, for CreateSession only (empty after sign-up).
+	// Stores need not keep it, and Session need not return it.
+	PasswordStamp string
 }
 
 // Sessions keeps the portal's sessions.
 type Sessions interface {
-	// CreateSession stores a new session.
+	// CreateSession stores a new session. If s.PasswordStamp is set and
+	// the account's password is no longer the one it names (changed since
+	// Authenticate verified it), or the account is gone, it fails with
+	// ErrBadCredentials and stores nothing: a sign-in with the old
+	// password that races a password change must not outlive the change,
+	// which ends every other session.
 	CreateSession(ctx context.Context, s Session) error
 	// Session returns the session with the given hash, or ErrNotFound.
 	Session(ctx context.Context, h SessionHash) (Session, error)

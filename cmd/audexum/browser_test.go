@@ -27,6 +27,40 @@ func findBrowser() string {
 	return ""
 }
 
+// chrome starts a headless browser for the test, with a fresh profile,
+// and returns its context, which ends after timeout or with the test.
+func chrome(t *testing.T, browser string, timeout time.Duration) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.DisableGPU,
+		chromedp.UserDataDir(t.TempDir()),
+		// The server's certificate is self-signed for this test's data dir.
+		chromedp.Flag("ignore-certificate-errors", true),
+		// No traffic beyond loopback: this machine has no other network.
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("no-first-run", true),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, timeout)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+	})
+	// Started now, with this context: a browser started by the first
+	// action would end with that action's context, which may be shorter.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start %s: %v", browser, err)
+	}
+	return ctx
+}
+
 // TestConsentPageInBrowser logs in and allows at the consent page in
 // headless Chromium, and checks the browser lands on the client's
 // callback with a code that redeems. A screenshot of the consent page is
@@ -62,27 +96,7 @@ func TestConsentPageInBrowser(t *testing.T) {
 	verifier := oauth2.GenerateVerifier()
 	authURL := conf.AuthCodeURL("browser-state", oauth2.S256ChallengeOption(verifier))
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser),
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.DisableGPU,
-		chromedp.UserDataDir(t.TempDir()),
-		// The server's certificate is self-signed for this test's data dir.
-		chromedp.Flag("ignore-certificate-errors", true),
-		// No traffic beyond loopback: this machine has no other network.
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
-	defer cancelTimeout()
-
+	ctx := chrome(t, browser, 90*time.Second)
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(authURL),
 		chromedp.WaitVisible(chromedp.CSS("#username")),

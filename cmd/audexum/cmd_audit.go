@@ -34,7 +34,8 @@ the outcome labels of the audexum_authentications_total metric.
         "at": "2026-11-25T12:34:56.789Z",
         "kind": "api_key",                     // api_key | oauth_client | user
         "action": "created",                   // created | rotated | revoked |
-                                               // deleted | secret_rotated
+                                               // deleted | secret_rotated |
+                                               // password_changed
         "subject_id": "3kTMd9xQ2LpZ",          // key, client or user ID
         "actor": "cli:alice",                  // "unknown" if not known
         "details": {                           // non-secret; empty fields left out

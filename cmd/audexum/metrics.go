@@ -119,6 +119,11 @@ func reasonLabel(err error) string {
 	return "other"
 }
 
+// throttledReason reports whether a reason label is a refusal for too
+// many requests or failures rather than a failed authentication: the
+// throttled-requests metric, and the portal's Throttled counts.
+func throttledReason(label string) bool { return label == "throttled" || label == "rate_limited" }
+
 func methodLabel(p *auth.Principal) string {
 	if p == nil {
 		return "none"
@@ -133,10 +138,10 @@ func (m *metrics) authSuccess(e auth.Event) {
 func (m *metrics) authFailure(e auth.Event) {
 	reason := reasonLabel(e.Err)
 	m.authn.WithLabelValues(methodLabel(e.Principal), reason).Inc()
-	switch reason {
-	case "throttled", "rate_limited":
+	switch {
+	case throttledReason(reason):
 		m.throttled.WithLabelValues(reason).Inc()
-	case "unavailable":
+	case reason == "unavailable":
 		m.storeErrors.WithLabelValues("authentication").Inc()
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/audexum/auth/dpop"
 	"github.com/audexum/auth/jwt"
 	"github.com/audexum/auth/oauth"
+	"github.com/audexum/auth/portal"
 	"github.com/audexum/auth/sqlstore"
 )
 
@@ -46,6 +47,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	certFile := fs.String("tls-cert", "", "TLS certificate file (default: a self-signed certificate in the data dir)")
 	keyFile := fs.String("tls-key", "", "TLS private key file")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics over plain HTTP on HOST:PORT (default off; port 0 picks a free port)")
+	allowSignUp := fs.Bool("allow-signup", false, "let anyone create an account at /portal/signup (default off: accounts come from user add)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -126,6 +128,9 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer app.close()
+	if app.portal, err = newPortal(app, *allowSignUp); err != nil {
+		return err
+	}
 
 	srv := &http.Server{
 		Handler:           app.handler(),
@@ -201,6 +206,9 @@ type app struct {
 	requests  *sqlstore.RequestRecorder
 	stopWatch context.CancelFunc
 	watchDone chan struct{}
+	// portal is the Developer Portal, mounted at portal.MountPath when
+	// set (serve sets it; see newPortal).
+	portal *portal.Portal
 }
 
 func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger, m *metrics) (*app, error) {
@@ -295,9 +303,10 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	if err != nil {
 		return nil, err
 	}
+	// The Manager the portal revokes and rotates keys with tells this
+	// verifier at once; changes by other processes come through Follow.
 	a.keyV, err = apikey.NewVerifier(apikey.VerifierConfig{
-		Store:  sys.keyStore,
-		Hasher: sys.hasher,
+		Manager: sys.keys,
 		OnError: func(err error) {
 			m.storeErrors.WithLabelValues("api_key_last_used").Inc()
 			logger.Error("api key last-used flush", "err", err)
@@ -423,6 +432,9 @@ func (a *app) handler() http.Handler {
 	mux.Handle("/oauth/introspect", limit(a.oauth.IntrospectionHandler()))
 	mux.Handle("/oauth/authorize", limit(a.consentHandler()))
 	mux.Handle("/.well-known/", a.oauth.Handler())
+	if a.portal != nil {
+		mux.Handle(portal.MountPath, a.portal)
+	}
 	return a.logRequests(mux)
 }
 

@@ -43,6 +43,10 @@ var (
 type user struct {
 	ID       string
 	Username string
+	// passwordHash is the hash authenticate verified the password
+	// against: a sign-in passes it to sqlstore's CreateSession, which
+	// refuses the session if a password change replaced it meanwhile.
+	passwordHash string
 }
 
 // userStore signs end users in: their rows are in the store's users table
@@ -79,11 +83,15 @@ func validUsername(u string) bool {
 	return true
 }
 
+func validPassword(p string) bool {
+	return len(p) >= 8 && len(p) <= 1024 && utf8.ValidString(p)
+}
+
 func (s *userStore) add(ctx context.Context, username, password string, now time.Time) (user, error) {
 	if !validUsername(username) {
 		return user{}, errInvalidUsername
 	}
-	if len(password) < 8 || len(password) > 1024 || !utf8.ValidString(password) {
+	if !validPassword(password) {
 		return user{}, errInvalidPassword
 	}
 	hash, err := s.hash(ctx, password)
@@ -125,7 +133,38 @@ func (s *userStore) authenticate(ctx context.Context, username, password string)
 	if !ok {
 		return user{}, errBadCredentials
 	}
-	return user{ID: u.ID, Username: u.Username}, nil
+	return user{ID: u.ID, Username: u.Username, passwordHash: u.PasswordHash}, nil
+}
+
+// changePassword replaces the password of the user with ID id by next if
+// current is its password, with an audit row naming the actor of ctx. It
+// fails with errBadCredentials for a wrong current password,
+// errInvalidPassword for a next password outside the rule, and
+// sqlstore.ErrUserNotFound. The user's other sessions are the caller's to
+// end (sqlstore.SessionStore.DeleteOtherSessions).
+func (s *userStore) changePassword(ctx context.Context, id, current, next string) error {
+	if !validPassword(next) {
+		return errInvalidPassword
+	}
+	u, err := s.users.UserByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if len(current) > 1024 {
+		return errBadCredentials
+	}
+	ok, err := s.verify(ctx, u.PasswordHash, current)
+	switch {
+	case err != nil:
+		return err
+	case !ok:
+		return errBadCredentials
+	}
+	hash, err := s.hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	return s.users.SetPasswordHash(ctx, id, hash)
 }
 
 // accountID resolves an --owner USERNAME to the user's ID, which is what

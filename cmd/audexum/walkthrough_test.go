@@ -27,6 +27,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/oauth2"
 
+	"github.com/audexum/auth/portal"
 	"github.com/audexum/auth/sqlstore"
 )
 
@@ -57,6 +58,12 @@ import (
 //     consent page, signs in as the user the README added, allows, redeems
 //     the code with the PKCE verifier (oauth2.Config.Exchange, as the text
 //     suggests) and reads /v1/user/profile with the token.
+//   - The "then open" step for the portal (a URL under /portal/): the test
+//     signs in there as the user the README added, with forms and links
+//     only, checks that the keys and applications created with --owner
+//     are listed and the others are not, generates a key, calls /v1/data
+//     with it, and expects the next `audit` to name the portal as its
+//     creator.
 //   - The error `chmod 755 audexum-data && ./audexum serve` shows ends in
 //     the fix to run; the test runs it.
 //   - The PostgreSQL block runs on a fresh schema of
@@ -155,16 +162,21 @@ type walk struct {
 	apiKeys      map[string]string // API key ID → key, from apikey create --json
 	clients      map[string]client // by client ID, from client create --json
 	users        map[string]string // username → password, from user add
+	owners       map[string]string // key or client ID → --owner, from create --json
 	postgres     string            // AUDEXUM_TEST_POSTGRES_DSN
 	pgDSN        string            // the fresh schema the PostgreSQL block uses
 	skipped      map[string]bool   // skippedLines met
+
+	// portalKey is the key the portal step generated, and portalActor
+	// who generated it, for the next audit.
+	portalKey, portalActor string
 }
 
 func newWalk(t *testing.T) *walk {
 	w := &walk{
 		t: t, dir: t.TempDir(), tmp: t.TempDir(),
 		vars: map[string]string{}, apiKeys: map[string]string{}, clients: map[string]client{},
-		users: map[string]string{}, skipped: map[string]bool{},
+		users: map[string]string{}, owners: map[string]string{}, skipped: map[string]bool{},
 		verifier: oauth2.GenerateVerifier(),
 		postgres: os.Getenv("AUDEXUM_TEST_POSTGRES_DSN"),
 	}
@@ -665,11 +677,13 @@ func (w *walk) after(st readmeStep, argv []string, r result, stdin string) {
 		var k createdKey
 		decode(&k)
 		w.apiKeys[k.ID] = k.Key
+		w.owners[k.ID] = flagValue(args, "--owner")
 		w.vars["KEY_ID"], w.vars["YOUR_API_KEY"] = k.ID, k.Key
 	case is("client", "create") && asJSON:
 		var c client
 		decode(&c)
 		w.clients[c.ClientID] = c
+		w.owners[c.ClientID] = flagValue(args, "--owner")
 		switch c.Type {
 		case "server":
 			if c.ClientSecret == nil {
@@ -721,6 +735,13 @@ func (w *walk) after(st readmeStep, argv []string, r result, stdin string) {
 				t.Errorf("%s: token with the %s: %d %s", st, what, code, body)
 			}
 		}
+	case is("audit") && w.portalKey != "":
+		// "generate one there, and the audit trail names her"
+		re := regexp.MustCompile(`(?m)\sapi_key\s+created\s+` + regexp.QuoteMeta(w.portalKey) + `\s+` + regexp.QuoteMeta(w.portalActor) + `\s`)
+		if !re.MatchString(r.stdout) {
+			t.Errorf("%s: no api_key created %s by %s in:\n%s", st, w.portalKey, w.portalActor, r.stdout)
+		}
+		w.portalKey = ""
 	case is("signing-key", "rotate") && s != nil && w.vars["YOUR_ACCESS_TOKEN"] != "":
 		// "tokens signed before keep verifying until they expire"
 		if code, body, _ := s.do(t, "GET", "/v1/data", w.vars["YOUR_ACCESS_TOKEN"], nil); code != 200 {
@@ -745,29 +766,19 @@ func (w *walk) openInBrowser(st readmeStep, certFile, rawURL string) {
 		t.Fatalf("%s: the URL to open: %v", st, err)
 	}
 	t.Logf("%s: opening %s", st, authURL)
+	if strings.HasPrefix(authURL.Path, portal.MountPath) {
+		w.openPortal(st, certFile, authURL)
+		return
+	}
 	origin := authURL.Scheme + "://" + authURL.Host
 	q := authURL.Query()
 	c, ok := w.clients[q.Get("client_id")]
 	if !ok || c.ClientSecret == nil {
 		t.Fatalf("%s: client_id %q is not a client with a secret the README created", st, q.Get("client_id"))
 	}
-	if len(w.users) != 1 {
-		t.Fatalf("%s: signing in needs the one user the README adds; have %d", st, len(w.users))
-	}
-	var username, password string
-	for u, p := range w.users {
-		username, password = u, p
-	}
-	pemBytes, err := os.ReadFile(filepath.Join(w.dir, certFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pemBytes) {
-		t.Fatalf("%s: no certificate in %s", st, certFile)
-	}
+	username, password := w.theUser(st)
 	browser := &http.Client{
-		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		Transport:     w.trusting(st, certFile),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       30 * time.Second,
 	}
@@ -840,6 +851,79 @@ func (w *walk) openInBrowser(st readmeStep, certFile, rawURL string) {
 	if json.Unmarshal([]byte(body), &profile); code != 200 || profile.Username != username {
 		t.Errorf("%s: /v1/user/profile with the token: %d %s, want %s's profile", st, code, body, username)
 	}
+}
+
+// theUser returns the one user the README added, who signs in in the
+// browser steps.
+func (w *walk) theUser(st readmeStep) (username, password string) {
+	w.t.Helper()
+	if len(w.users) != 1 {
+		w.t.Fatalf("%s: signing in needs the one user the README adds; have %d", st, len(w.users))
+	}
+	for u, p := range w.users {
+		username, password = u, p
+	}
+	return username, password
+}
+
+// trusting returns a transport that trusts the certificate in certFile,
+// as the README's browser does.
+func (w *walk) trusting(st readmeStep, certFile string) *http.Transport {
+	w.t.Helper()
+	pemBytes, err := os.ReadFile(filepath.Join(w.dir, certFile))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pemBytes) {
+		w.t.Fatalf("%s: no certificate in %s", st, certFile)
+	}
+	return &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+}
+
+// openPortal does what the reader does in the portal the README sends
+// them to: sign in as the user it added, find the keys and applications
+// created with --owner for that user (and not the operator's), and
+// generate a key, which works at /v1/data and which the next audit names.
+func (w *walk) openPortal(st readmeStep, certFile string, u *url.URL) {
+	t := w.t
+	t.Helper()
+	if w.server == nil || u.Scheme+"://"+u.Host != w.server.url {
+		t.Fatalf("%s: %s is not the server serve started", st, u)
+	}
+	username, password := w.theUser(st)
+	pc := newPortalClientFor(t, w.server.url, w.trusting(st, certFile))
+	pg := pc.get(u.RequestURI())
+	if pg.status != 200 || pg.path != "/portal/signin" {
+		t.Fatalf("%s: %d at %s, want the sign-in page", st, pg.status, pg.path)
+	}
+	pg = pc.submit(pg, "/portal/signin", url.Values{"username": {username}, "password": {password}})
+	if pg.status != 200 || pg.path != "/portal/keys" {
+		t.Fatalf("%s: signing in as %s: %d at %s\n%s", st, username, pg.status, pg.path, pg.body)
+	}
+	// "The keys and applications created with --owner ann are in her
+	// portal; the operator's, created without --owner, are in none."
+	apps := pc.get("/portal/apps")
+	for id, owner := range w.owners {
+		page := pg
+		if _, ok := w.clients[id]; ok {
+			page = apps
+		}
+		if listed := strings.Contains(page.body, "<code>"+id+"</code>"); listed != (owner == username) {
+			t.Errorf("%s: %s (owner %q) listed in %s's portal: %v", st, id, owner, username, listed)
+		}
+	}
+	// "generate one there"
+	pg = pc.submit(pc.follow(pg, "/portal/keys/new"), "/portal/keys", url.Values{
+		"name": {"from the portal"}, "scope": {"data:read"}, "expires": {"30"}})
+	key := pageSecret(pg.body)
+	if pg.status != 200 || key == "" {
+		t.Fatalf("%s: generating a key in the portal: %d\n%s", st, pg.status, pg.body)
+	}
+	if code, body, _ := w.server.do(t, "GET", "/v1/data", key, nil); code != 200 {
+		t.Errorf("%s: /v1/data with the key generated in the portal: %d %s", st, code, body)
+	}
+	w.portalKey, w.portalActor = mustMatch(t, st.String(), keyIDRE, pg.body), "portal:"+username
 }
 
 // runCurl runs a curl line and returns the response body; the status must

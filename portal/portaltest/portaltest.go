@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"maps"
 	"slices"
@@ -174,8 +175,14 @@ func (s *Store) Authenticate(ctx context.Context, username, password string) (po
 	if subtle.ConstantTimeCompare(h[:], acc.hash[:]) != 1 || !known {
 		return portal.Account{}, portal.ErrBadCredentials
 	}
-	return acc.Account, nil
+	a := acc.Account
+	a.PasswordStamp = acc.stamp()
+	return a, nil
 }
+
+// stamp is the account's PasswordStamp: its password hash, which a
+// password change replaces.
+func (acc *account) stamp() string { return hex.EncodeToString(acc.hash[:]) }
 
 // Account implements [portal.Accounts].
 func (s *Store) Account(ctx context.Context, id string) (portal.Account, error) {
@@ -237,13 +244,22 @@ func (s *Store) CreateAccount(ctx context.Context, username, password string) (p
 	return a, nil
 }
 
-// CreateSession implements [portal.Sessions].
+// CreateSession implements [portal.Sessions]. It refuses a session whose
+// PasswordStamp is set and no longer the account's, or whose account is
+// gone, with ErrBadCredentials.
 func (s *Store) CreateSession(ctx context.Context, sess portal.Session) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.err; err != nil {
 		return err
 	}
+	if sess.PasswordStamp != "" {
+		acc, ok := s.accounts[sess.AccountID]
+		if !ok || acc.stamp() != sess.PasswordStamp {
+			return portal.ErrBadCredentials
+		}
+	}
+	sess.PasswordStamp = "" // not kept
 	s.sessions[sess.Hash] = sess
 	s.did(ctx, "create_session", sess.AccountID)
 	return nil
