@@ -255,7 +255,7 @@ func (s *Store) CreateSession(ctx context.Context, sess portal.Session) error {
 	}
 	if sess.PasswordStamp != "" {
 		acc, ok := s.accounts[sess.AccountID]
-		if !ok || acc.stamp() != sess.PasswordStamp {
+		if !ok || subtle.ConstantTimeCompare([]byte(acc.stamp()), []byte(sess.PasswordStamp)) != 1 {
 			return portal.ErrBadCredentials
 		}
 	}
