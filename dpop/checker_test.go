@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -236,5 +237,32 @@ func TestNewCheckerErrors(t *testing.T) {
 	c := newChecker(t, dpop.Config{})
 	if got := strings.Join(c.Algorithms(), " "); got != "ES256 EdDSA RS256 PS256" {
 		t.Errorf("default algorithms: %q", got)
+	}
+}
+
+// TestCheckerReplayKey: a proof is remembered for as long as its iat
+// could pass the window, not just a moment; and by its key and jti
+// together, so one client's jti does not burn another's.
+func TestCheckerReplayKey(t *testing.T) {
+	var now atomic.Int64
+	now.Store(t0.UnixNano())
+	c := newChecker(t, dpop.Config{Window: 30 * time.Second, Now: func() time.Time { return time.Unix(0, now.Load()) }})
+	a, b := newClientKey(t, dpop.EdDSA), newClientKey(t, dpop.EdDSA)
+	check := func(k *clientKey, p string) error {
+		return c.CheckProof(httptest.NewRequest("GET", apiURL, nil), p, "tok", k.jkt)
+	}
+	pa := a.raw(t, dpop.EdDSA, a.header(t, dpop.EdDSA, nil), claims("GET", apiURL, "tok", map[string]any{"jti": "same"}))
+	pb := b.raw(t, dpop.EdDSA, b.header(t, dpop.EdDSA, nil), claims("GET", apiURL, "tok", map[string]any{"jti": "same"}))
+	if err := check(a, pa); err != nil {
+		t.Fatalf("first proof: %v", err)
+	}
+	if err := check(b, pb); err != nil {
+		t.Errorf("another key's proof with the same jti: %v, want it accepted", err)
+	}
+	for _, d := range []time.Duration{2 * time.Second, 29 * time.Second} {
+		now.Store(t0.Add(d).UnixNano())
+		if err := check(a, pa); !errors.Is(err, dpop.ErrReplay) {
+			t.Errorf("replayed %v later, within the window: got %v, want ErrReplay", d, err)
+		}
 	}
 }

@@ -220,6 +220,36 @@ func TestTokenEndpointDPoP(t *testing.T) {
 		t.Errorf("web refresh without a proof: %d %s, want 200 Bearer", w.Code, w.Body)
 	}
 
+	// A public client that does not require DPoP but used it: its bound
+	// code and its bound refresh token still need a proof by the key
+	// (checkBinding, not the client's RequireDPoP, refuses them).
+	opt, _, err := f.srv.Registry().Register(context.Background(), oauth.Registration{
+		Name: "Optional DPoP app", Type: oauth.ClientMobile, RedirectURIs: []string{mobileRedirect},
+		Scopes: auth.MustScopes("read"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := func(what string, r *http.Request) {
+		t.Helper()
+		f.mu.Lock()
+		f.events = nil
+		f.mu.Unlock()
+		w := f.serve(r)
+		if b := decodeToken(t, w); w.Code != 400 || b.Error != "invalid_dpop_proof" {
+			t.Errorf("%s: %d %+v, want 400 invalid_dpop_proof", what, w.Code, b)
+		}
+		if errs := f.eventErrs(); len(errs) != 1 || !errors.Is(errs[0], oauth.ErrDPoPRequired) {
+			t.Errorf("%s: hook got %v, want ErrDPoPRequired", what, errs)
+		}
+	}
+	refused("bound code without a proof", form("/oauth/token", mobileExchange(opt.ID, f.code(t, f.mobileValues(opt.ID, key.Thumbprint())))))
+	w = f.serve(withProof(t, key, form("/oauth/token", mobileExchange(opt.ID, f.code(t, f.mobileValues(opt.ID, key.Thumbprint())))), ""))
+	if tb = decodeToken(t, w); w.Code != 200 || tb.RefreshToken == "" {
+		t.Fatalf("optional client's exchange with a proof: %d %+v", w.Code, tb)
+	}
+	refused("bound refresh token without a proof", form("/oauth/token", refreshValues(opt.ID, tb.RefreshToken)))
+
 	// Metadata (RFC 9449 §5.1).
 	mw := f.serve(httptest.NewRequest("GET", "https://as.example"+oauth.MetadataPath, nil))
 	var md struct {

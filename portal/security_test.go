@@ -317,6 +317,34 @@ func TestSessionTimeouts(t *testing.T) {
 			t.Fatalf("12 hours after sign-in: at %s, want the sign-in page", pg.url.Path)
 		}
 	})
+	// The portal judges both ends itself, whatever the store answers:
+	// CreatedAt plus AbsoluteTimeout even when the store keeps no
+	// ExpiresAt, and the store's ExpiresAt when it is earlier (a session
+	// signed in before a restart that lengthened AbsoluteTimeout).
+	for _, tc := range []struct {
+		name   string
+		expiry func(portal.Session) time.Time
+		after  time.Duration
+	}{
+		{"store keeps no ExpiresAt", func(portal.Session) time.Time { return time.Time{} }, 12 * time.Hour},
+		{"store's ExpiresAt earlier", func(s portal.Session) time.Time { return s.CreatedAt.Add(time.Hour) }, time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, func(c *portal.Config) { c.Sessions = expirySessions{c.Sessions, tc.expiry} })
+			b := h.browser()
+			b.signIn("alice", "alice-password")
+			for at := 20 * time.Minute; at < tc.after; at += 20 * time.Minute {
+				h.clock.Advance(20 * time.Minute)
+				if pg := b.get("/portal/keys"); pg.url.Path != "/portal/keys" {
+					t.Fatalf("after %v of activity: at %s", at, pg.url.Path)
+				}
+			}
+			h.clock.Advance(20 * time.Minute)
+			if pg := b.get("/portal/keys"); pg.url.Path != "/portal/signin" {
+				t.Fatalf("%v after sign-in: at %s, want the sign-in page", tc.after, pg.url.Path)
+			}
+		})
+	}
 	t.Run("configured", func(t *testing.T) {
 		h := newHarness(t, func(c *portal.Config) { c.IdleTimeout, c.AbsoluteTimeout = 5*time.Minute, time.Hour })
 		b := h.browser()
@@ -326,6 +354,18 @@ func TestSessionTimeouts(t *testing.T) {
 			t.Fatalf("after 5 idle minutes: at %s", pg.url.Path)
 		}
 	})
+}
+
+// expirySessions answers sessions with the ExpiresAt expiry gives.
+type expirySessions struct {
+	portal.Sessions
+	expiry func(portal.Session) time.Time
+}
+
+func (e expirySessions) Session(ctx context.Context, h portal.SessionHash) (portal.Session, error) {
+	s, err := e.Sessions.Session(ctx, h)
+	s.ExpiresAt = e.expiry(s)
+	return s, err
 }
 
 // TestRevokedSessions: signing out ends the session (its cookie, replayed,
@@ -608,6 +648,20 @@ func TestSignInThrottled(t *testing.T) {
 	// A malformed username never reaches the store and counts as a
 	// failure.
 	wantStatus(t, "malformed username", attempt("<script>", "x"), http.StatusUnprocessableEntity)
+}
+
+// TestSignInMalformedCounted: a malformed username never reaches the
+// store but is a failed attempt of the network: 30 of them throttle the
+// network, the right password included.
+func TestSignInMalformedCounted(t *testing.T) {
+	h := newHarness(t, nil)
+	b := h.browser()
+	for i := range 30 {
+		pg := b.post("/portal/signin", url.Values{"username": {"<script>"}, "password": {"x"}})
+		wantStatus(t, fmt.Sprintf("malformed username %d", i+1), pg, http.StatusUnprocessableEntity)
+	}
+	pg := b.post("/portal/signin", url.Values{"username": {"alice"}, "password": {"alice-password"}})
+	wantStatus(t, "right password after 30 malformed attempts", pg, http.StatusTooManyRequests)
 }
 
 // TestStoreDown: a store error is a constant 503 page with Retry-After,

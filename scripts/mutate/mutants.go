@@ -838,7 +838,7 @@ var mutants = []mutant{
 		Old: "if err := a.dpop.CheckProof(r, c.proof, c.cred, p.KeyThumbprint); err != nil {", New: "if err := a.dpop.CheckProof(r, c.proof, c.cred, p.KeyThumbprint); err != nil && false {",
 		Why: "the proof is checked, and its refusal refuses the request"},
 	{ID: "auth/require-dpop-any-principal", File: "dpop.go",
-		Old: "case !p.SenderConstrained:", New: "case !p.SenderConstrained && p.Method == \"\":",
+		Old: "case !p.SenderConstrained:", New: "case !p.SenderConstrained && false:",
 		Why: "RequireDPoP lets through sender-constrained principals only"},
 
 	// --- oauth: DPoP at the token endpoint (oauth/dpop.go, token.go, code.go, refresh.go)
@@ -877,7 +877,7 @@ var mutants = []mutant{
 
 	// --- portal: sessions (portal/session.go)
 	{ID: "portal/session-hash-unchecked", File: "portal/session.go",
-		Old: "case subtle.ConstantTimeCompare(s.Hash[:], h[:]) != 1 || s.AccountID == \"\":", New: "case s.AccountID == \"\":",
+		Old: "case subtle.ConstantTimeCompare(s.Hash[:], h[:]) != 1 || s.AccountID == \"\":", New: "case s.AccountID == \"\" && subtle.ConstantTimeCompare(nil, nil) == 1:",
 		Why: "a session store answering with another session is an error, never a sign-in"},
 	{ID: "portal/session-hash-not-constant-time", File: "portal/session.go",
 		Old: "case subtle.ConstantTimeCompare(s.Hash[:], h[:]) != 1 || s.AccountID == \"\":", New: "case s.Hash != h || s.AccountID == \"\" || subtle.ConstantTimeCompare(nil, nil) != 1:",
