@@ -650,6 +650,30 @@ func TestSignInThrottled(t *testing.T) {
 	wantStatus(t, "malformed username", attempt("<script>", "x"), http.StatusUnprocessableEntity)
 }
 
+// TestSessionStoreAnswersAnother: a session store answering with a
+// session other than the one asked for (a store bug) signs nobody in: the
+// request gets the 503 page, not the account's pages.
+func TestSessionStoreAnswersAnother(t *testing.T) {
+	h := newHarness(t, func(c *portal.Config) { c.Sessions = otherSession{c.Sessions} })
+	b := h.browser()
+	pg := b.noRedirects().post("/portal/signin", url.Values{"username": {"alice"}, "password": {"alice-password"}})
+	wantStatus(t, "sign-in", pg, http.StatusSeeOther)
+	pg = b.get("/portal/keys")
+	wantStatus(t, "keys with another session's answer", pg, http.StatusServiceUnavailable)
+	if strings.Contains(pg.body, "alice") {
+		t.Error("the page names alice")
+	}
+}
+
+// otherSession answers every session with its hash changed.
+type otherSession struct{ portal.Sessions }
+
+func (o otherSession) Session(ctx context.Context, h portal.SessionHash) (portal.Session, error) {
+	s, err := o.Sessions.Session(ctx, h)
+	s.Hash[0] ^= 1
+	return s, err
+}
+
 // TestSignInMalformedCounted: a malformed username never reaches the
 // store but is a failed attempt of the network: 30 of them throttle the
 // network, the right password included.
