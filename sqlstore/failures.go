@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -65,20 +66,16 @@ type FailureRecorderConfig struct {
 // one per failure. Create one with [Store.NewFailureRecorder]; it is safe
 // for concurrent use.
 type FailureRecorder struct {
-	log      *AuditLog
-	max      int
-	timeout  time.Duration
-	keep     time.Duration
-	now      func() time.Time
-	onError  func(error)
-	stop     chan struct{}
-	done     chan struct{}
-	flushMu  sync.Mutex // one flush at a time
-	mu       sync.Mutex
-	pending  map[failureKey]int64
-	recent   map[string][]RecentFailure // per key ID, oldest first, at most RecentFailuresKept
-	closed   bool
-	stopOnce sync.Once
+	log     *AuditLog
+	max     int
+	keep    time.Duration
+	now     func() time.Time
+	p       *periodic  // the flush loop
+	flushMu sync.Mutex // one flush at a time
+	mu      sync.Mutex
+	pending map[failureKey]int64
+	recent  map[string][]RecentFailure // per key ID, oldest first, at most RecentFailuresKept
+	closed  bool
 }
 
 type failureKey struct {
@@ -96,20 +93,13 @@ func (s *Store) NewFailureRecorder(cfg FailureRecorderConfig) (*FailureRecorder,
 	r := &FailureRecorder{
 		log:     s.Audit(),
 		max:     cfg.MaxPending,
-		timeout: cfg.FlushTimeout,
 		keep:    cfg.Retention,
 		now:     cfg.Now,
-		onError: cfg.OnError,
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
 		pending: make(map[failureKey]int64),
 		recent:  make(map[string][]RecentFailure),
 	}
 	if r.max == 0 {
 		r.max = DefaultFailureMaxPending
-	}
-	if r.timeout == 0 {
-		r.timeout = DefaultFailureFlushTimeout
 	}
 	if r.keep == 0 {
 		r.keep = DefaultFailureRetention
@@ -121,24 +111,8 @@ func (s *Store) NewFailureRecorder(cfg FailureRecorderConfig) (*FailureRecorder,
 	if interval == 0 {
 		interval = DefaultFailureFlushInterval
 	}
-	go r.loop(interval)
+	r.p = startPeriodic(interval, cmp.Or(cfg.FlushTimeout, DefaultFailureFlushTimeout), r.Flush, cfg.OnError)
 	return r, nil
-}
-
-func (r *FailureRecorder) loop(interval time.Duration) {
-	defer close(r.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-t.C:
-			if err := r.flush(); err != nil && r.onError != nil {
-				r.onError(err)
-			}
-		}
-	}
 }
 
 // Record counts one failure of keyID (use [UnknownKeyID] unless the
@@ -285,27 +259,15 @@ func (r *FailureRecorder) write(ctx context.Context, batch map[failureKey]int64)
 	return err
 }
 
-func (r *FailureRecorder) flush() error {
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	return r.Flush(ctx)
-}
-
 // Close stops the periodic flushes, writes the pending counts (within
 // FlushTimeout) and returns that write's error. Later Records are
 // dropped. Close is idempotent; later calls return nil.
 func (r *FailureRecorder) Close() error {
-	first := false
-	r.stopOnce.Do(func() {
-		first = true
-		close(r.stop)
-	})
-	if !first {
+	if !r.p.halt() {
 		return nil
 	}
-	<-r.done
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
-	return r.flush()
+	return r.p.flushNow()
 }

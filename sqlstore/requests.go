@@ -87,19 +87,15 @@ type RequestRecorderConfig struct {
 // the database, which gets one row per credential and hour. Create one
 // with [Store.NewRequestRecorder]; it is safe for concurrent use.
 type RequestRecorder struct {
-	log      *AuditLog
-	max      int
-	timeout  time.Duration
-	keep     time.Duration
-	now      func() time.Time
-	onError  func(error)
-	stop     chan struct{}
-	done     chan struct{}
-	flushMu  sync.Mutex // one flush at a time
-	mu       sync.Mutex
-	pending  map[requestKey]int64
-	closed   bool
-	stopOnce sync.Once
+	log     *AuditLog
+	max     int
+	keep    time.Duration
+	now     func() time.Time
+	p       *periodic  // the flush loop
+	flushMu sync.Mutex // one flush at a time
+	mu      sync.Mutex
+	pending map[requestKey]int64
+	closed  bool
 }
 
 type requestKey struct {
@@ -119,35 +115,15 @@ func (s *Store) NewRequestRecorder(cfg RequestRecorderConfig) (*RequestRecorder,
 	r := &RequestRecorder{
 		log:     s.Audit(),
 		max:     cmp.Or(cfg.MaxPending, DefaultRequestMaxPending),
-		timeout: cmp.Or(cfg.FlushTimeout, DefaultRequestFlushTimeout),
 		keep:    cmp.Or(cfg.Retention, DefaultRequestRetention),
 		now:     cfg.Now,
-		onError: cfg.OnError,
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
 		pending: make(map[requestKey]int64),
 	}
 	if r.now == nil {
 		r.now = time.Now
 	}
-	go r.loop(cmp.Or(cfg.Interval, DefaultRequestFlushInterval))
+	r.p = startPeriodic(cmp.Or(cfg.Interval, DefaultRequestFlushInterval), cmp.Or(cfg.FlushTimeout, DefaultRequestFlushTimeout), r.Flush, cfg.OnError)
 	return r, nil
-}
-
-func (r *RequestRecorder) loop(interval time.Duration) {
-	defer close(r.done)
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-t.C:
-			if err := r.flush(); err != nil && r.onError != nil {
-				r.onError(err)
-			}
-		}
-	}
 }
 
 // Record counts one successful authentication of credentialID (what
@@ -226,29 +202,17 @@ func (r *RequestRecorder) Flush(ctx context.Context) error {
 	return err
 }
 
-func (r *RequestRecorder) flush() error {
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
-	defer cancel()
-	return r.Flush(ctx)
-}
-
 // Close stops the periodic flushes, writes the pending counts (within
 // FlushTimeout) and returns that write's error. Later Records are
 // dropped. Close is idempotent; later calls return nil.
 func (r *RequestRecorder) Close() error {
-	first := false
-	r.stopOnce.Do(func() {
-		first = true
-		close(r.stop)
-	})
-	if !first {
+	if !r.p.halt() {
 		return nil
 	}
-	<-r.done
 	r.mu.Lock()
 	r.closed = true
 	r.mu.Unlock()
-	return r.flush()
+	return r.p.flushNow()
 }
 
 // requestChunk bounds the rows of one upsert statement (3 parameters
