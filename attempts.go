@@ -11,7 +11,7 @@ import (
 )
 
 // DefaultAttemptWait is how long [AttemptCounter.Reserve] waits for
-// attempts in flight to finish when [AttemptConfig].MaxWait is zero.
+// attempts in flight to finish when [AttemptCounterConfig].MaxWait is zero.
 const DefaultAttemptWait = 3 * time.Second
 
 // maxPlainIdentity is the longest identity that appears in a limiter key
@@ -27,10 +27,10 @@ type AttemptLimit struct {
 	Window time.Duration
 }
 
-// AttemptConfig configures an [AttemptCounter]. Identities are what an
+// AttemptCounterConfig configures an [AttemptCounter]. Identities are what an
 // attempt claims to be (a username, a client ID, a credential ID);
 // networks come from [ClientNetwork].
-type AttemptConfig struct {
+type AttemptCounterConfig struct {
 	// Name keeps this counter's keys apart from other counters' in a
 	// shared Limiter: 1 to 32 of a-z, 0-9 and '-'. Required.
 	Name string
@@ -110,7 +110,7 @@ type AttemptConfig struct {
 //   - No lockout by strangers: blocking is per network and per (identity,
 //     network); an identity-wide count only lowers what a network that
 //     has already failed for that identity may try (see
-//     [AttemptConfig].PerIdentity).
+//     [AttemptCounterConfig].PerIdentity).
 //
 // In a fleet, recorded failures are shared through the Limiter; attempts
 // in flight are each instance's own, so a burst spread over N instances
@@ -139,7 +139,7 @@ type flight struct {
 // wrapping [ErrInvalidConfig] for a missing or malformed Name, negative
 // or windowless limits, no limit at all, or PerIdentity without
 // PerIdentityNetwork.
-func NewAttemptCounter(cfg AttemptConfig) (*AttemptCounter, error) {
+func NewAttemptCounter(cfg AttemptCounterConfig) (*AttemptCounter, error) {
 	if !validCounterName(cfg.Name) {
 		return nil, fmt.Errorf("%w: attempt counter Name must be 1 to 32 of a-z, 0-9 and '-'", ErrInvalidConfig)
 	}
@@ -492,9 +492,9 @@ func (a *Attempt) Release() { a.finish(context.Background(), false) }
 //
 // Use the username as the identity only once it is valid (well formed,
 // short); count a malformed one with an empty identity, per network.
-func PasswordAttempts(l Limiter) AttemptConfig {
+func PasswordAttempts(l Limiter) AttemptCounterConfig {
 	const window = 15 * time.Minute
-	return AttemptConfig{
+	return AttemptCounterConfig{
 		Name:               "password",
 		PerNetwork:         AttemptLimit{Max: 30, Window: window},
 		PerIdentityNetwork: AttemptLimit{Max: 5, Window: window},

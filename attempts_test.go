@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-func mustCounter(t testing.TB, cfg AttemptConfig) *AttemptCounter {
+func mustCounter(t testing.TB, cfg AttemptCounterConfig) *AttemptCounter {
 	t.Helper()
 	if cfg.Name == "" {
 		cfg.Name = "test"
@@ -37,7 +37,7 @@ func busy(c *AttemptCounter) int {
 	return n
 }
 
-var passwordLike = AttemptConfig{
+var passwordLike = AttemptCounterConfig{
 	PerNetwork:         AttemptLimit{Max: 30, Window: 15 * time.Minute},
 	PerIdentityNetwork: AttemptLimit{Max: 5, Window: 15 * time.Minute},
 	PerIdentity:        AttemptLimit{Max: 20, Window: 15 * time.Minute},
@@ -375,7 +375,7 @@ func TestAttemptLimiterDown(t *testing.T) {
 
 func TestNewAttemptCounterErrors(t *testing.T) {
 	lim := AttemptLimit{Max: 5, Window: time.Minute}
-	for name, cfg := range map[string]AttemptConfig{
+	for name, cfg := range map[string]AttemptCounterConfig{
 		"no name":             {PerNetwork: lim},
 		"bad name":            {Name: "Sign In", PerNetwork: lim},
 		"long name":           {Name: strings.Repeat("a", 33), PerNetwork: lim},
@@ -394,7 +394,7 @@ func TestNewAttemptCounterErrors(t *testing.T) {
 }
 
 func BenchmarkAttemptReserveRelease(b *testing.B) {
-	c := mustCounter(b, AttemptConfig{PerNetwork: AttemptLimit{Max: 10, Window: time.Minute}})
+	c := mustCounter(b, AttemptCounterConfig{PerNetwork: AttemptLimit{Max: 10, Window: time.Minute}})
 	ctx := context.Background()
 	n := netOf("192.0.2.1")
 	b.ReportAllocs()

@@ -24,13 +24,13 @@ func Example_server() {
 	if err != nil {
 		panic(err)
 	}
-	keys, err := apikey.NewVerifier(apikey.VerifierConfig{Manager: manager})
+	keys, err := apikey.NewVerifier(apikey.Config{Manager: manager})
 	if err != nil {
 		panic(err)
 	}
 	defer keys.Close()
 
-	keySet, err := jwt.NewKeySet(jwt.KeySetConfig{})
+	keySet, err := jwt.NewKeyManager(jwt.KeyManagerConfig{})
 	if err != nil {
 		panic(err)
 	}
@@ -42,7 +42,7 @@ func Example_server() {
 		Issuer:     "https://auth.example.com",
 		Audiences:  []string{"https://api.example.com"},
 		Algorithms: []string{jwt.ES256},
-		KeySet:     keySet, // or JWKSURLs: []string{"https://auth.example.com/.well-known/jwks.json"}
+		KeyManager: keySet, // or JWKSURLs: []string{"https://auth.example.com/.well-known/jwks.json"}
 	})
 	if err != nil {
 		panic(err)

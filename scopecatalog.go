@@ -24,7 +24,7 @@ type ScopeInfo struct {
 // ScopeCatalog is the set of scopes a server knows, each with a one-line
 // description: its scope policy, declared once and handed to every place
 // that issues a credential (apikey.ManagerConfig, oauth.Config,
-// oauth.RegistryConfig) so that no API key, client or access token ever
+// oauth.ClientManagerConfig) so that no API key, client or access token ever
 // carries a scope the server does not define, and so that consent pages
 // describe scopes in one consistent way.
 //

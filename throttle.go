@@ -149,7 +149,7 @@ func NewThrottle(cfg ThrottleConfig) (*Throttle, error) {
 		t.now = time.Now
 	}
 	fail := AttemptLimit{Max: orDefault(cfg.MaxFailures, DefaultMaxFailures), Window: orDefault(cfg.FailureWindow, DefaultFailureWindow)}
-	ac := AttemptConfig{Name: "authn", PerNetwork: fail, Limiter: t.limiter, Now: t.now}
+	ac := AttemptCounterConfig{Name: "authn", PerNetwork: fail, Limiter: t.limiter, Now: t.now}
 	if t.perCred {
 		ac.PerIdentityNetwork = fail
 		ac.PerIdentity = AttemptLimit{Max: orDefault(cfg.CredentialCeiling, 10*fail.Max), Window: fail.Window}

@@ -57,7 +57,7 @@ func benchChain(b *testing.B) (http.Handler, string, *countingStore) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Manager: mgr, LastUsedInterval: -1})
+	v, err := apikey.NewVerifier(apikey.Config{Manager: mgr, LastUsedInterval: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func BenchmarkChainWithoutVerifier(b *testing.B) {
 func BenchmarkVerifierCacheHit(b *testing.B) {
 	mgr, _ := apikey.NewManager(apikey.ManagerConfig{Store: apikey.NewMemoryStore()})
 	key, _, _ := mgr.Create(context.Background(), apikey.CreateParams{Name: "n", Owner: "o"})
-	v, _ := apikey.NewVerifier(apikey.VerifierConfig{Manager: mgr, LastUsedInterval: -1})
+	v, _ := apikey.NewVerifier(apikey.Config{Manager: mgr, LastUsedInterval: -1})
 	defer v.Close()
 	ctx := context.Background()
 	if _, err := v.Verify(ctx, key); err != nil {

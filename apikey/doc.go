@@ -11,7 +11,7 @@
 //
 //	store := apikey.NewMemoryStore()
 //	mgr, err := apikey.NewManager(apikey.ManagerConfig{Store: store})
-//	v, err := apikey.NewVerifier(apikey.VerifierConfig{Manager: mgr})
+//	v, err := apikey.NewVerifier(apikey.Config{Manager: mgr})
 //	defer v.Close()
 //	authn, err := auth.New(auth.Config{Verifiers: []auth.Verifier{v}})
 //	mux.Handle("GET /v1/data", authn.Handler(auth.RequireScopes("data:read")(h)))

@@ -48,7 +48,7 @@ func ExampleVerifier() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Manager: mgr})
+	v, err := apikey.NewVerifier(apikey.Config{Manager: mgr})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -50,12 +50,12 @@ type countingStore struct {
 
 var errDatabaseDown = errors.New("test: database down")
 
-func (s *countingStore) Get(ctx context.Context, id string) (apikey.Record, error) {
+func (s *countingStore) Key(ctx context.Context, id string) (apikey.Record, error) {
 	s.gets.Add(1)
 	if s.fail.Load() {
 		return apikey.Record{}, errDatabaseDown
 	}
-	return s.Store.Get(ctx, id)
+	return s.Store.Key(ctx, id)
 }
 
 func (s *countingStore) TouchLastUsed(ctx context.Context, b map[string]time.Time) error {
@@ -74,7 +74,7 @@ type fixture struct {
 	store *countingStore
 	mgr   *apikey.Manager
 	// vcfg is used by verifier(); a test may change it before.
-	vcfg apikey.VerifierConfig
+	vcfg apikey.Config
 
 	v         *apikey.Verifier
 	handler   http.Handler
@@ -93,7 +93,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatalf("NewManager: %v", err)
 	}
 	fx.mgr = mgr
-	fx.vcfg = apikey.VerifierConfig{Manager: mgr, LastUsedInterval: -1}
+	fx.vcfg = apikey.Config{Manager: mgr, LastUsedInterval: -1}
 	return fx
 }
 

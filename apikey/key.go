@@ -6,7 +6,7 @@ import (
 
 // Env is the environment a key belongs to, the second field of the key.
 // Keeping test keys out of production (and production keys out of test
-// systems) is the verifier's job: see [VerifierConfig.Environments].
+// systems) is the verifier's job: see [Config.Environments].
 type Env string
 
 // The two environments a key can name.

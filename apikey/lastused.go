@@ -8,7 +8,7 @@ import (
 )
 
 // DefaultLastUsedInterval is how often last-used times are written when
-// VerifierConfig.LastUsedInterval is zero.
+// Config.LastUsedInterval is zero.
 const DefaultLastUsedInterval = time.Minute
 
 // lastUsed collects, off the request path, the minute each key was last

@@ -12,7 +12,7 @@ import (
 
 func lastUsed(t *testing.T, fx *fixture, id string) time.Time {
 	t.Helper()
-	rec, err := fx.store.Store.Get(t.Context(), id)
+	rec, err := fx.store.Store.Key(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestSlowStoreDoesNotSlowRequests(t *testing.T) {
 	fx := newFixture(t)
 	key, _ := fx.create(apikey.CreateParams{})
 	bs := &blockingStore{countingStore: fx.store, entered: make(chan struct{}), release: make(chan struct{})}
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: bs, Now: fx.clock.Now, LastUsedInterval: -1})
+	v, err := apikey.NewVerifier(apikey.Config{Store: bs, Now: fx.clock.Now, LastUsedInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ type ManagerConfig struct {
 // Manager creates, lists, rotates and revokes keys. Create one with
 // [NewManager]; it is safe for concurrent use.
 //
-// A [Verifier] built with [VerifierConfig.Manager] sees revocations and
+// A [Verifier] built with [Config.Manager] sees revocations and
 // rotations made through the Manager on the very next request.
 type Manager struct {
 	store  Store
@@ -265,7 +265,7 @@ func (m *Manager) Create(ctx context.Context, p CreateParams) (key string, rec R
 		if key, err = m.newKey(&rec); err != nil {
 			return "", Record{}, err
 		}
-		err = m.store.Insert(ctx, rec)
+		err = m.store.CreateKey(ctx, rec)
 		if !errors.Is(err, ErrDuplicateID) {
 			break
 		}
@@ -306,7 +306,7 @@ func (m *Manager) newKey(rec *Record) (string, error) {
 // Get returns the record of the key with the given ID, or an error
 // wrapping [ErrNotFound].
 func (m *Manager) Get(ctx context.Context, id string) (Record, error) {
-	rec, err := m.store.Get(ctx, id)
+	rec, err := m.store.Key(ctx, id)
 	if err != nil {
 		return Record{}, fmt.Errorf("apikey: get: %w", err)
 	}
@@ -316,7 +316,7 @@ func (m *Manager) Get(ctx context.Context, id string) (Record, error) {
 // List returns the records f selects, ordered by creation time. Records
 // hold no secrets.
 func (m *Manager) List(ctx context.Context, f Filter) ([]Record, error) {
-	recs, err := m.store.List(ctx, f)
+	recs, err := m.store.ListKeys(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("apikey: list: %w", err)
 	}
@@ -333,7 +333,7 @@ func (m *Manager) Revoke(ctx context.Context, id, reason string) error {
 	if len(reason) > MaxReasonLength || !utf8.ValidString(reason) {
 		return fmt.Errorf("%w: reason must be at most %d bytes of UTF-8", ErrInvalidParams, MaxReasonLength)
 	}
-	err := m.store.Revoke(ctx, id, m.timeNow(), reason)
+	err := m.store.RevokeKey(ctx, id, m.timeNow(), reason)
 	if err != nil && !errors.Is(err, ErrAlreadyRevoked) {
 		return fmt.Errorf("apikey: revoke: %w", err)
 	}
@@ -375,7 +375,7 @@ func (m *Manager) RotateWithGrace(ctx context.Context, id string, grace time.Dur
 	if grace < 0 || grace > MaxRotationGrace {
 		return "", Record{}, fmt.Errorf("%w: rotation grace must be 0 to %v", ErrInvalidParams, MaxRotationGrace)
 	}
-	old, err := m.store.Get(ctx, id)
+	old, err := m.store.Key(ctx, id)
 	if err != nil {
 		return "", Record{}, fmt.Errorf("apikey: rotate: %w", err)
 	}
@@ -400,7 +400,7 @@ func (m *Manager) RotateWithGrace(ctx context.Context, id string, grace time.Dur
 		if key, err = m.newKey(&rec); err != nil {
 			return "", Record{}, err
 		}
-		err = m.store.Rotate(ctx, old.ID, rec, now.Add(grace), now)
+		err = m.store.RotateKey(ctx, old.ID, rec, now.Add(grace), now)
 		if !errors.Is(err, ErrDuplicateID) {
 			break
 		}
@@ -408,7 +408,7 @@ func (m *Manager) RotateWithGrace(ctx context.Context, id string, grace time.Dur
 	if errors.Is(err, ErrNotActive) {
 		// Lost a race (or the key changed since Get): say why, if the
 		// store can tell us.
-		if cur, gerr := m.store.Get(ctx, id); gerr == nil {
+		if cur, gerr := m.store.Key(ctx, id); gerr == nil {
 			if why := inactive(&cur, now); why != nil {
 				return "", Record{}, why
 			}
@@ -442,7 +442,7 @@ func (m *Manager) Expiring(ctx context.Context, within time.Duration) ([]Record,
 		return nil, fmt.Errorf("%w: Expiring needs a positive duration", ErrInvalidParams)
 	}
 	now := m.timeNow()
-	recs, err := m.store.List(ctx, Filter{ExpiresBefore: now.Add(within)})
+	recs, err := m.store.ListKeys(ctx, Filter{ExpiresBefore: now.Add(within)})
 	if err != nil {
 		return nil, fmt.Errorf("apikey: expiring: %w", err)
 	}

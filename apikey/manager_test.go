@@ -174,7 +174,7 @@ func TestCreateScopeCatalog(t *testing.T) {
 			if err == nil || err.Error() != tt.wantMsg {
 				t.Errorf("got message %q, want %q", err, tt.wantMsg)
 			}
-			if recs, _ := store.List(t.Context(), apikey.Filter{}); len(recs) != 0 {
+			if recs, _ := store.ListKeys(t.Context(), apikey.Filter{}); len(recs) != 0 {
 				t.Errorf("got %d stored keys after a refusal, want 0", len(recs))
 			}
 		})
@@ -206,7 +206,7 @@ func TestRotateScopeCatalog(t *testing.T) {
 	if _, _, err := mgr.Rotate(t.Context(), legacy.ID); !errors.Is(err, apikey.ErrInvalidParams) || !errors.Is(err, auth.ErrUnknownScope) {
 		t.Errorf("Rotate(key with data:admin): got %v, want ErrInvalidParams and auth.ErrUnknownScope", err)
 	}
-	if rec, _ := store.Get(t.Context(), legacy.ID); rec.ReplacedBy != "" {
+	if rec, _ := store.Key(t.Context(), legacy.ID); rec.ReplacedBy != "" {
 		t.Errorf("refused rotation: got ReplacedBy %q, want the key untouched", rec.ReplacedBy)
 	}
 	if _, _, err := mgr.Rotate(t.Context(), current.ID); err != nil {
@@ -246,17 +246,17 @@ func TestNewVerifierConfig(t *testing.T) {
 	mgr, _ := apikey.NewManager(apikey.ManagerConfig{Store: s})
 	tests := []struct {
 		name    string
-		cfg     apikey.VerifierConfig
+		cfg     apikey.Config
 		wantErr bool
 	}{
-		{"manager", apikey.VerifierConfig{Manager: mgr}, false},
-		{"store", apikey.VerifierConfig{Store: s}, false},
-		{"neither", apikey.VerifierConfig{}, true},
-		{"manager and store", apikey.VerifierConfig{Manager: mgr, Store: s}, true},
-		{"manager and prefix", apikey.VerifierConfig{Manager: mgr, Prefix: "xy"}, true},
-		{"bad prefix", apikey.VerifierConfig{Store: s, Prefix: "X"}, true},
-		{"unknown environment", apikey.VerifierConfig{Store: s, Environments: []apikey.Env{"prod"}}, true},
-		{"negative cache size", apikey.VerifierConfig{Store: s, CacheSize: -1}, true},
+		{"manager", apikey.Config{Manager: mgr}, false},
+		{"store", apikey.Config{Store: s}, false},
+		{"neither", apikey.Config{}, true},
+		{"manager and store", apikey.Config{Manager: mgr, Store: s}, true},
+		{"manager and prefix", apikey.Config{Manager: mgr, Prefix: "xy"}, true},
+		{"bad prefix", apikey.Config{Store: s, Prefix: "X"}, true},
+		{"unknown environment", apikey.Config{Store: s, Environments: []apikey.Env{"prod"}}, true},
+		{"negative cache size", apikey.Config{Store: s, CacheSize: -1}, true},
 	}
 	for _, tt := range tests {
 		tt.cfg.LastUsedInterval = -1
@@ -487,7 +487,7 @@ func TestPepperRotation(t *testing.T) {
 	if r1.Hash == sha256.Sum256([]byte(k1)) {
 		t.Error("peppered key stored as plain SHA-256")
 	}
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Manager: m2, LastUsedInterval: -1})
+	v, err := apikey.NewVerifier(apikey.Config{Manager: m2, LastUsedInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

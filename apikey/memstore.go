@@ -19,8 +19,8 @@ type MemoryStore struct {
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore { return &MemoryStore{} }
 
-// Insert implements [Store].
-func (s *MemoryStore) Insert(_ context.Context, rec Record) error {
+// CreateKey implements [Store].
+func (s *MemoryStore) CreateKey(_ context.Context, rec Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.insertLocked(rec)
@@ -37,8 +37,8 @@ func (s *MemoryStore) insertLocked(rec Record) error {
 	return nil
 }
 
-// Get implements [Store].
-func (s *MemoryStore) Get(_ context.Context, id string) (Record, error) {
+// Key implements [Store].
+func (s *MemoryStore) Key(_ context.Context, id string) (Record, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	r, ok := s.recs[id]
@@ -48,8 +48,8 @@ func (s *MemoryStore) Get(_ context.Context, id string) (Record, error) {
 	return *r, nil
 }
 
-// List implements [Store].
-func (s *MemoryStore) List(_ context.Context, f Filter) ([]Record, error) {
+// ListKeys implements [Store].
+func (s *MemoryStore) ListKeys(_ context.Context, f Filter) ([]Record, error) {
 	s.mu.RLock()
 	out := make([]Record, 0, len(s.recs))
 	for _, r := range s.recs {
@@ -71,8 +71,8 @@ func (s *MemoryStore) List(_ context.Context, f Filter) ([]Record, error) {
 	return out, nil
 }
 
-// Revoke implements [Store].
-func (s *MemoryStore) Revoke(_ context.Context, id string, at time.Time, reason string) error {
+// RevokeKey implements [Store].
+func (s *MemoryStore) RevokeKey(_ context.Context, id string, at time.Time, reason string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.recs[id]
@@ -86,8 +86,8 @@ func (s *MemoryStore) Revoke(_ context.Context, id string, at time.Time, reason 
 	return nil
 }
 
-// Rotate implements [Store].
-func (s *MemoryStore) Rotate(_ context.Context, oldID string, next Record, graceUntil, now time.Time) error {
+// RotateKey implements [Store].
+func (s *MemoryStore) RotateKey(_ context.Context, oldID string, next Record, graceUntil, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old, ok := s.recs[oldID]

@@ -60,7 +60,7 @@ func (r *Record) Expired(now time.Time) bool {
 // expired. A rotated key stays active until its shortened expiry.
 func (r *Record) Active(now time.Time) bool { return !r.Revoked() && !r.Expired(now) }
 
-// Filter selects records in [Store.List]. The zero Filter selects all.
+// Filter selects records in [Store.ListKeys]. The zero Filter selects all.
 type Filter struct {
 	// Owner, if not empty, selects the keys of this owner only.
 	Owner string
@@ -80,29 +80,29 @@ type Filter struct {
 // Times are compared with [time.Time.Before]/Equal; an implementation may
 // round them to the microsecond and return them in any location.
 type Store interface {
-	// Insert adds a new record. It fails with ErrDuplicateID if the ID
+	// CreateKey adds a new record. It fails with ErrDuplicateID if the ID
 	// exists.
-	Insert(ctx context.Context, rec Record) error
+	CreateKey(ctx context.Context, rec Record) error
 
-	// Get returns the record with the given ID, or ErrNotFound.
-	Get(ctx context.Context, id string) (Record, error)
+	// Key returns the record with the given ID, or ErrNotFound.
+	Key(ctx context.Context, id string) (Record, error)
 
-	// List returns the records f selects, ordered by CreatedAt, then ID.
-	List(ctx context.Context, f Filter) ([]Record, error)
+	// ListKeys returns the records f selects, ordered by CreatedAt, then ID.
+	ListKeys(ctx context.Context, f Filter) ([]Record, error)
 
-	// Revoke marks the key revoked at the given time with the given
+	// RevokeKey marks the key revoked at the given time with the given
 	// reason, only if it is not revoked yet. It fails with ErrNotFound,
 	// or ErrAlreadyRevoked (leaving the first revocation as it was).
-	Revoke(ctx context.Context, id string, at time.Time, reason string) error
+	RevokeKey(ctx context.Context, id string, at time.Time, reason string) error
 
-	// Rotate atomically replaces the key oldID with next, only if oldID
+	// RotateKey atomically replaces the key oldID with next, only if oldID
 	// is still active at now (not revoked, not expired, ReplacedBy empty):
 	// it inserts next, sets the old record's ReplacedBy to next.ID, and
 	// sets its ExpiresAt to graceUntil if it had no expiry or a later one.
 	// Of several concurrent rotations of one key exactly one succeeds. It
 	// fails with ErrNotFound, ErrNotActive, or ErrDuplicateID (changing
 	// nothing).
-	Rotate(ctx context.Context, oldID string, next Record, graceUntil, now time.Time) error
+	RotateKey(ctx context.Context, oldID string, next Record, graceUntil, now time.Time) error
 
 	// TouchLastUsed sets LastUsedAt of each ID in batch to the given time
 	// if that is later than the stored one: forward only, so batches may

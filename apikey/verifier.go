@@ -16,9 +16,9 @@ import (
 // with your own context first for a different bound.
 const closeFlushTimeout = 10 * time.Second
 
-// VerifierConfig configures a [Verifier]. Give it either a Manager (the
+// Config configures a [Verifier]. Give it either a Manager (the
 // usual case in a process that also manages keys) or a Store.
-type VerifierConfig struct {
+type Config struct {
 	// Manager, if set, supplies the Store, Hasher, Prefix and clock, and
 	// tells the Verifier about every revocation and rotation it makes, so
 	// they take effect on the very next request in this process. Leave
@@ -91,7 +91,7 @@ type Verifier struct {
 // NewVerifier returns a Verifier for cfg. It fails with an error wrapping
 // [ErrInvalidConfig] if neither or both of Manager and Store are set, or a
 // field is out of range.
-func NewVerifier(cfg VerifierConfig) (*Verifier, error) {
+func NewVerifier(cfg Config) (*Verifier, error) {
 	v := &Verifier{
 		store:   cfg.Store,
 		hasher:  cfg.Hasher,
@@ -253,7 +253,7 @@ func (v *Verifier) acceptsEnv(e Env) bool {
 // load reads the record of id from the store and caches the answer.
 func (v *Verifier) load(ctx context.Context, id string, now time.Time) (*entry, error) {
 	gen := v.cache.generation()
-	rec, err := v.store.Get(ctx, id)
+	rec, err := v.store.Key(ctx, id)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		// Cloned: id is a piece of the presented key.

@@ -455,7 +455,7 @@ type wrongRecordStore struct {
 	other apikey.Record
 }
 
-func (s *wrongRecordStore) Get(context.Context, string) (apikey.Record, error) { return s.other, nil }
+func (s *wrongRecordStore) Key(context.Context, string) (apikey.Record, error) { return s.other, nil }
 
 // TestVerifyWrongRecord: a store that answers with another key's record
 // is broken, and the verifier says unavailable rather than judge the key
@@ -464,7 +464,7 @@ func TestVerifyWrongRecord(t *testing.T) {
 	fx := newFixture(t)
 	key, _ := fx.create(apikey.CreateParams{})
 	_, other := fx.create(apikey.CreateParams{})
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: &wrongRecordStore{Store: fx.store, other: other}, LastUsedInterval: -1})
+	v, err := apikey.NewVerifier(apikey.Config{Store: &wrongRecordStore{Store: fx.store, other: other}, LastUsedInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -586,7 +586,7 @@ func TestManagerChangesTakeEffectAtOnce(t *testing.T) {
 func TestOtherProcessStaleness(t *testing.T) {
 	fx := newFixture(t)
 	key, rec := fx.create(apikey.CreateParams{})
-	other, err := apikey.NewVerifier(apikey.VerifierConfig{Store: fx.store, Now: fx.clock.Now, LastUsedInterval: -1})
+	other, err := apikey.NewVerifier(apikey.Config{Store: fx.store, Now: fx.clock.Now, LastUsedInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -774,7 +774,7 @@ func FuzzVerify(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Manager: mgr, LastUsedInterval: -1})
+	v, err := apikey.NewVerifier(apikey.Config{Manager: mgr, LastUsedInterval: -1})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -112,7 +112,7 @@ func (k *apiKeys) bad() map[string]string {
 // Authenticator, RequireScopes.
 func audexumAPIKey(tb testing.TB, k *apiKeys, chain bool) middleware {
 	tb.Helper()
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Manager: k.manager})
+	v, err := apikey.NewVerifier(apikey.Config{Manager: k.manager})
 	if err != nil {
 		tb.Fatal(err)
 	}

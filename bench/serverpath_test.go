@@ -29,7 +29,7 @@ import (
 // serverPath is the SQLite store behind one reference-server-like stack.
 type serverPath struct {
 	store  *sqlstore.Store
-	keys   *jwt.KeySet
+	keys   *jwt.KeyManager
 	grants oauth.GrantStore
 }
 
@@ -46,7 +46,7 @@ func newServerPath(tb testing.TB) *serverPath {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { store.Close() })
-	keys, err := jwt.NewKeySet(jwt.KeySetConfig{Store: store.SigningKeys()})
+	keys, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: store.SigningKeys()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func (sp *serverPath) tokenPath(tb testing.TB, cacheSize int, sqlRevocation bool
 		Issuer:     testIssuer,
 		Audiences:  []string{testAudience},
 		Algorithms: []string{jwt.ES256, jwt.RS256, jwt.EdDSA},
-		KeySet:     sp.keys,
+		KeyManager: sp.keys,
 		CacheSize:  cacheSize,
 		Revoked:    isRevoked,
 	})
@@ -113,7 +113,7 @@ func (sp *serverPath) apiKeyPath(tb testing.TB) (http.Handler, string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: sp.store.APIKeys()})
+	v, err := apikey.NewVerifier(apikey.Config{Store: sp.store.APIKeys()})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -43,12 +43,12 @@ func tokenRequest(id, secret string) *http.Request {
 }
 
 // audexumToken is this toolkit's token endpoint: oauth.Server with memory
-// stores and a jwt.Signer on a KeySet of its default algorithm (ES256),
+// stores and a jwt.Signer on a KeyManager of its default algorithm (ES256),
 // minting RFC 9068 JWT access tokens.
 func audexumToken(tb testing.TB) *tokenEndpoint {
 	tb.Helper()
 	ctx := context.Background()
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func audexumToken(tb testing.TB) *tokenEndpoint {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	verifier, err := jwt.NewVerifier(jwt.Config{Issuer: testIssuer, Audiences: []string{testAudience}, Algorithms: []string{jwt.ES256}, KeySet: ks})
+	verifier, err := jwt.NewVerifier(jwt.Config{Issuer: testIssuer, Audiences: []string{testAudience}, Algorithms: []string{jwt.ES256}, KeyManager: ks})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func audexumToken(tb testing.TB) *tokenEndpoint {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	c, secret, err := srv.Registry().Register(ctx, oauth.Registration{Name: "bench", Type: oauth.ClientServer, Scopes: auth.MustScopes(testScope)})
+	c, secret, err := srv.ClientManager().Register(ctx, oauth.Registration{Name: "bench", Type: oauth.ClientServer, Scopes: auth.MustScopes(testScope)})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 // bound returns a key set's verifier and an access token bound to the
 // key whose thumbprint is jkt, as an authorization server would issue.
 func bound(jkt string) (*jwt.Verifier, string) {
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func bound(jkt string) (*jwt.Verifier, string) {
 	}
 	v, err := jwt.NewVerifier(jwt.Config{
 		Issuer: "https://auth.example.com", Audiences: []string{"https://api.example.com"},
-		Algorithms: []string{jwt.ES256}, KeySet: ks, CacheSize: 1000,
+		Algorithms: []string{jwt.ES256}, KeyManager: ks, CacheSize: 1000,
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -211,7 +211,7 @@ type issuer struct {
 
 func newIssuer(t testing.TB) *issuer {
 	t.Helper()
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.ES256, Now: fixedNow})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.ES256, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func newIssuer(t testing.TB) *issuer {
 	}
 	v, err := jwt.NewVerifier(jwt.Config{
 		Issuer: testIssuer, Audiences: []string{testAudience}, Algorithms: []string{jwt.ES256},
-		KeySet: ks, CacheSize: 1000, Now: fixedNow,
+		KeyManager: ks, CacheSize: 1000, Now: fixedNow,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -102,7 +102,7 @@ func newASFixture(t *testing.T, key *clientKey) *asFixture {
 	var h atomic.Pointer[http.Handler]
 	f.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*h.Load()).ServeHTTP(w, r) }))
 	t.Cleanup(f.srv.Close)
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Now: fixedNow})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func newASFixture(t *testing.T, key *clientKey) *asFixture {
 	}
 	handler := as.Handler()
 	h.Store(&handler)
-	c, _, err := as.Registry().Register(t.Context(), oauth.Registration{
+	c, _, err := as.ClientManager().Register(t.Context(), oauth.Registration{
 		Name: "Bank app", Type: oauth.ClientMobile, RedirectURIs: []string{"http://127.0.0.1/cb"},
 		Scopes: auth.MustScopes("read"), RequireDPoP: true,
 	})

@@ -3,7 +3,7 @@ package jwt
 import "github.com/audexum/auth/internal/jws"
 
 // Algorithm names (RFC 7518 §3.1, RFC 8037 §3.1) accepted in
-// [Config.Algorithms] and [KeySetConfig.Algorithm]. "none" and the HMAC
+// [Config.Algorithms] and [KeyManagerConfig.Algorithm]. "none" and the HMAC
 // algorithms are not among them: an access token is verified with a public
 // key, never with a shared secret (RFC 8725 §3.1, §3.2).
 const (

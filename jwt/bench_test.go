@@ -93,13 +93,13 @@ func BenchmarkJWTRepeated(b *testing.B) {
 	}
 }
 
-// BenchmarkJWTRepeatedKeySet is Repeated with an in-process KeySet as the
+// BenchmarkJWTRepeatedKeySet is Repeated with an in-process KeyManager as the
 // key source: the authorization server verifying its own tokens, as
 // cmd/audexum does.
 func BenchmarkJWTRepeatedKeySet(b *testing.B) {
 	for _, alg := range benchAlgs {
 		b.Run(alg, func(b *testing.B) {
-			ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: alg, Now: fixedNow})
+			ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: alg, Now: fixedNow})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -116,7 +116,7 @@ func BenchmarkJWTRepeatedKeySet(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			v := newVerifier(b, jwt.Config{Algorithms: []string{alg}, KeySet: ks, CacheSize: 1000})
+			v := newVerifier(b, jwt.Config{Algorithms: []string{alg}, KeyManager: ks, CacheSize: 1000})
 			serveBench(b, v, tok.Value)
 		})
 	}

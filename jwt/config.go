@@ -19,7 +19,7 @@ const (
 	// DefaultMaxTokenLifetime is the longest token lifetime ("exp" minus
 	// "iat") a Verifier accepts when Config.MaxTokenLifetime is zero, and
 	// the longest a Signer may give a token of a key set when
-	// KeySetConfig.MaxTokenLifetime is zero. It is well above the hour
+	// KeyManagerConfig.MaxTokenLifetime is zero. It is well above the hour
 	// package oauth gives its access tokens by default.
 	DefaultMaxTokenLifetime = 24 * time.Hour
 	// DefaultMaxTokenSize is the longest token accepted, in bytes, when
@@ -53,8 +53,8 @@ const (
 
 // Config configures a [Verifier]. The zero value of every field is the
 // secure choice; Issuer, Audiences, Algorithms and at least one key source
-// (JWKSURLs, JWKS, Keys, KeySet or Keyfunc) must be set. Key sources
-// combine: a "kid" is looked up in JWKS and Keys, then KeySet, JWKSURLs
+// (JWKSURLs, JWKS, Keys, KeyManager or Keyfunc) must be set. Key sources
+// combine: a "kid" is looked up in JWKS and Keys, then KeyManager, JWKSURLs
 // and Keyfunc, and the first source that has it decides.
 type Config struct {
 	// Issuer is the exact "iss" every token must carry: the authorization
@@ -93,7 +93,7 @@ type Config struct {
 	// Keys are trusted public keys, each bound to one algorithm.
 	Keys []PublicKey
 
-	// KeySet, if set, is a key set of this process (the authorization
+	// KeyManager, if set, is a key set of this process (the authorization
 	// server verifying its own tokens): its published public keys are used
 	// directly, rotations included, without HTTP. A token signed with a
 	// retired key of the set is refused if its "iat" is later than the
@@ -102,7 +102,7 @@ type Config struct {
 	// retirement verify until they expire. Keys from JWKSURLs, JWKS and
 	// Keys carry no retirement time, so the rule does not apply to them:
 	// their issuer ends a key's use by no longer publishing it.
-	KeySet *KeySet
+	KeyManager *KeyManager
 
 	// Keyfunc, if set, is a keyfunc (github.com/MicahParks/keyfunc/v3)
 	// the service already runs, from keyfunc.NewDefaultCtx, keyfunc.New
@@ -175,7 +175,7 @@ type Config struct {
 	// added to the limit itself: both times come from the issuer's clock.
 	// Set it to the longest lifetime the issuer mints (package oauth: an
 	// hour by default), not more. If zero, [DefaultMaxTokenLifetime];
-	// negative is an error, and so is a KeySet whose MaxTokenLifetime is
+	// negative is an error, and so is a KeyManager whose MaxTokenLifetime is
 	// longer. The limit cannot be turned off: an issuer of longer tokens
 	// needs a larger value.
 	//
@@ -192,7 +192,7 @@ type Config struct {
 	// CacheSize is the number of verified tokens kept, keyed by the whole
 	// token, so a repeated token costs a map lookup instead of a signature
 	// check. Only tokens that passed every check enter it; the time claims
-	// and, for a KeySet's key, its retirement are re-checked and Revoked
+	// and, for a KeyManager's key, its retirement are re-checked and Revoked
 	// is called on every hit. If zero, no cache.
 	CacheSize int
 

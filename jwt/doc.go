@@ -1,5 +1,5 @@
 // Package jwt provides OAuth 2.0 JWT access tokens (RFC 9068): a
-// [Verifier] for resource servers, and a [Signer] with a rotating [KeySet]
+// [Verifier] for resource servers, and a [Signer] with a rotating [KeyManager]
 // for the authorization server that mints them.
 //
 // # Verifying
@@ -8,7 +8,7 @@
 // needs the issuer, this server's audience, an algorithm allow-list and a
 // key source: the issuer's JWKS URL (fetched in the background, refreshed
 // on an interval and, rate limited, when a token names an unknown key),
-// given keys, an in-process [KeySet], or the keyfunc
+// given keys, an in-process [KeyManager], or the keyfunc
 // (github.com/MicahParks/keyfunc/v3) a service already runs
 // ([Config.Keyfunc]), whose keys are held to the same rules:
 //
@@ -43,10 +43,10 @@
 //
 // # Signing
 //
-// [NewKeySet] generates keys (ES256 by default), named by their RFC 7638
-// thumbprint, and persists them through a [KeyStore]. [KeySet.Rotate]
+// [NewKeyManager] generates keys (ES256 by default), named by their RFC 7638
+// thumbprint, and persists them through a [KeyStore]. [KeyManager.Rotate]
 // activates the key published ahead and keeps retired keys published until
-// their tokens have expired; [KeySet.JWKSHandler] serves the public keys.
+// their tokens have expired; [KeyManager.JWKSHandler] serves the public keys.
 // [Signer.Sign] mints a token; every token it mints verifies with a
 // Verifier pointed at the handler.
 //
@@ -76,10 +76,10 @@
 // limit can be raised, not turned off; "iat" is required, as RFC 9068
 // asks.
 //
-// The retirement rule, for a [KeySet] as key source: a token signed with a
+// The retirement rule, for a [KeyManager] as key source: a token signed with a
 // retired key is refused if its "iat" is later than the key's retirement
 // plus the leeway. The set keeps publishing a retired key for its
-// KeySetConfig.MaxTokenLifetime plus [MaxLeeway], so the tokens it signed
+// KeyManagerConfig.MaxTokenLifetime plus [MaxLeeway], so the tokens it signed
 // before verify until they expire, but whoever kept the key cannot mint new
 // ones. Keys from JWKSURLs, JWKS or Keys carry no retirement time, so the
 // rule does not apply to them: their issuer ends a key's use by no longer

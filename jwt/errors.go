@@ -38,7 +38,7 @@ var (
 	// ErrLifetimeTooLong: the token's lifetime, "exp" minus "iat",
 	// exceeds [Config.MaxTokenLifetime].
 	ErrLifetimeTooLong = errors.New("jwt: token lifetime too long")
-	// ErrRetiredKey: the token was signed with a key of [Config.KeySet]
+	// ErrRetiredKey: the token was signed with a key of [Config.KeyManager]
 	// that had been retired ([StoredKey.RetiredAt]) more than the leeway
 	// before the token's "iat", or the token has no "iat" to show it was
 	// issued before.

@@ -33,7 +33,7 @@ func exampleNow() time.Time { return time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 func ExampleNewVerifier() {
 	// The authorization server, here in the same process for the
 	// example: a key set published at its JWKS URL, and a signer.
-	keys, err := jwt.NewKeySet(jwt.KeySetConfig{Now: exampleNow})
+	keys, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Now: exampleNow})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func ExampleNewVerifier() {
 // then means redeploying, so prefer JWKSURLs when the issuer publishes
 // them.
 func ExampleNewVerifier_givenKeys() {
-	keys, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Now: exampleNow})
+	keys, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA, Now: exampleNow})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func ExampleNewVerifier_givenKeys() {
 func ExampleConfig_keyfunc() {
 	// The authorization server, here in the same process for the
 	// example.
-	keys, err := jwt.NewKeySet(jwt.KeySetConfig{Now: exampleNow})
+	keys, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Now: exampleNow})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -218,9 +218,9 @@ func ExampleConfig_keyfunc() {
 }
 
 // The authorization server mints access tokens with a Signer over a
-// KeySet, and publishes the public keys with the key set's JWKS handler.
+// KeyManager, and publishes the public keys with the key set's JWKS handler.
 func ExampleSigner_Sign() {
-	keys, err := jwt.NewKeySet(jwt.KeySetConfig{Now: exampleNow})
+	keys, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Now: exampleNow})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -243,7 +243,7 @@ func newVerifier(t testing.TB, cfg jwt.Config) *jwt.Verifier {
 // not.
 func keyOf(t testing.TB, store jwt.KeyStore, kid string) *testKey {
 	t.Helper()
-	stored, err := store.Load(t.Context())
+	stored, err := store.LoadKeys(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

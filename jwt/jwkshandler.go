@@ -8,10 +8,10 @@ import (
 // JWKSHandler returns a handler that serves the key set's public keys as
 // a JWK Set (RFC 7517 §5), for the authorization server's "jwks_uri". It
 // answers GET and HEAD with Content-Type application/jwk-set+json and
-// Cache-Control: public, max-age (KeySetConfig.JWKSMaxAge), and other
+// Cache-Control: public, max-age (KeyManagerConfig.JWKSMaxAge), and other
 // methods with 405. Rotations show at once. Only public keys are served,
 // each with "kid", "alg" and "use".
-func (ks *KeySet) JWKSHandler() http.Handler {
+func (ks *KeyManager) JWKSHandler() http.Handler {
 	cacheControl := []string{"public, max-age=" + strconv.FormatInt(int64(ks.maxAge.Seconds()), 10)}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()

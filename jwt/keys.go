@@ -24,7 +24,7 @@ import (
 type keySource struct {
 	store   jwkset.Storage
 	url     string         // "" for given keys and key sets
-	keySet  *KeySet        // the in-process key set store publishes; nil for other sources
+	keySet  *KeyManager    // the in-process key set store publishes; nil for other sources
 	keyfunc jwkset.Storage // Config.Keyfunc's storage, read into store; nil for other sources
 
 	mu          sync.Mutex // serialises replacing the set
@@ -45,7 +45,7 @@ func (s *keySource) isLoaded() bool {
 // signingKey names the key that verified a token, for the checks that
 // depend on the key rather than on the token.
 type signingKey struct {
-	keySet *KeySet // the key set the key belongs to; nil for other sources
+	keySet *KeyManager // the key set the key belongs to; nil for other sources
 	kid    string
 }
 
@@ -180,7 +180,7 @@ func bindKey(key crypto.PublicKey, kid string, alg *algorithm) (jwkset.JWK, bool
 // belongs to if any, or errUnknownKey. A key bound to another algorithm
 // than alg is refused (RFC 8725 §3.1): an RS256 key never checks a PS256
 // token.
-func (v *Verifier) lookup(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, *KeySet, error) {
+func (v *Verifier) lookup(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, *KeyManager, error) {
 	for _, src := range v.sources {
 		j, err := src.store.KeyRead(ctx, kid)
 		if err != nil {

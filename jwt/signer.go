@@ -23,7 +23,7 @@ type SignerConfig struct {
 	// Required.
 	Issuer string
 	// Keys signs the tokens with its active key. Required.
-	Keys *KeySet
+	Keys *KeyManager
 	// DefaultLifetime is the lifetime of tokens whose Claims.Lifetime is
 	// zero. If zero, [DefaultLifetime]. At most the key set's
 	// MaxTokenLifetime.
@@ -74,7 +74,7 @@ type Token struct {
 // safe for concurrent use.
 type Signer struct {
 	issuer   string
-	keys     *KeySet
+	keys     *KeyManager
 	lifetime time.Duration
 	now      func() time.Time
 }

@@ -12,7 +12,7 @@ import (
 )
 
 func TestSignClaims(t *testing.T) {
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, MaxTokenLifetime: 2 * time.Hour})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA, MaxTokenLifetime: 2 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestSignClaims(t *testing.T) {
 // TestSignBound: a token signed with KeyThumbprint carries "cnf" {"jkt"}
 // and verifies to a principal bound to that key; without it, none.
 func TestSignBound(t *testing.T) {
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func TestSignBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeySet: ks, CacheSize: 4})
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeyManager: ks, CacheSize: 4})
 	for _, jkt := range []string{testJKT, ""} {
 		tok, err := signer.Sign(t.Context(), jwt.Claims{Subject: "u", ClientID: "c", Audience: []string{testAudience}, KeyThumbprint: jkt})
 		if err != nil {

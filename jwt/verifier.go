@@ -132,16 +132,16 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if err := v.addGivenKeys(cfg); err != nil {
 		return nil, err
 	}
-	if cfg.KeySet != nil {
-		if v.allowedAlgorithm(cfg.KeySet.alg.Name) == nil {
-			return nil, configError("the key set's algorithm %s is not in Algorithms", cfg.KeySet.alg.Name)
+	if cfg.KeyManager != nil {
+		if v.allowedAlgorithm(cfg.KeyManager.alg.Name) == nil {
+			return nil, configError("the key set's algorithm %s is not in Algorithms", cfg.KeyManager.alg.Name)
 		}
-		if longest := cfg.KeySet.maxLifetime; longest.Seconds() > v.lifetime {
+		if longest := cfg.KeyManager.maxLifetime; longest.Seconds() > v.lifetime {
 			// Fail now rather than refuse the set's longer tokens later.
 			return nil, configError("the key set's MaxTokenLifetime %v exceeds MaxTokenLifetime %v", longest, orDefault(cfg.MaxTokenLifetime, DefaultMaxTokenLifetime))
 		}
-		src := newLoadedSource(cfg.KeySet.public)
-		src.keySet = cfg.KeySet
+		src := newLoadedSource(cfg.KeyManager.public)
+		src.keySet = cfg.KeyManager
 		v.sources = append(v.sources, src)
 	}
 	if err := v.addRemotes(cfg); err != nil {
@@ -151,7 +151,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		return nil, err
 	}
 	if len(v.sources) == 0 {
-		return nil, configError("a key source is required (JWKSURLs, JWKS, Keys, KeySet or Keyfunc)")
+		return nil, configError("a key source is required (JWKSURLs, JWKS, Keys, KeyManager or Keyfunc)")
 	}
 	v.start()
 	return v, nil
@@ -187,7 +187,7 @@ func (v *Verifier) MatchShape(credential string) bool {
 //     lifetime, "exp" minus "iat", within MaxTokenLifetime; a "cnf"
 //     claim must bind the token to a DPoP key ("jkt", RFC 9449 §6.1),
 //     which goes to Principal.KeyThumbprint;
-//  6. for a key of Config.KeySet, "iat" no later than the key's
+//  6. for a key of Config.KeyManager, "iat" no later than the key's
 //     retirement plus leeway;
 //  7. Config.Revoked.
 //
@@ -362,7 +362,7 @@ func (v *Verifier) checkSignature(ctx context.Context, h *header, alg *algorithm
 // at most RefreshWait. A fetch already running may have started before the
 // key was published, so after it one more may start, within the same
 // rate limit.
-func (v *Verifier) key(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, *KeySet, error) {
+func (v *Verifier) key(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, *KeyManager, error) {
 	key, ks, err := v.lookup(ctx, kid, alg)
 	if err != errUnknownKey || !v.refreshable() {
 		return key, ks, err
@@ -458,7 +458,7 @@ func (v *Verifier) checkTimes(exp, nbf, iat float64, has uint16) error {
 	return nil
 }
 
-// checkRetired refuses a token whose key, of a KeySet, was retired
+// checkRetired refuses a token whose key, of a KeyManager, was retired
 // before the token's "iat" by more than the leeway (issue 12): whoever
 // holds a retired key's private material can still sign, but not with a
 // fresh "iat". Tokens issued before the retirement verify until they

@@ -26,7 +26,7 @@ import (
 func TestRoundTrip(t *testing.T) {
 	for _, alg := range []string{jwt.ES256, jwt.RS256, jwt.EdDSA} {
 		t.Run(alg, func(t *testing.T) {
-			ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: alg, Now: fixedNow})
+			ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: alg, Now: fixedNow})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -86,7 +86,7 @@ func TestRoundTrip(t *testing.T) {
 func TestLocalKeySet(t *testing.T) {
 	now := t0
 	clock := func() time.Time { return now }
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Now: clock})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +94,7 @@ func TestLocalKeySet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeySet: ks, Now: clock})
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeyManager: ks, Now: clock})
 	if !v.Ready() {
 		t.Fatal("got not ready, want ready: a key set is loaded at once")
 	}
@@ -126,7 +126,7 @@ func TestRetiredKey(t *testing.T) {
 	retiredAt := t0.Add(10 * time.Minute)
 	setNow := t0
 	store := jwt.NewMemoryKeyStore()
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: store, Now: func() time.Time { return setNow }})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA, Store: store, Now: func() time.Time { return setNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestRetiredKey(t *testing.T) {
 	verifier := func(cfg jwt.Config) *jwt.Verifier {
 		cfg.Algorithms, cfg.CacheSize, cfg.Now = []string{jwt.EdDSA}, 100, func() time.Time { return now }
 		if cfg.JWKSURLs == nil {
-			cfg.KeySet = ks
+			cfg.KeyManager = ks
 		}
 		return newVerifier(t, cfg)
 	}
@@ -202,7 +202,7 @@ func TestRetiredKey(t *testing.T) {
 		{"optional iat missing, retired key", lax, issued(old, retiredAt.Add(-time.Minute), "iat"), retiredAt, jwt.ErrRetiredKey},
 		{"optional iat missing, active key", lax, issued(current, retiredAt, "iat"), retiredAt, nil},
 		// A JWKS carries no retirement time: a verifier that fetches the
-		// set cannot apply the rule (Config.KeySet says so).
+		// set cannot apply the rule (Config.KeyManager says so).
 		{"remote verifier, issued after the retirement", remote, issued(old, retiredAt.Add(time.Hour)), retiredAt.Add(time.Hour), nil},
 	}
 	for _, tc := range tests {
@@ -229,16 +229,16 @@ func TestRetiredKeySharedStore(t *testing.T) {
 	now := t0
 	clock := func() time.Time { return now }
 	store := jwt.NewMemoryKeyStore()
-	ours, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: store, Now: clock})
+	ours, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA, Store: store, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	theirs, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: store, Now: clock})
+	theirs, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA, Store: store, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
 	k := keyOf(t, store, ours.ActiveKeyID())
-	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeySet: ours, CacheSize: 10, Now: clock})
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeyManager: ours, CacheSize: 10, Now: clock})
 	before := k.token(t, claims(map[string]any{"jti": "before"}))
 	now = t0.Add(time.Minute)
 	if err := theirs.Rotate(t.Context()); err != nil {
@@ -260,20 +260,20 @@ func TestRetiredKeySharedStore(t *testing.T) {
 // next Reload, cached ones included.
 func TestDroppedKeyCached(t *testing.T) {
 	store := jwt.NewMemoryKeyStore()
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: store, Now: fixedNow})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA, Store: store, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
 	k := keyOf(t, store, ks.ActiveKeyID())
-	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeySet: ks, CacheSize: 10})
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeyManager: ks, CacheSize: 10})
 	tok := k.token(t, claims(nil))
 	expectVerify(t, v, tok, nil)
-	stored, err := store.Load(t.Context())
+	stored, err := store.LoadKeys(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	stored = slices.DeleteFunc(stored, func(s jwt.StoredKey) bool { return s.ID == k.kid })
-	if err := store.Save(t.Context(), stored); err != nil {
+	if err := store.SaveKeys(t.Context(), stored); err != nil {
 		t.Fatal(err)
 	}
 	if err := ks.Reload(t.Context()); err != nil {
@@ -289,7 +289,7 @@ func TestLeakedKeyThroughServer(t *testing.T) {
 	now := t0
 	clock := func() time.Time { return now }
 	store := jwt.NewMemoryKeyStore()
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Store: store, Now: clock})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: store, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestLeakedKeyThroughServer(t *testing.T) {
 	}
 	current := keyOf(t, store, ks.ActiveKeyID())
 	now = t0.Add(time.Hour)
-	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.ES256}, KeySet: ks, CacheSize: 10, Now: clock})
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.ES256}, KeyManager: ks, CacheSize: 10, Now: clock})
 	var mu sync.Mutex // the hook runs on the server's goroutine
 	var reasons []error
 	a, err := auth.New(auth.Config{Verifiers: []auth.Verifier{v}, OnFailure: func(e auth.Event) {
@@ -387,7 +387,7 @@ func TestMatchShape(t *testing.T) {
 func TestNewVerifierConfig(t *testing.T) {
 	k := newTestKey(t, jwt.ES256, "k1", 0)
 	keys := []jwt.PublicKey{k.public()}
-	longKeySet, err := jwt.NewKeySet(jwt.KeySetConfig{MaxTokenLifetime: 48 * time.Hour})
+	longKeySet, err := jwt.NewKeyManager(jwt.KeyManagerConfig{MaxTokenLifetime: 48 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,8 +410,8 @@ func TestNewVerifierConfig(t *testing.T) {
 		{"negative cache", func(c *jwt.Config) { c.CacheSize = -1 }},
 		{"negative MaxTokenLifetime", func(c *jwt.Config) { c.MaxTokenLifetime = -time.Second }},
 		// Its Signer could mint 48 h tokens that this verifier refuses.
-		{"key set signs longer than MaxTokenLifetime", func(c *jwt.Config) { c.KeySet = longKeySet }},
-		{"key set signs longer than the default", func(c *jwt.Config) { c.KeySet = longKeySet; c.MaxTokenLifetime = 47 * time.Hour }},
+		{"key set signs longer than MaxTokenLifetime", func(c *jwt.Config) { c.KeyManager = longKeySet }},
+		{"key set signs longer than the default", func(c *jwt.Config) { c.KeyManager = longKeySet; c.MaxTokenLifetime = 47 * time.Hour }},
 		{"unknown optional claim", func(c *jwt.Config) { c.InsecureOptionalClaims = []string{"exp"} }},
 		{"key not in allow-list", func(c *jwt.Config) { c.Algorithms = []string{jwt.EdDSA} }},
 		{"key of wrong curve", func(c *jwt.Config) { c.Algorithms = []string{jwt.ES384}; c.Keys[0].Algorithm = jwt.ES384 }},
@@ -441,7 +441,7 @@ func TestNewVerifierConfig(t *testing.T) {
 	}
 	v.Close()
 	long := good()
-	long.KeySet, long.MaxTokenLifetime = longKeySet, 48*time.Hour
+	long.KeyManager, long.MaxTokenLifetime = longKeySet, 48*time.Hour
 	if v, err = jwt.NewVerifier(long); err != nil {
 		t.Fatalf("key set and verifier both at 48 h: got %v, want success", err)
 	}

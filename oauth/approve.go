@@ -73,7 +73,7 @@ func (s *Server) Approve(w http.ResponseWriter, r *http.Request, req *AuthorizeR
 		CreatedAt:     now,
 		ExpiresAt:     now.Add(s.codeTTL),
 	}
-	if err := s.grants.SaveCode(r.Context(), c); err != nil {
+	if err := s.grants.CreateCode(r.Context(), c); err != nil {
 		return fail("temporarily_unavailable", fmt.Errorf("%w: grant store: %w", ErrUnavailable, err))
 	}
 	s.redirect(w, req.RedirectURI, [][2]string{{"code", code}}, req.State)

@@ -287,7 +287,7 @@ func TestAuthorizeEndpoint(t *testing.T) {
 }
 
 // TestAuthorizeClientWithoutCodeGrant: a client stored without the
-// authorization_code grant (the Registry does not make one, but a store
+// authorization_code grant (the ClientManager does not make one, but a store
 // filled by other means can hold it) gets no code, even with a registered
 // redirect URI: the error goes back to it as unauthorized_client.
 func TestAuthorizeClientWithoutCodeGrant(t *testing.T) {

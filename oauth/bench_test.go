@@ -44,7 +44,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 // BenchmarkSignOnly is the ES256 signer alone, with the claims the token
 // endpoint gives it.
 func BenchmarkSignOnly(b *testing.B) {
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{})
 	if err != nil {
 		b.Fatal(err)
 	}

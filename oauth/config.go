@@ -72,7 +72,7 @@ type Config struct {
 	Signer Signer
 
 	// JWKS serves the public keys of the Signer at /.well-known/jwks.json,
-	// usually [jwt.KeySet.JWKSHandler]. If nil, the route is not served
+	// usually [jwt.KeyManager.JWKSHandler]. If nil, the route is not served
 	// and the metadata has no jwks_uri.
 	JWKS http.Handler
 
@@ -93,8 +93,8 @@ type Config struct {
 	// package and the consent page use too. If set, it is enforced at
 	// every step that hands out a scope, matched case-sensitively:
 	//
-	//   - [Server.Registry] refuses to register a client with a scope
-	//     outside it (see [RegistryConfig.ScopeCatalog]);
+	//   - [Server.ClientManager] refuses to register a client with a scope
+	//     outside it (see [ClientManagerConfig.ScopeCatalog]);
 	//   - the authorization endpoint answers invalid_scope to a request
 	//     whose scopes (those asked for, or the client's defaults) are not
 	//     all in it;

@@ -10,16 +10,16 @@
 //
 // Most servers need a [Server] from [NewServer], its [Server.Handler]
 // mounted behind [auth.RequireHTTPS], the application's [auth.ScopeCatalog]
-// in Config.ScopeCatalog, clients registered through [Server.Registry],
+// in Config.ScopeCatalog, clients registered through [Server.ClientManager],
 // and a Config.Consent function that logs the user in and calls
 // [Server.Approve] or [Server.Deny].
 //
 // # Quick start
 //
-//	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Store: keyStore})
+//	keys, _ := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: keyStore})
 //	signer, _ := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: keys})
 //	self, _ := jwt.NewVerifier(jwt.Config{Issuer: issuer, Audiences: aud,
-//		Algorithms: []string{jwt.ES256}, KeySet: keys})
+//		Algorithms: []string{jwt.ES256}, KeyManager: keys})
 //	srv, err := oauth.NewServer(oauth.Config{
 //		Issuer:              issuer, // "https://auth.example.com"
 //		Signer:              signer,
@@ -75,7 +75,7 @@
 //
 // # Clients and secrets
 //
-// [Registry.Register] creates a server (client_credentials), web
+// [Get.Register] creates a server (client_credentials), web
 // (authorization_code) or mobile (public, no secret) client with exact
 // redirect URIs, and returns its secret once:
 //
@@ -85,7 +85,7 @@
 // a prefix that secret scanners can match. The store keeps its SHA-256
 // only, compared in constant time: with this much entropy a fast hash is
 // as safe as a slow one, and a password hash on the token path would be a
-// denial-of-service lever. [Registry.RotateSecret] issues a new secret and
+// denial-of-service lever. [Get.RotateSecret] issues a new secret and
 // keeps the old one valid for a grace period. Clients authenticate with
 // client_secret_basic (RFC 6749 §2.3.1, form-urlencoded ID and secret) or
 // client_secret_post, never both; repeated failures for one client ID are

@@ -70,7 +70,7 @@ func withProof(t testing.TB, s *dpop.Signer, r *http.Request, nonce string) *htt
 // mobileDPoPClient registers a mobile client that requires DPoP.
 func (f *fixture) mobileDPoPClient(t testing.TB) string {
 	t.Helper()
-	c, _, err := f.srv.Registry().Register(context.Background(), oauth.Registration{
+	c, _, err := f.srv.ClientManager().Register(context.Background(), oauth.Registration{
 		Name: "Bank app", Type: oauth.ClientMobile, RedirectURIs: []string{mobileRedirect},
 		Scopes: auth.MustScopes("read"), RequireDPoP: true,
 	})
@@ -223,7 +223,7 @@ func TestTokenEndpointDPoP(t *testing.T) {
 	// A public client that does not require DPoP but used it: its bound
 	// code and its bound refresh token still need a proof by the key
 	// (checkBinding, not the client's RequireDPoP, refuses them).
-	opt, _, err := f.srv.Registry().Register(context.Background(), oauth.Registration{
+	opt, _, err := f.srv.ClientManager().Register(context.Background(), oauth.Registration{
 		Name: "Optional DPoP app", Type: oauth.ClientMobile, RedirectURIs: []string{mobileRedirect},
 		Scopes: auth.MustScopes("read"),
 	})

@@ -7,7 +7,7 @@ import "errors"
 // written to a response: clients see only the RFC 6749 §5.2 error codes,
 // each with one constant description.
 var (
-	// ErrInvalidConfig: NewServer or NewRegistry was given an unusable
+	// ErrInvalidConfig: NewServer or NewClientManager was given an unusable
 	// Config.
 	ErrInvalidConfig = errors.New("oauth: invalid config")
 

@@ -27,7 +27,7 @@ var scopeCatalog = auth.MustScopeCatalog([]auth.ScopeInfo{
 // newExampleServer builds a server with memory stores and an ES256 key
 // set, as a small deployment would.
 func newExampleServer(consent func(http.ResponseWriter, *http.Request, *oauth.AuthorizeRequest)) *oauth.Server {
-	keys, err := jwt.NewKeySet(jwt.KeySetConfig{})
+	keys, err := jwt.NewKeyManager(jwt.KeyManagerConfig{})
 	if err != nil {
 		panic(err)
 	}
@@ -57,7 +57,7 @@ func newExampleServer(consent func(http.ResponseWriter, *http.Request, *oauth.Au
 // secret is shown once and only its hash is stored.
 func Example_clientCredentials() {
 	srv := newExampleServer(nil)
-	client, secret, err := srv.Registry().Register(context.Background(), oauth.Registration{
+	client, secret, err := srv.ClientManager().Register(context.Background(), oauth.Registration{
 		Name:   "Billing service",
 		Type:   oauth.ClientServer,
 		Scopes: auth.MustScopes("data:read"),
@@ -95,7 +95,7 @@ func Example_clientCredentials() {
 func ExampleConfig_scopeCatalog() {
 	srv := newExampleServer(nil)
 	for _, scope := range []string{"data:raed", "Data:Read", "data:read"} {
-		_, _, err := srv.Registry().Register(context.Background(), oauth.Registration{
+		_, _, err := srv.ClientManager().Register(context.Background(), oauth.Registration{
 			Name:   "Billing service",
 			Type:   oauth.ClientServer,
 			Scopes: auth.MustScopes(scope),
@@ -136,7 +136,7 @@ func ExampleServer_Approve() {
 		// req.Client.Name and req.Scopes on a consent page.
 		srv.Approve(w, r, req, "user-123", req.Scopes)
 	})
-	client, _, err := srv.Registry().Register(context.Background(), oauth.Registration{
+	client, _, err := srv.ClientManager().Register(context.Background(), oauth.Registration{
 		Name:         "Web app",
 		Type:         oauth.ClientWeb,
 		RedirectURIs: []string{"https://app.example.com/callback"},
@@ -175,7 +175,7 @@ func ExampleServer_Approve() {
 // attacker's address.
 func ExampleServer_ParseAuthorizeRequest() {
 	srv := newExampleServer(nil)
-	client, _, _ := srv.Registry().Register(context.Background(), oauth.Registration{
+	client, _, _ := srv.ClientManager().Register(context.Background(), oauth.Registration{
 		Name:         "Web app",
 		Type:         oauth.ClientWeb,
 		RedirectURIs: []string{"https://app.example.com/callback"},
@@ -200,12 +200,12 @@ func ExampleServer_ParseAuthorizeRequest() {
 // jwt.Config.Revoked.
 func ExampleServer_IsRevoked() {
 	srv := newExampleServer(nil)
-	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{})
+	keys, _ := jwt.NewKeyManager(jwt.KeyManagerConfig{})
 	verifier, err := jwt.NewVerifier(jwt.Config{
 		Issuer:     srv.Issuer(),
 		Audiences:  []string{"https://api.example.com"},
 		Algorithms: []string{jwt.ES256},
-		KeySet:     keys,
+		KeyManager: keys,
 		Revoked:    srv.IsRevoked,
 	})
 	if err != nil {
@@ -225,15 +225,15 @@ func ExampleServer_IsRevoked() {
 // deleting the client cannot revoke them one by one. Wrap the token
 // verifier in a ClientGate, and give the gate, not the verifier, to the
 // Authenticator and to Config.AccessTokenVerifier. Tell the gate of every
-// client change: here by hand after Registry.Delete; with sqlstore,
+// client change: here by hand after ClientManager.Delete; with sqlstore,
 // Store.Follow does it for changes made by any process.
 func ExampleClientGate() {
 	ctx := context.Background()
 	const issuer, api = "https://auth.example.com", "https://api.example.com"
-	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{})
+	keys, _ := jwt.NewKeyManager(jwt.KeyManagerConfig{})
 	signer, _ := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: keys})
 	tokens, err := jwt.NewVerifier(jwt.Config{Issuer: issuer, Audiences: []string{api},
-		Algorithms: []string{jwt.ES256}, KeySet: keys})
+		Algorithms: []string{jwt.ES256}, KeyManager: keys})
 	if err != nil {
 		panic(err)
 	}
@@ -251,7 +251,7 @@ func ExampleClientGate() {
 		fmt.Fprint(w, "hello ", p.Subject)
 	}))
 
-	registry, _ := oauth.NewRegistry(oauth.RegistryConfig{Clients: clients})
+	registry, _ := oauth.NewClientManager(oauth.ClientManagerConfig{Clients: clients})
 	client, _, _ := registry.Register(ctx, oauth.Registration{Name: "Billing", Type: oauth.ClientServer})
 	tok, _ := signer.Sign(ctx, jwt.Claims{Subject: client.ID, ClientID: client.ID, Audience: []string{api}})
 	call := func() {
@@ -286,10 +286,10 @@ func ExampleRevocationCache() {
 	if err != nil {
 		panic(err)
 	}
-	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{})
+	keys, _ := jwt.NewKeyManager(jwt.KeyManagerConfig{})
 	signer, _ := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: keys})
 	tokens, _ := jwt.NewVerifier(jwt.Config{Issuer: issuer, Audiences: []string{api},
-		Algorithms: []string{jwt.ES256}, KeySet: keys, Revoked: grants.IsRevoked})
+		Algorithms: []string{jwt.ES256}, KeyManager: keys, Revoked: grants.IsRevoked})
 	// oauth.Config{Grants: grants, AccessTokenVerifier: tokens, …}
 
 	tok, _ := signer.Sign(ctx, jwt.Claims{Subject: "svc", ClientID: "svc", Audience: []string{api}})

@@ -70,7 +70,7 @@ type fixture struct {
 	clock    *clock
 	clients  *oauth.MemoryClientStore
 	grants   *oauth.MemoryGrantStore
-	keys     *jwt.KeySet
+	keys     *jwt.KeyManager
 	verifier *jwt.Verifier
 
 	svcID, svcSecret string // server client: client_credentials
@@ -93,9 +93,9 @@ func newFixture(t testing.TB, opts ...fixtureOption) *fixture {
 func newFixtureAt(t testing.TB, issuer string, clk *clock, now func() time.Time, opts ...fixtureOption) *fixture {
 	t.Helper()
 	f := &fixture{clock: clk, clients: oauth.NewMemoryClientStore(), grants: oauth.NewMemoryGrantStore()}
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Now: now})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Now: now})
 	if err != nil {
-		t.Fatalf("NewKeySet: %v", err)
+		t.Fatalf("NewKeyManager: %v", err)
 	}
 	f.keys = ks
 	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: ks, Now: now})
@@ -106,7 +106,7 @@ func newFixtureAt(t testing.TB, issuer string, clk *clock, now func() time.Time,
 		Issuer:     issuer,
 		Audiences:  []string{testAudience},
 		Algorithms: []string{jwt.ES256},
-		KeySet:     ks,
+		KeyManager: ks,
 		Now:        now,
 	})
 	if err != nil {
@@ -147,7 +147,7 @@ func newFixtureAt(t testing.TB, issuer string, clk *clock, now func() time.Time,
 	}
 	f.h = f.srv.Handler()
 	ctx := context.Background()
-	reg := f.srv.Registry()
+	reg := f.srv.ClientManager()
 	c, secret, err := reg.Register(ctx, oauth.Registration{Name: "Billing service", Type: oauth.ClientServer, Scopes: auth.MustScopes("read", "write"), DefaultScopes: auth.MustScopes("read")})
 	if err != nil {
 		t.Fatalf("Register server: %v", err)

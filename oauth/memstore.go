@@ -176,8 +176,8 @@ func (s *MemoryGrantStore) sweep(now time.Time) {
 	}
 }
 
-// SaveCode implements [GrantStore].
-func (s *MemoryGrantStore) SaveCode(_ context.Context, c *Code) error {
+// CreateCode implements [GrantStore].
+func (s *MemoryGrantStore) CreateCode(_ context.Context, c *Code) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sweep(c.CreatedAt)

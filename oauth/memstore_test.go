@@ -34,7 +34,7 @@ func TestMemoryGrantStoreSweepKeepsRevocations(t *testing.T) {
 	at := start.Add(time.Hour)
 	for i := range 3000 { // several sweeps' worth of operations
 		c := &oauth.Code{Hash: oauth.HashSecret(fmt.Sprint("code-", i)), GrantID: fmt.Sprint("g-", i), CreatedAt: at, ExpiresAt: at.Add(time.Minute)}
-		if err := s.SaveCode(ctx, c); err != nil {
+		if err := s.CreateCode(ctx, c); err != nil {
 			t.Fatal(err)
 		}
 	}

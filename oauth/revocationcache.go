@@ -142,9 +142,9 @@ func (c *RevocationCache) IsRevoked(ctx context.Context, jti string) (bool, erro
 // changed invalidates every "not revoked" answer.
 func (c *RevocationCache) changed() { c.gen.Add(1) }
 
-// SaveCode implements [GrantStore].
-func (c *RevocationCache) SaveCode(ctx context.Context, code *Code) error {
-	return c.store.SaveCode(ctx, code)
+// CreateCode implements [GrantStore].
+func (c *RevocationCache) CreateCode(ctx context.Context, code *Code) error {
+	return c.store.CreateCode(ctx, code)
 }
 
 // ClaimCode implements [GrantStore]. A reused code revokes what it issued,

@@ -155,7 +155,7 @@ func TestTokenScopeCatalog(t *testing.T) {
 func TestScopeLeavesCatalog(t *testing.T) {
 	wide := auth.MustScopeCatalog(append(slices.Collect(testCatalog.All()), auth.ScopeInfo{Name: "legacy", Description: "the old API"}))
 	f := newFixture(t, func(c *oauth.Config) { c.ScopeCatalog = wide })
-	c, secret, err := f.srv.Registry().Register(context.Background(), oauth.Registration{
+	c, secret, err := f.srv.ClientManager().Register(context.Background(), oauth.Registration{
 		Name: "Old app", Type: oauth.ClientWeb, RedirectURIs: []string{webRedirect}, Scopes: auth.MustScopes("read", "legacy"),
 	})
 	if err != nil {

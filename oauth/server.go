@@ -35,7 +35,7 @@ type Server struct {
 	verifier auth.Verifier
 	clients  ClientStore
 	grants   GrantStore
-	registry *Registry
+	registry *Get
 	// scopes are the catalog's names (or the deprecated Config.Scopes):
 	// when not empty, no scope outside them is authorized or issued.
 	scopes   auth.Scopes
@@ -134,7 +134,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	s.proxies = append([]netip.Prefix(nil), cfg.TrustedProxies...)
 	window := orDefault(cfg.AuthFailureWindow, DefaultAuthFailureWindow)
-	attempts, err := auth.NewAttemptCounter(auth.AttemptConfig{
+	attempts, err := auth.NewAttemptCounter(auth.AttemptCounterConfig{
 		Name:               "oauth-client",
 		PerNetwork:         auth.AttemptLimit{Max: orDefault(cfg.MaxNetworkAuthFailures, DefaultMaxNetworkAuthFailures), Window: window},
 		PerIdentityNetwork: auth.AttemptLimit{Max: orDefault(cfg.MaxAuthFailures, DefaultMaxAuthFailures), Window: window},
@@ -145,7 +145,7 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	s.attempts = attempts
-	reg, err := NewRegistry(RegistryConfig{Clients: cfg.Clients, ScopeCatalog: cfg.ScopeCatalog, AllowedScopes: cfg.Scopes, SecretGrace: cfg.SecretGrace, Now: s.now})
+	reg, err := NewClientManager(ClientManagerConfig{Clients: cfg.Clients, ScopeCatalog: cfg.ScopeCatalog, AllowedScopes: cfg.Scopes, SecretGrace: cfg.SecretGrace, Now: s.now})
 	if err != nil {
 		return nil, err
 	}
@@ -187,9 +187,9 @@ func checkIssuer(iss string) error {
 	return nil
 }
 
-// Registry returns the client registry, to register clients and rotate
+// ClientManager returns the client registry, to register clients and rotate
 // their secrets.
-func (s *Server) Registry() *Registry { return s.registry }
+func (s *Server) ClientManager() *Get { return s.registry }
 
 // Issuer returns the issuer identifier.
 func (s *Server) Issuer() string { return s.issuer }

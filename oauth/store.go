@@ -162,9 +162,9 @@ type RefreshToken struct {
 // heads. Errors other than the sentinels named mean the store could not
 // answer; the server answers 503, never a verdict.
 type GrantStore interface {
-	// SaveCode stores a new authorization code. It fails with
+	// CreateCode stores a new authorization code. It fails with
 	// ErrAlreadyExists if the hash is taken.
-	SaveCode(ctx context.Context, c *Code) error
+	CreateCode(ctx context.Context, c *Code) error
 
 	// ClaimCode marks the code used at now and returns it. If it was
 	// already used, it returns the stored code together with ErrCodeUsed

@@ -327,7 +327,7 @@ func TestTokenEndpoint(t *testing.T) {
 			status: 400, err: "unauthorized_client",
 		},
 		{
-			// The Registry refuses to make such a client, but a store
+			// The ClientManager refuses to make such a client, but a store
 			// filled by other means can hold one: the token endpoint
 			// refuses it all the same, since it proves nothing.
 			name: "client_credentials by a stored public client that has the grant",
@@ -395,7 +395,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{
 			name: "authorization_code for a client without the refresh_token grant",
 			req: func(t *testing.T, f *fixture) *http.Request {
-				c, secret, err := f.srv.Registry().Register(context.Background(), oauth.Registration{
+				c, secret, err := f.srv.ClientManager().Register(context.Background(), oauth.Registration{
 					Name: "No refresh", Type: oauth.ClientWeb, RedirectURIs: []string{webRedirect},
 					GrantTypes: []string{oauth.GrantAuthorizationCode}, Scopes: auth.MustScopes("read"),
 				})
@@ -709,7 +709,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{
 			name: "previous secret within the rotation grace period",
 			req: func(t *testing.T, f *fixture) *http.Request {
-				if _, err := f.srv.Registry().RotateSecret(context.Background(), f.svcID); err != nil {
+				if _, err := f.srv.ClientManager().RotateSecret(context.Background(), f.svcID); err != nil {
 					t.Fatalf("RotateSecret: %v", err)
 				}
 				f.clock.Advance(oauth.DefaultSecretGrace - time.Second)
@@ -720,7 +720,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{
 			name: "previous secret after the rotation grace period",
 			req: func(t *testing.T, f *fixture) *http.Request {
-				if _, err := f.srv.Registry().RotateSecret(context.Background(), f.svcID); err != nil {
+				if _, err := f.srv.ClientManager().RotateSecret(context.Background(), f.svcID); err != nil {
 					t.Fatalf("RotateSecret: %v", err)
 				}
 				f.clock.Advance(oauth.DefaultSecretGrace)
@@ -731,7 +731,7 @@ func TestTokenEndpoint(t *testing.T) {
 		{
 			name: "new secret right after rotation",
 			req: func(t *testing.T, f *fixture) *http.Request {
-				s, err := f.srv.Registry().RotateSecret(context.Background(), f.svcID)
+				s, err := f.srv.ClientManager().RotateSecret(context.Background(), f.svcID)
 				if err != nil {
 					t.Fatalf("RotateSecret: %v", err)
 				}

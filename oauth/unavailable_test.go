@@ -33,11 +33,11 @@ type brokenGrants struct {
 	fail map[string]bool
 }
 
-func (b *brokenGrants) SaveCode(ctx context.Context, c *oauth.Code) error {
-	if b.fail["SaveCode"] {
+func (b *brokenGrants) CreateCode(ctx context.Context, c *oauth.Code) error {
+	if b.fail["CreateCode"] {
 		return errDown
 	}
-	return b.GrantStore.SaveCode(ctx, c)
+	return b.GrantStore.CreateCode(ctx, c)
 }
 
 func (b *brokenGrants) ClaimCode(ctx context.Context, h oauth.Hash, now time.Time) (*oauth.Code, error) {
@@ -182,7 +182,7 @@ func TestUnavailable(t *testing.T) {
 
 	t.Run("Approve with the grant store down", func(t *testing.T) {
 		e := setup(t)
-		e.grants.fail["SaveCode"] = true
+		e.grants.fail["CreateCode"] = true
 		w := e.f.serve(authorizeRequest(e.f.authorizeValues()))
 		loc, _ := url.Parse(w.Header().Get("Location"))
 		if w.Code != http.StatusSeeOther || loc.Query().Get("error") != "temporarily_unavailable" || loc.Query().Get("code") != "" {

@@ -13,7 +13,7 @@ import (
 
 // The adapters below fit this module's own key manager and client
 // registry to the portal, whatever store is under them: a server gives
-// the portal the Manager and Registry its API and authorization server
+// the portal the Manager and ClientManager its API and authorization server
 // use, so the portal's changes follow every rule of theirs (the scope
 // catalog, the name rules, the audit trail and change log of the store).
 
@@ -21,7 +21,7 @@ import (
 // usable: set Manager. It is safe for concurrent use.
 //
 // Give the API's apikey.Verifier the same Manager
-// (apikey.VerifierConfig.Manager): a key revoked or rotated in the portal
+// (apikey.Config.Manager): a key revoked or rotated in the portal
 // is then refused on the very next request in this process, and other
 // processes sharing the store learn of it as they learn of any change
 // (with github.com/audexum/auth/sqlstore, its change log).
@@ -111,17 +111,17 @@ type ClientLister interface {
 	ListClientsByOwner(ctx context.Context, owner string) ([]*oauth.Client, error)
 }
 
-// RegistryApps is the [Applications] of an oauth.Registry. Its zero value
+// ClientManagerApps is the [Applications] of an oauth.ClientManager. Its zero value
 // is not usable: set both fields. It is safe for concurrent use.
 //
-// Give the authorization server the Registry's store, and wrap the API's
+// Give the authorization server the ClientManager's store, and wrap the API's
 // token verifier in an oauth.ClientGate on it, so a deleted application's
 // tokens stop working.
-type RegistryApps struct {
-	// Registry registers the applications and issues their secrets, with
+type ClientManagerApps struct {
+	// Manager registers the applications and issues their secrets, with
 	// the server's scope catalog. Required.
-	Registry *oauth.Registry
-	// Clients lists an account's applications: the Registry's own
+	Manager *oauth.Get
+	// Clients lists an account's applications: the ClientManager's own
 	// ClientStore. Required.
 	Clients ClientLister
 }
@@ -144,7 +144,7 @@ func appErr(err error) error {
 }
 
 // ListApps implements [Applications]: the Clients' ListClientsByOwner.
-func (a RegistryApps) ListApps(ctx context.Context, owner string) ([]App, error) {
+func (a ClientManagerApps) ListApps(ctx context.Context, owner string) ([]App, error) {
 	cs, err := a.Clients.ListClientsByOwner(ctx, owner)
 	if err != nil {
 		return nil, err
@@ -158,20 +158,20 @@ func (a RegistryApps) ListApps(ctx context.Context, owner string) ([]App, error)
 	return out, nil
 }
 
-// App implements [Applications]: the Registry's Client.
-func (a RegistryApps) App(ctx context.Context, id string) (App, error) {
-	c, err := a.Registry.Client(ctx, id)
+// App implements [Applications]: the ClientManager's Client.
+func (a ClientManagerApps) App(ctx context.Context, id string) (App, error) {
+	c, err := a.Manager.Client(ctx, id)
 	if err != nil {
 		return App{}, appErr(err)
 	}
 	return appFromClient(c), nil
 }
 
-// RegisterApp implements [Applications]: the Registry's Register, with the
+// RegisterApp implements [Applications]: the ClientManager's Register, with the
 // grant types that follow from the type (client credentials for a server
 // application, authorization code and refresh token for the others).
-func (a RegistryApps) RegisterApp(ctx context.Context, p AppParams) (App, string, error) {
-	c, secret, err := a.Registry.Register(ctx, oauth.Registration{
+func (a ClientManagerApps) RegisterApp(ctx context.Context, p AppParams) (App, string, error) {
+	c, secret, err := a.Manager.Register(ctx, oauth.Registration{
 		Name: p.Name, Type: p.Type, RedirectURIs: p.RedirectURIs, Scopes: p.Scopes, Owner: p.Owner,
 	})
 	if err != nil {
@@ -180,10 +180,10 @@ func (a RegistryApps) RegisterApp(ctx context.Context, p AppParams) (App, string
 	return appFromClient(c), secret, nil
 }
 
-// RotateAppSecret implements [Applications]: the Registry's RotateSecret,
+// RotateAppSecret implements [Applications]: the ClientManager's RotateSecret,
 // whose SecretGrace is how long the previous secret keeps working.
-func (a RegistryApps) RotateAppSecret(ctx context.Context, id string) (string, error) {
-	secret, err := a.Registry.RotateSecret(ctx, id)
+func (a ClientManagerApps) RotateAppSecret(ctx context.Context, id string) (string, error) {
+	secret, err := a.Manager.RotateSecret(ctx, id)
 	if errors.Is(err, oauth.ErrInvalidClientConfig) {
 		// A mobile application has no secret to rotate: as the portal
 		// answers for its rotation page, there is no such thing.
@@ -192,15 +192,15 @@ func (a RegistryApps) RotateAppSecret(ctx context.Context, id string) (string, e
 	return secret, appErr(err)
 }
 
-// DeleteApp implements [Applications]: the Registry's Delete. Tokens
+// DeleteApp implements [Applications]: the ClientManager's Delete. Tokens
 // already issued to the application are refused from then on where the
 // API checks them through an oauth.ClientGate.
-func (a RegistryApps) DeleteApp(ctx context.Context, id string) error {
-	return appErr(a.Registry.Delete(ctx, id))
+func (a ClientManagerApps) DeleteApp(ctx context.Context, id string) error {
+	return appErr(a.Manager.Delete(ctx, id))
 }
 
 // The adapters implement the portal's interfaces.
 var (
 	_ Keys         = ManagerKeys{}
-	_ Applications = RegistryApps{}
+	_ Applications = ClientManagerApps{}
 )

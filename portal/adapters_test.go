@@ -28,7 +28,7 @@ func TestManagerKeys(t *testing.T) {
 		}
 		c.Keys = portal.ManagerKeys{Manager: mgr}
 	})
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Manager: mgr})
+	v, err := apikey.NewVerifier(apikey.Config{Manager: mgr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,18 +76,18 @@ func TestManagerKeys(t *testing.T) {
 	wantStatus(t, "bob on alice's key", bob.get("/portal/keys/"+nextID), http.StatusNotFound)
 }
 
-// TestRegistryApps: on a real oauth.Registry, the portal registers
+// TestRegistryApps: on a real oauth.ClientManager, the portal registers
 // applications of each type with the owner, the secret it shows once is
 // the client's, a new secret replaces it, and a deleted application is
 // gone; lists are the owner's.
 func TestRegistryApps(t *testing.T) {
 	clients := oauth.NewMemoryClientStore()
 	h := newHarness(t, func(c *portal.Config) {
-		reg, err := oauth.NewRegistry(oauth.RegistryConfig{Clients: clients, ScopeCatalog: c.ScopeCatalog, Now: c.Now})
+		reg, err := oauth.NewClientManager(oauth.ClientManagerConfig{Clients: clients, ScopeCatalog: c.ScopeCatalog, Now: c.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Applications = portal.RegistryApps{Registry: reg, Clients: clients}
+		c.Applications = portal.ClientManagerApps{Manager: reg, Clients: clients}
 	})
 	ctx := context.Background()
 	hasSecret := func(id, secret string) bool {
@@ -150,7 +150,7 @@ func TestRegistryApps(t *testing.T) {
 	wantContains(t, "app list", b.get("/portal/apps"), web.ID, "Photo Printer", "backend", "phone")
 
 	// A new secret: shown once, the client's; the old one keeps working
-	// for the Registry's grace period.
+	// for the ClientManager's grace period.
 	pg = b.post("/portal/apps/"+web.ID+"/rotate", url.Values{"confirm": {"yes"}})
 	wantStatus(t, "rotate secret", pg, http.StatusOK)
 	if s := secret(pg.body); s == "" || s == webSecret || !hasSecret(web.ID, s) || !hasSecret(web.ID, webSecret) {
@@ -191,11 +191,11 @@ func TestAdapterErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := oauth.NewRegistry(oauth.RegistryConfig{Clients: oauth.NewMemoryClientStore(), ScopeCatalog: catalog})
+	reg, err := oauth.NewClientManager(oauth.ClientManagerConfig{Clients: oauth.NewMemoryClientStore(), ScopeCatalog: catalog})
 	if err != nil {
 		t.Fatal(err)
 	}
-	apps := portal.RegistryApps{Registry: reg, Clients: failingLister{}}
+	apps := portal.ClientManagerApps{Manager: reg, Clients: failingLister{}}
 	tests := []struct {
 		name       string
 		err        error

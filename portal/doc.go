@@ -16,9 +16,9 @@
 //		Accounts:     accounts,     // Accounts: sign-in, password change
 //		Sessions:     sessions,     // Sessions
 //		Keys:         portal.ManagerKeys{Manager: manager},
-//		Applications: portal.RegistryApps{Registry: registry, Clients: clientStore},
+//		Applications: portal.ClientManagerApps{Manager: registry, Clients: clientStore},
 //		Usage:        usage,        // Usage: per-credential counts
-//		ScopeCatalog: catalog,      // the catalog the Manager and Registry get
+//		ScopeCatalog: catalog,      // the catalog the Manager and ClientManager get
 //		WithActor:    sqlstore.WithActor,
 //	})
 //	if err != nil {
@@ -32,8 +32,8 @@
 // [Accounts], [AccountCreator] (sign-up, off unless [Config.SignUp] is
 // set), [Sessions], [Keys], [Applications] and [Usage], with types of its
 // own ([Account], [Session], [Key], [App], [Bucket], [Failure]). It does
-// not import a database package. [ManagerKeys] and [RegistryApps] fit this
-// module's apikey.Manager and oauth.Registry, whatever their store; a
+// not import a database package. [ManagerKeys] and [ClientManagerApps] fit this
+// module's apikey.Manager and oauth.ClientManager, whatever their store; a
 // server writes the others over its own tables; package portaltest has
 // in-memory ones for tests and examples.
 // Stores report the sentinels of this package ([ErrNotFound],

@@ -70,7 +70,7 @@ func newHarness(t *testing.T, edit func(*portal.Config)) *harness {
 	h.st = portaltest.New(h.clock.Now)
 	h.alice = h.st.AddAccount("alice", "alice-password")
 	h.bob = h.st.AddAccount("bob", "bob-password")
-	counter, err := auth.NewAttemptCounter(auth.AttemptConfig{
+	counter, err := auth.NewAttemptCounter(auth.AttemptCounterConfig{
 		Name:               "password",
 		PerNetwork:         auth.AttemptLimit{Max: 30, Window: 15 * time.Minute},
 		PerIdentityNetwork: auth.AttemptLimit{Max: 5, Window: 15 * time.Minute},

@@ -51,7 +51,7 @@ type Config struct {
 	Usage Usage
 
 	// ScopeCatalog is the server's scope catalog, the one its
-	// apikey.Manager and oauth.Registry get: the forms offer its scopes
+	// apikey.Manager and oauth.ClientManager get: the forms offer its scopes
 	// and accept no other. Required.
 	ScopeCatalog *auth.ScopeCatalog
 

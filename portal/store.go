@@ -210,7 +210,7 @@ type AppParams struct {
 }
 
 // Applications manages OAuth 2.0 clients. An adapter over an
-// oauth.Registry maps each method to the Registry's (Register with the
+// oauth.ClientManager maps each method to the ClientManager's (Register with the
 // owner, Client, RotateSecret, Delete; a list of the owner's clients) and
 // oauth.ErrNotFound to ErrNotFound.
 type Applications interface {

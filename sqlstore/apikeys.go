@@ -14,7 +14,7 @@ import (
 	"github.com/audexum/auth/apikey"
 )
 
-// APIKeyStore is the [apikey.Store] of a [Store]: tables api_keys and
+// APIKeys is the [apikey.Store] of a [Store]: tables api_keys and
 // api_key_scopes. Get it from [Store.APIKeys]; it is safe for concurrent
 // use.
 //
@@ -25,12 +25,12 @@ import (
 // revocation, rotation: the old key and the new one) is recorded in the
 // change log ([KindAPIKey]) in its own transaction, so verifiers in other
 // processes drop what they cached of the key (see [Store.Follow]).
-type APIKeyStore struct{ s *Store }
+type APIKeys struct{ s *Store }
 
-var _ apikey.Store = (*APIKeyStore)(nil)
+var _ apikey.Store = (*APIKeys)(nil)
 
 // APIKeys returns the store of API key records.
-func (s *Store) APIKeys() *APIKeyStore { return &APIKeyStore{s: s} }
+func (s *Store) APIKeys() *APIKeys { return &APIKeys{s: s} }
 
 const apiKeyColumns = `k.id, k.hash, k.pepper_version, k.env, k.name, k.description, k.owner,
 	k.created_at, k.expires_at, k.revoked_at, k.revoke_reason, k.rotated_from, k.replaced_by,
@@ -42,13 +42,13 @@ const apiKeyGet = `SELECT ` + apiKeyColumns + `
 FROM api_keys k LEFT JOIN api_key_scopes s ON s.key_id = k.id
 WHERE k.id = $1`
 
-// Insert implements [apikey.Store].
-func (a *APIKeyStore) Insert(ctx context.Context, rec apikey.Record) error {
+// CreateKey implements [apikey.Store].
+func (a *APIKeys) CreateKey(ctx context.Context, rec apikey.Record) error {
 	err := a.s.inTx(ctx, func(tx *sql.Tx) error {
 		if err := insertAPIKey(ctx, tx, &rec); err != nil {
 			return err
 		}
-		if err := a.s.record(ctx, tx, AuditAPIKey, ActionCreated, rec.ID, keyDetails(&rec)); err != nil {
+		if err := a.s.record(ctx, tx, KindAPIKey, ActionCreated, rec.ID, keyDetails(&rec)); err != nil {
 			return err
 		}
 		// A verifier may hold "no such key" for this ID (its negative
@@ -113,8 +113,8 @@ func insertScopes(ctx context.Context, tx *sql.Tx, table, column, id string, sco
 	return err
 }
 
-// Get implements [apikey.Store].
-func (a *APIKeyStore) Get(ctx context.Context, id string) (apikey.Record, error) {
+// Key implements [apikey.Store].
+func (a *APIKeys) Key(ctx context.Context, id string) (apikey.Record, error) {
 	if !storable(id) {
 		return apikey.Record{}, apikey.ErrNotFound
 	}
@@ -136,8 +136,8 @@ func (a *APIKeyStore) Get(ctx context.Context, id string) (apikey.Record, error)
 	return recs[0], nil
 }
 
-// List implements [apikey.Store].
-func (a *APIKeyStore) List(ctx context.Context, f apikey.Filter) ([]apikey.Record, error) {
+// ListKeys implements [apikey.Store].
+func (a *APIKeys) ListKeys(ctx context.Context, f apikey.Filter) ([]apikey.Record, error) {
 	var (
 		where []string
 		args  []any
@@ -230,10 +230,10 @@ func scanAPIKeys(rows *sql.Rows) ([]apikey.Record, error) {
 	return recs, nil
 }
 
-// Revoke implements [apikey.Store]. The revocation is recorded in the
+// RevokeKey implements [apikey.Store]. The revocation is recorded in the
 // change log, so other processes drop their cached copy (see
 // [Store.Watch]).
-func (a *APIKeyStore) Revoke(ctx context.Context, id string, at time.Time, reason string) error {
+func (a *APIKeys) RevokeKey(ctx context.Context, id string, at time.Time, reason string) error {
 	if !storable(id) {
 		return apikey.ErrNotFound
 	}
@@ -250,7 +250,7 @@ WHERE id = $1 AND revoked_at IS NULL RETURNING owner`, id, micros(at), reason).S
 		case err != nil:
 			return err
 		}
-		if err := a.s.record(ctx, tx, AuditAPIKey, ActionRevoked, id, AuditDetails{Owner: owner, Reason: reason}); err != nil {
+		if err := a.s.record(ctx, tx, KindAPIKey, ActionRevoked, id, AuditDetails{Owner: owner, Reason: reason}); err != nil {
 			return err
 		}
 		return a.s.recordChange(ctx, tx, KindAPIKey, id)
@@ -275,12 +275,12 @@ func whyNoAPIKey(ctx context.Context, tx *sql.Tx, id string, ifExists error) err
 	return ifExists
 }
 
-// Rotate implements [apikey.Store]: one transaction whose first statement
+// RotateKey implements [apikey.Store]: one transaction whose first statement
 // is a compare-and-swap on the old key (active and not yet replaced), so of
 // concurrent rotations exactly one matches a row. On PostgreSQL the losers
 // wait on the winner's row lock and then re-check the condition against
 // the committed row; on SQLite writers take turns.
-func (a *APIKeyStore) Rotate(ctx context.Context, oldID string, next apikey.Record, graceUntil, now time.Time) error {
+func (a *APIKeys) RotateKey(ctx context.Context, oldID string, next apikey.Record, graceUntil, now time.Time) error {
 	if !storable(oldID) {
 		return apikey.ErrNotFound
 	}
@@ -304,7 +304,7 @@ WHERE id = $1 AND revoked_at IS NULL AND replaced_by IS NULL
 		if err := insertAPIKey(ctx, tx, &next); err != nil {
 			return err
 		}
-		if err := a.s.record(ctx, tx, AuditAPIKey, ActionRotated, oldID,
+		if err := a.s.record(ctx, tx, KindAPIKey, ActionRotated, oldID,
 			AuditDetails{Name: next.Name, Owner: next.Owner, RotatedTo: next.ID, OldValidUntil: timeRef(graceUntil)}); err != nil {
 			return err
 		}
@@ -312,7 +312,7 @@ WHERE id = $1 AND revoked_at IS NULL AND replaced_by IS NULL
 		if created.RotatedFrom == "" {
 			created.RotatedFrom = oldID
 		}
-		if err := a.s.record(ctx, tx, AuditAPIKey, ActionCreated, next.ID, keyDetails(&created)); err != nil {
+		if err := a.s.record(ctx, tx, KindAPIKey, ActionCreated, next.ID, keyDetails(&created)); err != nil {
 			return err
 		}
 		if err := a.s.recordChange(ctx, tx, KindAPIKey, oldID); err != nil {
@@ -337,7 +337,7 @@ const touchChunk = 200
 // a time back, and a batch that failed halfway can simply be sent again.
 // IDs go in sorted order, so two processes updating overlapping keys lock
 // rows in the same order.
-func (a *APIKeyStore) TouchLastUsed(ctx context.Context, batch map[string]time.Time) error {
+func (a *APIKeys) TouchLastUsed(ctx context.Context, batch map[string]time.Time) error {
 	ids := make([]string, 0, len(batch))
 	for id := range batch {
 		ids = append(ids, id)

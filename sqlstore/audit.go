@@ -13,18 +13,6 @@ import (
 	"github.com/audexum/auth"
 )
 
-// AuditKind says what sort of record an [AuditEvent] is about.
-type AuditKind string
-
-// The kinds of record the audit trail follows.
-const (
-	AuditAPIKey AuditKind = "api_key"
-	AuditClient AuditKind = "oauth_client"
-	AuditUser   AuditKind = "user"
-	// AuditSigningKey: the key that signs access tokens.
-	AuditSigningKey AuditKind = "signing_key"
-)
-
 // AuditAction is what happened to the record.
 type AuditAction string
 
@@ -81,7 +69,7 @@ type AuditEvent struct {
 	// Seq numbers the events in the order they were written.
 	Seq       int64
 	At        time.Time
-	Kind      AuditKind
+	Kind      Kind
 	Action    AuditAction
 	SubjectID string
 	// Actor is who did it, as the caller said with [WithActor]
@@ -142,12 +130,12 @@ func cleanActor(actor string) string {
 }
 
 // AuditLog is the audit trail of a [Store]: tables audit_events and
-// audit_failures. Get it from [Store.Audit]; it is safe for concurrent
+// audit_failures. Get it from [Store.AuditLog]; it is safe for concurrent
 // use.
 //
 // The Store records the lifecycle of API keys and OAuth clients itself,
-// in the transaction of each change ([APIKeyStore.Insert], Revoke and
-// Rotate; [ClientStore.CreateClient], RotateClientSecret and
+// in the transaction of each change ([APIKeys.CreateKey], Revoke and
+// Rotate; [Clients.CreateClient], RotateClientSecret and
 // DeleteClient), with the actor of the change's context ([WithActor]), so
 // no change commits without its row. Changes made outside the Store (the
 // users of cmd/audexum) record theirs with [AuditLog.RecordTx] in their own
@@ -155,8 +143,8 @@ func cleanActor(actor string) string {
 // [FailureRecorder].
 type AuditLog struct{ s *Store }
 
-// Audit returns the audit trail of the Store.
-func (s *Store) Audit() *AuditLog { return &AuditLog{s: s} }
+// AuditLog returns the audit trail of the Store.
+func (s *Store) AuditLog() *AuditLog { return &AuditLog{s: s} }
 
 // RecordTx writes e as part of the caller's transaction tx (on the
 // Store's database), so the change and its audit row commit or roll back
@@ -191,8 +179,8 @@ func (a *AuditLog) Record(ctx context.Context, e AuditEvent) error {
 }
 
 // record is the Store's own audit row for a change it makes in tx.
-func (s *Store) record(ctx context.Context, tx *sql.Tx, kind AuditKind, action AuditAction, id string, d AuditDetails) error {
-	return s.Audit().RecordTx(ctx, tx, AuditEvent{Kind: kind, Action: action, SubjectID: id, Details: d})
+func (s *Store) record(ctx context.Context, tx *sql.Tx, kind Kind, action AuditAction, id string, d AuditDetails) error {
+	return s.AuditLog().RecordTx(ctx, tx, AuditEvent{Kind: kind, Action: action, SubjectID: id, Details: d})
 }
 
 func scopeList(sc auth.Scopes) []string {
@@ -232,7 +220,7 @@ FROM audit_events WHERE at >= $1 ORDER BY at, seq`, micros(since))
 		if err := json.Unmarshal([]byte(details), &e.Details); err != nil {
 			return nil, fmt.Errorf("%w: audit event %d: %w", ErrCorruptRecord, e.Seq, err)
 		}
-		e.At, e.Kind, e.Action = fromMicros(at), AuditKind(kind), AuditAction(action)
+		e.At, e.Kind, e.Action = fromMicros(at), Kind(kind), AuditAction(action)
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {

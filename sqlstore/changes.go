@@ -7,26 +7,6 @@ import (
 	"strconv"
 )
 
-// Kind says what sort of record a [Change] is about.
-type Kind string
-
-// The kinds of change the change log records.
-const (
-	// KindAPIKey: an API key was created, revoked or rotated (a rotation
-	// records the old key and the new one). ID is the key ID.
-	KindAPIKey Kind = "api_key"
-	// KindClient: an OAuth 2.0 client was created or deleted, or its
-	// secrets changed. ID is the client ID.
-	KindClient Kind = "oauth_client"
-	// KindSigningKey: the signing key set was saved (a rotation, or the
-	// first keys). ID is empty. Reload the jwt.KeySet.
-	KindSigningKey Kind = "signing_key"
-	// KindAll: changes may have been missed (the watcher fell behind the
-	// log's retention, or could not read it for a while). Drop every
-	// cached record. ID is empty.
-	KindAll Kind = "*"
-)
-
 // Change is one entry of the change log: the record of this kind with
 // this ID changed, and copies cached by other processes are stale.
 type Change struct {

@@ -15,19 +15,19 @@ import (
 	"github.com/audexum/auth/oauth"
 )
 
-// ClientStore is the [oauth.ClientStore] of a [Store]: the oauth_client*
+// Clients is the [oauth.Clients] of a [Store]: the oauth_client*
 // tables. Get it from [Store.Clients]; it is safe for concurrent use.
 // Beyond the interface, it lists the clients of one account
-// ([ClientStore.ListClientsByOwner]).
+// ([Clients.ListClientsByOwner]).
 // Every change (creation, secret rotation, deletion) is recorded in the
 // change log ([KindClient]) in its own transaction, so the caches of other
 // processes hear of it (see [Store.Follow]).
-type ClientStore struct{ s *Store }
+type Clients struct{ s *Store }
 
-var _ oauth.ClientStore = (*ClientStore)(nil)
+var _ oauth.ClientStore = (*Clients)(nil)
 
 // Clients returns the store of OAuth 2.0 clients.
-func (s *Store) Clients() *ClientStore { return &ClientStore{s: s} }
+func (s *Store) Clients() *Clients { return &Clients{s: s} }
 
 // Scope kinds of oauth_client_scopes.
 const (
@@ -36,7 +36,7 @@ const (
 )
 
 // CreateClient implements [oauth.ClientStore].
-func (cs *ClientStore) CreateClient(ctx context.Context, c *oauth.Client) error {
+func (cs *Clients) CreateClient(ctx context.Context, c *oauth.Client) error {
 	err := cs.s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_clients (id, name, type, created_at, version, owner, require_dpop)
 VALUES ($1, $2, $3, $4, 0, $5, $6) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, string(c.Type), micros(c.CreatedAt), c.Owner, boolInt(c.RequireDPoP))
@@ -63,7 +63,7 @@ VALUES ($1, $2, $3, $4, 0, $5, $6) ON CONFLICT (id) DO NOTHING`, c.ID, c.Name, s
 				return err
 			}
 		}
-		if err := cs.s.record(ctx, tx, AuditClient, ActionCreated, c.ID, AuditDetails{
+		if err := cs.s.record(ctx, tx, KindClient, ActionCreated, c.ID, AuditDetails{
 			Name: c.Name, Owner: c.Owner, Type: string(c.Type), Scopes: scopeList(c.Scopes),
 			RedirectURIs: c.RedirectURIs, GrantTypes: c.GrantTypes, RequireDPoP: c.RequireDPoP}); err != nil {
 			return err
@@ -177,7 +177,7 @@ UNION ALL SELECT s.client_id, 3, s.scope, s.kind, NULL, NULL, NULL, NULL FROM oa
 )
 
 // Client implements [oauth.ClientStore].
-func (cs *ClientStore) Client(ctx context.Context, id string) (*oauth.Client, error) {
+func (cs *Clients) Client(ctx context.Context, id string) (*oauth.Client, error) {
 	if !storable(id) {
 		return nil, oauth.ErrNotFound
 	}
@@ -200,7 +200,7 @@ func (cs *ClientStore) Client(ctx context.Context, id string) (*oauth.Client, er
 }
 
 // ListClients implements [oauth.ClientStore].
-func (cs *ClientStore) ListClients(ctx context.Context) ([]*oauth.Client, error) {
+func (cs *Clients) ListClients(ctx context.Context) ([]*oauth.Client, error) {
 	rows, err := cs.s.db.QueryContext(ctx, clientsAll)
 	if err != nil {
 		return nil, wrap("list clients", err)
@@ -216,7 +216,7 @@ func (cs *ClientStore) ListClients(ctx context.Context) ([]*oauth.Client, error)
 // ID, in one statement (one snapshot); none for the empty owner, since
 // operator-managed clients belong to no account. A developer portal
 // lists an account's applications with it.
-func (cs *ClientStore) ListClientsByOwner(ctx context.Context, owner string) ([]*oauth.Client, error) {
+func (cs *Clients) ListClientsByOwner(ctx context.Context, owner string) ([]*oauth.Client, error) {
 	if owner == "" || !storable(owner) {
 		return []*oauth.Client{}, nil
 	}
@@ -336,7 +336,7 @@ func sortedVals(pv []posVal) []string {
 // bumps the client's version, which takes the client's row lock on
 // PostgreSQL (and the write lock on SQLite), so concurrent rotations of
 // one client take turns and each sees the other's secrets.
-func (cs *ClientStore) RotateClientSecret(ctx context.Context, id string, secret oauth.ClientSecret, oldUntil time.Time) error {
+func (cs *Clients) RotateClientSecret(ctx context.Context, id string, secret oauth.ClientSecret, oldUntil time.Time) error {
 	if !storable(id) {
 		return oauth.ErrNotFound
 	}
@@ -364,7 +364,7 @@ WHERE client_id = $1 AND expires_at IS NOT NULL AND expires_at <= $2`, id, micro
 		if err := insertClientSecret(ctx, tx, id, secret); err != nil {
 			return err
 		}
-		if err := cs.s.record(ctx, tx, AuditClient, ActionSecretRotated, id,
+		if err := cs.s.record(ctx, tx, KindClient, ActionSecretRotated, id,
 			AuditDetails{Owner: owner, OldValidUntil: timeRef(oldUntil), ExpiresAt: timeRef(secret.ExpiresAt)}); err != nil {
 			return err
 		}
@@ -375,7 +375,7 @@ WHERE client_id = $1 AND expires_at IS NOT NULL AND expires_at <= $2`, id, micro
 
 // DeleteClient implements [oauth.ClientStore]. The client's child rows go
 // with it (ON DELETE CASCADE); its grants stay, as the interface says.
-func (cs *ClientStore) DeleteClient(ctx context.Context, id string) error {
+func (cs *Clients) DeleteClient(ctx context.Context, id string) error {
 	if !storable(id) {
 		return oauth.ErrNotFound
 	}
@@ -389,7 +389,7 @@ func (cs *ClientStore) DeleteClient(ctx context.Context, id string) error {
 		case err != nil:
 			return err
 		}
-		if err := cs.s.record(ctx, tx, AuditClient, ActionDeleted, id, AuditDetails{Name: name, Owner: owner}); err != nil {
+		if err := cs.s.record(ctx, tx, KindClient, ActionDeleted, id, AuditDetails{Name: name, Owner: owner}); err != nil {
 			return err
 		}
 		return cs.s.recordChange(ctx, tx, KindClient, id)

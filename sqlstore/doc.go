@@ -45,7 +45,7 @@
 //   - [Store.Users]: end users, who are also the accounts that own API
 //     keys ([github.com/audexum/auth/apikey.Record] Owner) and OAuth
 //     clients ([github.com/audexum/auth/oauth.Client] Owner), by user ID;
-//     [UserStore.IsAccount] is what
+//     [Users.IsAccount] is what
 //     [github.com/audexum/auth/oauth.AccountResolver] needs;
 //   - [Store.Sessions]: sign-in sessions of a portal, stored by a hash of
 //     the session ID only;
@@ -98,7 +98,7 @@
 //
 // Servers cache what they read: API key verifiers the keys, the
 // [github.com/audexum/auth/oauth.ClientGate] which clients exist, the
-// [github.com/audexum/auth/jwt.KeySet] the signing keys. Every change to
+// [github.com/audexum/auth/jwt.KeyManager] the signing keys. Every change to
 // those records is also written to a change log, in the same transaction
 // as the change, whichever process makes it (a server, the CLI, another
 // instance):
@@ -116,7 +116,7 @@
 //	go store.Follow(ctx, sqlstore.Followers{
 //		APIKeys:     apiKeyVerifier, // *apikey.Verifier
 //		Clients:     clientGate,     // *oauth.ClientGate
-//		SigningKeys: keySet,         // *jwt.KeySet
+//		SigningKeys: keySet,         // *jwt.KeyManager
 //	})
 //
 // On SQLite, Follow polls the log, one indexed read per

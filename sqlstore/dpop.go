@@ -10,32 +10,32 @@ import (
 	"github.com/audexum/auth/dpop"
 )
 
-// DPoPReplayStore is a [dpop.ReplayStore] on the database (table
+// DPoPReplays is a [dpop.ReplayStore] on the database (table
 // dpop_proofs), for a fleet of resource servers and authorization
 // servers that must accept each DPoP proof once in all: a proof replayed
 // to another instance is refused there too. Get it from
-// [Store.DPoPReplay]; it is safe for concurrent use.
+// [Store.DPoPReplays]; it is safe for concurrent use.
 //
 // Each ClaimProof is one atomic statement, an insert that replaces only an
 // expired row (INSERT … ON CONFLICT … DO UPDATE … WHERE), so of concurrent
 // claims of one proof, from any number of processes, exactly one wins.
 // Rows of expired proofs are deleted in bounded batches by the claims
-// themselves (see [DPoPReplayStore.Sweep]), so the table holds about the
+// themselves (see [DPoPReplays.Sweep]), so the table holds about the
 // proofs of the last two windows.
 //
 // It costs one database write per DPoP request: on a single instance, or
 // on SQLite (one writer at a time), the Checker's default in-memory cache
 // serves better.
-type DPoPReplayStore struct {
+type DPoPReplays struct {
 	s       *Store
 	claims  atomic.Uint64
 	running atomic.Bool
 }
 
-var _ dpop.ReplayStore = (*DPoPReplayStore)(nil)
+var _ dpop.ReplayStore = (*DPoPReplays)(nil)
 
-// DPoPReplay returns the store of accepted DPoP proofs.
-func (s *Store) DPoPReplay() *DPoPReplayStore { return &DPoPReplayStore{s: s} }
+// DPoPReplays returns the store of accepted DPoP proofs.
+func (s *Store) DPoPReplays() *DPoPReplays { return &DPoPReplays{s: s} }
 
 const (
 	// dpopClaim inserts the proof, or takes over a row that has expired;
@@ -52,7 +52,7 @@ ON CONFLICT (id) DO UPDATE SET expires_at = excluded.expires_at WHERE dpop_proof
 // ClaimProof implements [dpop.ReplayStore] with one statement. One claim
 // in 64 then also deletes a bounded batch of expired rows; an error of
 // that sweep goes to [Config.OnError] and does not fail the claim.
-func (r *DPoPReplayStore) ClaimProof(ctx context.Context, key dpop.ReplayKey, now, expiresAt time.Time) (bool, error) {
+func (r *DPoPReplays) ClaimProof(ctx context.Context, key dpop.ReplayKey, now, expiresAt time.Time) (bool, error) {
 	st, err := r.s.stmt(ctx, dpopClaim)
 	if err != nil {
 		return false, fmt.Errorf("sqlstore: claim DPoP proof: %w", err)
@@ -78,7 +78,7 @@ func (r *DPoPReplayStore) ClaimProof(ctx context.Context, key dpop.ReplayKey, no
 // Sweep deletes up to 500 rows of proofs that expired before now and
 // returns how many it deleted. Claims call it on their own. On PostgreSQL
 // it skips rows other transactions hold, so it never waits for a claim.
-func (r *DPoPReplayStore) Sweep(ctx context.Context, now time.Time) (int, error) {
+func (r *DPoPReplays) Sweep(ctx context.Context, now time.Time) (int, error) {
 	q := `DELETE FROM dpop_proofs WHERE id IN (SELECT id FROM dpop_proofs WHERE expires_at <= $1 LIMIT ` + strconv.Itoa(dpopSweepBatch)
 	if r.s.dialect == Postgres {
 		q += ` FOR UPDATE SKIP LOCKED`

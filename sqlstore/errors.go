@@ -52,7 +52,7 @@ var (
 	// timeout or an expiry after its creation.
 	ErrInvalidSession = errors.New("sqlstore: invalid session")
 	// ErrPasswordChanged: the user's password hash is no longer the one
-	// the caller verified (see [SessionStore.CreateSession]).
+	// the caller verified (see [Sessions.CreateSession]).
 	ErrPasswordChanged = errors.New("sqlstore: the user's password changed")
 	// ErrIssuerMismatch: the database records another issuer than the
 	// one given to [Store.ClaimIssuer].

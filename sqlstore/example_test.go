@@ -44,7 +44,7 @@ func Example() {
 	defer store.Close()
 
 	keys, _ := apikey.NewManager(apikey.ManagerConfig{Store: store.APIKeys()})
-	v, _ := apikey.NewVerifier(apikey.VerifierConfig{Manager: keys})
+	v, _ := apikey.NewVerifier(apikey.Config{Manager: keys})
 	defer v.Close()
 
 	key, rec, _ := keys.Create(ctx, apikey.CreateParams{Name: "billing", Owner: "billing-service"})
@@ -70,7 +70,7 @@ func ExampleStore_Watch() {
 		return
 	}
 	defer store.Close()
-	v, _ := apikey.NewVerifier(apikey.VerifierConfig{Store: store.APIKeys()})
+	v, _ := apikey.NewVerifier(apikey.Config{Store: store.APIKeys()})
 	defer v.Close()
 
 	from, err := store.LatestChange(ctx)
@@ -112,12 +112,12 @@ func ExampleStore_Follow() {
 
 	// The server's caches.
 	const issuer, api = "https://auth.example.com", "https://api.example.com"
-	keys, _ := jwt.NewKeySet(jwt.KeySetConfig{Store: server.SigningKeys()})
+	keys, _ := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: server.SigningKeys()})
 	signer, _ := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: keys})
 	tokens, _ := jwt.NewVerifier(jwt.Config{Issuer: issuer, Audiences: []string{api},
-		Algorithms: []string{jwt.ES256}, KeySet: keys})
+		Algorithms: []string{jwt.ES256}, KeyManager: keys})
 	gate, _ := oauth.NewClientGate(oauth.ClientGateConfig{Verifier: tokens, Clients: server.Clients()})
-	apiKeys, _ := apikey.NewVerifier(apikey.VerifierConfig{Store: server.APIKeys()})
+	apiKeys, _ := apikey.NewVerifier(apikey.Config{Store: server.APIKeys()})
 	defer apiKeys.Close()
 
 	applied := make(chan sqlstore.Change, 16)
@@ -134,7 +134,7 @@ func ExampleStore_Follow() {
 		}
 	}
 
-	registry, _ := oauth.NewRegistry(oauth.RegistryConfig{Clients: cli.Clients()})
+	registry, _ := oauth.NewClientManager(oauth.ClientManagerConfig{Clients: cli.Clients()})
 	client, _, _ := registry.Register(ctx, oauth.Registration{Name: "backend", Type: oauth.ClientServer})
 	waitFor(client.ID)
 	tok, _ := signer.Sign(ctx, jwt.Claims{Subject: client.ID, ClientID: client.ID, Audience: []string{api}})
@@ -154,7 +154,7 @@ func ExampleStore_Follow() {
 // Limiter of its Store on the shared PostgreSQL database. (SQLite here, so
 // the example runs anywhere; on SQLite one process is better served by
 // auth.NewMemoryLimiter.)
-func ExampleStore_Limiter() {
+func ExampleStore_Limits() {
 	dir, _ := os.MkdirTemp("", "audexum")
 	defer os.RemoveAll(dir)
 	ctx := context.Background()
@@ -167,11 +167,11 @@ func ExampleStore_Limiter() {
 	}
 	defer store.Close()
 
-	throttle, err := auth.NewThrottle(auth.ThrottleConfig{MaxFailures: 5, Limiter: store.Limiter()})
+	throttle, err := auth.NewThrottle(auth.ThrottleConfig{MaxFailures: 5, Limiter: store.Limits()})
 	fmt.Println(throttle != nil, err)
 
 	// What the Throttle does with it: count a failure of a client network.
 	now := time.Date(2026, 11, 26, 12, 0, 15, 0, time.UTC)
-	n, reset, err := store.Limiter().Add(ctx, "fa:198.51.100.7", time.Minute, now)
+	n, reset, err := store.Limits().Add(ctx, "fa:198.51.100.7", time.Minute, now)
 	fmt.Println(n, reset, err)
 }

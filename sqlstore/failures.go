@@ -91,7 +91,7 @@ func (s *Store) NewFailureRecorder(cfg FailureRecorderConfig) (*FailureRecorder,
 		return nil, fmt.Errorf("%w: negative FailureRecorderConfig setting", ErrInvalidConfig)
 	}
 	r := &FailureRecorder{
-		log:     s.Audit(),
+		log:     s.AuditLog(),
 		max:     cfg.MaxPending,
 		keep:    cfg.Retention,
 		now:     cfg.Now,

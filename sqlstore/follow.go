@@ -25,11 +25,11 @@ type Followers struct {
 	Clients *oauth.ClientGate
 
 	// SigningKeys is the key set the server signs with. Follow reloads it
-	// when the keys are saved ([jwt.KeySet.Reload]), so a rotation made
+	// when the keys are saved ([jwt.KeyManager.Reload]), so a rotation made
 	// by another process (the CLI, another instance) is signed with and
 	// published here too. A failed reload is tried again every
 	// [Config.PollInterval] until it succeeds.
-	SigningKeys *jwt.KeySet
+	SigningKeys *jwt.KeyManager
 
 	// OnChange, if set, is called after each change was applied, with the
 	// error of applying it: nil, or a failed reload of SigningKeys (then

@@ -12,23 +12,23 @@ import (
 	"github.com/audexum/auth/oauth"
 )
 
-// GrantStore is the [oauth.GrantStore] of a [Store]: authorization codes,
+// Grants is the [oauth.Grants] of a [Store]: authorization codes,
 // grants with their refresh tokens, and revoked access-token IDs. Get it
 // from [Store.Grants]; it is safe for concurrent use.
-type GrantStore struct{ s *Store }
+type Grants struct{ s *Store }
 
-var _ oauth.GrantStore = (*GrantStore)(nil)
+var _ oauth.GrantStore = (*Grants)(nil)
 
 // Grants returns the store of authorization codes and grants.
-func (s *Store) Grants() *GrantStore { return &GrantStore{s: s} }
+func (s *Store) Grants() *Grants { return &Grants{s: s} }
 
 // retention is how long expired codes and grants are kept, so a replay
 // shortly after expiry is still recognised as reuse.
 const retention = time.Hour
 
-// SaveCode implements [oauth.GrantStore]. Codes that expired more than an
+// CreateCode implements [oauth.GrantStore]. Codes that expired more than an
 // hour before this one was created are deleted on the way.
-func (gs *GrantStore) SaveCode(ctx context.Context, c *oauth.Code) error {
+func (gs *Grants) CreateCode(ctx context.Context, c *oauth.Code) error {
 	err := gs.s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_codes (hash, client_id, subject, redirect_uri,
 	code_challenge, grant_id, created_at, expires_at, used_at, dpop_jkt)
@@ -58,7 +58,7 @@ const sweepBatch = 100
 // transaction holds (SKIP LOCKED): housekeeping never waits for a lock,
 // so two transactions sweeping at once cannot deadlock each other or a
 // refresh in progress. SQLite has one writer at a time.
-func (gs *GrantStore) sweep(ctx context.Context, tx *sql.Tx, table, key string, cutoff time.Time) error {
+func (gs *Grants) sweep(ctx context.Context, tx *sql.Tx, table, key string, cutoff time.Time) error {
 	q := `DELETE FROM ` + table + ` WHERE ` + key + ` IN (SELECT ` + key + ` FROM ` + table +
 		` WHERE expires_at < $1 LIMIT ` + strconv.Itoa(sweepBatch)
 	if gs.s.dialect == Postgres {
@@ -92,12 +92,12 @@ const codeColumns = `hash, client_id, subject, redirect_uri, code_challenge, gra
 // only the caller whose statement finds used_at still NULL changes the
 // row. On PostgreSQL the others wait for its row lock, re-read the
 // committed row and match nothing; on SQLite writers take turns.
-func (gs *GrantStore) ClaimCode(ctx context.Context, hash oauth.Hash, now time.Time) (*oauth.Code, error) {
+func (gs *Grants) ClaimCode(ctx context.Context, hash oauth.Hash, now time.Time) (*oauth.Code, error) {
 	c, err := gs.claimCode(ctx, hash, now)
 	return c, wrap("claim code", err, oauth.ErrNotFound, oauth.ErrCodeUsed)
 }
 
-func (gs *GrantStore) claimCode(ctx context.Context, hash oauth.Hash, now time.Time) (*oauth.Code, error) {
+func (gs *Grants) claimCode(ctx context.Context, hash oauth.Hash, now time.Time) (*oauth.Code, error) {
 	row := gs.s.db.QueryRowContext(ctx, `UPDATE oauth_codes SET used_at = $2
 WHERE hash = $1 AND used_at IS NULL RETURNING `+codeColumns, hash[:], micros(now))
 	c, err := scanCode(row)
@@ -144,7 +144,7 @@ func scanCode(row *sql.Row) (*oauth.Code, error) {
 }
 
 // scopes reads a scope column.
-func (gs *GrantStore) scopes(ctx context.Context, query string, key any) (auth.Scopes, error) {
+func (gs *Grants) scopes(ctx context.Context, query string, key any) (auth.Scopes, error) {
 	rows, err := gs.s.db.QueryContext(ctx, query, key)
 	if err != nil {
 		return auth.Scopes{}, err
@@ -171,7 +171,7 @@ func (gs *GrantStore) scopes(ctx context.Context, query string, key any) (auth.S
 // CreateGrant implements [oauth.GrantStore]. Grants that expired more than
 // an hour before this one was created are deleted on the way, with their
 // tokens, and so are revoked access-token IDs that have expired.
-func (gs *GrantStore) CreateGrant(ctx context.Context, g *oauth.Grant, head *oauth.RefreshToken) error {
+func (gs *Grants) CreateGrant(ctx context.Context, g *oauth.Grant, head *oauth.RefreshToken) error {
 	err := gs.s.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO oauth_grants (id, client_id, subject, created_at, expires_at, revoked_at, version, dpop_jkt)
 VALUES ($1, $2, $3, $4, $5, $6, 0, $7) ON CONFLICT (id) DO NOTHING`,
@@ -222,12 +222,12 @@ LEFT JOIN oauth_grant_scopes s ON s.grant_id = g.id
 WHERE t.hash = $1`
 
 // RefreshToken implements [oauth.GrantStore].
-func (gs *GrantStore) RefreshToken(ctx context.Context, hash oauth.Hash) (*oauth.Grant, *oauth.RefreshToken, error) {
+func (gs *Grants) RefreshToken(ctx context.Context, hash oauth.Hash) (*oauth.Grant, *oauth.RefreshToken, error) {
 	g, t, err := gs.refreshToken(ctx, hash)
 	return g, t, wrap("get refresh token", err, oauth.ErrNotFound)
 }
 
-func (gs *GrantStore) refreshToken(ctx context.Context, hash oauth.Hash) (*oauth.Grant, *oauth.RefreshToken, error) {
+func (gs *Grants) refreshToken(ctx context.Context, hash oauth.Hash) (*oauth.Grant, *oauth.RefreshToken, error) {
 	st, err := gs.s.stmt(ctx, refreshTokenQuery)
 	if err != nil {
 		return nil, nil, err
@@ -290,7 +290,7 @@ func (gs *GrantStore) refreshToken(ctx context.Context, hash oauth.Hash) (*oauth
 // the grace window → the current head is superseded and next becomes the
 // head; rotated earlier → replay: the grant is revoked (committed) and the
 // call fails with oauth.ErrRefreshReused. A family never has two heads.
-func (gs *GrantStore) RotateRefreshToken(ctx context.Context, old oauth.Hash, next *oauth.RefreshToken, now, graceFrom time.Time) error {
+func (gs *Grants) RotateRefreshToken(ctx context.Context, old oauth.Hash, next *oauth.RefreshToken, now, graceFrom time.Time) error {
 	var reused bool
 	err := gs.s.inTx(ctx, func(tx *sql.Tx) error {
 		var (
@@ -353,7 +353,7 @@ func ceilMicros(t time.Time) int64 {
 // grant (keeping the first time) or stores a revoked tombstone for an
 // unknown ID, then the grant's unexpired access tokens into the revoked
 // set, in one transaction.
-func (gs *GrantStore) RevokeGrant(ctx context.Context, id string, now time.Time) error {
+func (gs *Grants) RevokeGrant(ctx context.Context, id string, now time.Time) error {
 	if !storable(id) {
 		// No grant can ever have this ID, so there is nothing to block.
 		return nil
@@ -384,7 +384,7 @@ ON CONFLICT (jti) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > oau
 
 // RevokeAccessToken implements [oauth.GrantStore] with one upsert that
 // keeps the later expiry.
-func (gs *GrantStore) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
+func (gs *Grants) RevokeAccessToken(ctx context.Context, jti string, expiresAt time.Time) error {
 	_, err := gs.s.db.ExecContext(ctx, `INSERT INTO oauth_revoked_tokens (jti, expires_at) VALUES ($1, $2)
 ON CONFLICT (jti) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > oauth_revoked_tokens.expires_at
 	THEN excluded.expires_at ELSE oauth_revoked_tokens.expires_at END`, jti, micros(expiresAt))
@@ -392,7 +392,7 @@ ON CONFLICT (jti) DO UPDATE SET expires_at = CASE WHEN excluded.expires_at > oau
 }
 
 // IsRevoked implements [oauth.GrantStore].
-func (gs *GrantStore) IsRevoked(ctx context.Context, jti string) (bool, error) {
+func (gs *Grants) IsRevoked(ctx context.Context, jti string) (bool, error) {
 	if !storable(jti) {
 		return false, nil
 	}

@@ -14,10 +14,10 @@ import (
 	"github.com/audexum/auth"
 )
 
-// Limiter is an [auth.Limiter] on the database (table rate_limits), for a
+// Limits is an [auth.Limits] on the database (table rate_limits), for a
 // fleet of instances that must share limits: a [auth.Throttle] given the
-// Limiter of a Store on PostgreSQL sees the failures recorded by every
-// instance on the same database. Get it from [Store.Limiter]; it is safe
+// Limits of a Store on PostgreSQL sees the failures recorded by every
+// instance on the same database. Get it from [Store.Limits]; it is safe
 // for concurrent use.
 //
 // Windows are fixed and aligned to the Unix epoch (a one-minute window
@@ -27,13 +27,13 @@ import (
 // UPDATE … RETURNING), so concurrent Adds from any number of processes
 // count exactly; each Count is one SELECT. Rows of ended windows are
 // deleted in bounded batches by the Adds that start new windows (see
-// [Limiter.Sweep]), so the table holds about one row per key active in the
+// [Limits.Sweep]), so the table holds about one row per key active in the
 // current window, whatever the traffic.
 //
-// On SQLite the Limiter works the same, but every Add is a write, and
+// On SQLite the Limits works the same, but every Add is a write, and
 // SQLite has one writer at a time: prefer [auth.NewMemoryLimiter] for a
 // single process on SQLite.
-type Limiter struct {
+type Limits struct {
 	s *Store
 	// newRows counts Adds that started a window; every sweepEvery-th
 	// sweeps.
@@ -41,10 +41,10 @@ type Limiter struct {
 	sweeping atomic.Bool
 }
 
-var _ auth.Limiter = (*Limiter)(nil)
+var _ auth.Limiter = (*Limits)(nil)
 
-// Limiter returns the database limiter of the Store.
-func (s *Store) Limiter() *Limiter { return &Limiter{s: s} }
+// Limits returns the database limiter of the Store.
+func (s *Store) Limits() *Limits { return &Limits{s: s} }
 
 const (
 	// limiterSweepBatch bounds the rows one sweep deletes.
@@ -95,7 +95,7 @@ func limiterKey(key string, w time.Duration) string {
 }
 
 // Count implements [auth.Limiter] with one SELECT.
-func (l *Limiter) Count(ctx context.Context, key string, w time.Duration, now time.Time) (int, time.Duration, error) {
+func (l *Limits) Count(ctx context.Context, key string, w time.Duration, now time.Time) (int, time.Duration, error) {
 	start, end, err := window(w, now)
 	if err != nil {
 		return 0, 0, err
@@ -117,9 +117,9 @@ func (l *Limiter) Count(ctx context.Context, key string, w time.Duration, now ti
 
 // Add implements [auth.Limiter] with one upsert. One Add in sweepEvery
 // that starts a window then also deletes a bounded batch of ended windows
-// ([Limiter.Sweep]); an error of that sweep goes to [Config.OnError] and
+// ([Limits.Sweep]); an error of that sweep goes to [Config.OnError] and
 // does not fail the Add.
-func (l *Limiter) Add(ctx context.Context, key string, w time.Duration, now time.Time) (int, time.Duration, error) {
+func (l *Limits) Add(ctx context.Context, key string, w time.Duration, now time.Time) (int, time.Duration, error) {
 	start, end, err := window(w, now)
 	if err != nil {
 		return 0, 0, err
@@ -148,7 +148,7 @@ func (l *Limiter) Add(ctx context.Context, key string, w time.Duration, now time
 // returns how many it deleted. Adds call it on their own; call it from a
 // janitor to empty the table faster. On PostgreSQL it skips rows other
 // transactions hold, so it never waits for an Add.
-func (l *Limiter) Sweep(ctx context.Context, now time.Time) (int, error) {
+func (l *Limits) Sweep(ctx context.Context, now time.Time) (int, error) {
 	q := `DELETE FROM rate_limits WHERE (key, window_start) IN (SELECT key, window_start FROM rate_limits
 WHERE window_end <= $1 LIMIT ` + strconv.Itoa(limiterSweepBatch)
 	if l.s.dialect == Postgres {

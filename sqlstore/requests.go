@@ -113,7 +113,7 @@ func (s *Store) NewRequestRecorder(cfg RequestRecorderConfig) (*RequestRecorder,
 		return nil, fmt.Errorf("%w: negative RequestRecorderConfig setting", ErrInvalidConfig)
 	}
 	r := &RequestRecorder{
-		log:     s.Audit(),
+		log:     s.AuditLog(),
 		max:     cmp.Or(cfg.MaxPending, DefaultRequestMaxPending),
 		keep:    cmp.Or(cfg.Retention, DefaultRequestRetention),
 		now:     cfg.Now,

@@ -14,7 +14,7 @@ import (
 const SessionHashSize = 32
 
 // MaxSessionsPerUser bounds the sessions one user has at a time:
-// [SessionStore.CreateSession] ends the oldest ones beyond it.
+// [Sessions.CreateSession] ends the oldest ones beyond it.
 const MaxSessionsPerUser = 50
 
 // Session is a signed-in user's session (of a developer portal, say). The
@@ -29,7 +29,7 @@ type Session struct {
 	// CreatedAt is when the session began. If zero, the Store's clock.
 	CreatedAt time.Time
 	// LastSeenAt is when the session was last used: CreatedAt at first
-	// (if zero), then moved forward by [SessionStore.Session].
+	// (if zero), then moved forward by [Sessions.Session].
 	LastSeenAt time.Time
 	// IdleTimeout ends the session after this long without use. Required,
 	// at least a second.
@@ -49,18 +49,18 @@ func (s *Session) EndsAt() time.Time {
 	return idle
 }
 
-// SessionStore keeps sign-in sessions in table user_sessions. Get it from
+// Sessions keeps sign-in sessions in table user_sessions. Get it from
 // [Store.Sessions]; it is safe for concurrent use.
 //
-// Creating a session, changing a user's password ([UserStore.SetPasswordHash])
+// Creating a session, changing a user's password ([Users.SetPasswordHash])
 // and ending a user's sessions take turns per user (on the user's row), so
-// a password change followed by [SessionStore.DeleteOtherSessions] leaves
+// a password change followed by [Sessions.DeleteOtherSessions] leaves
 // no session that a sign-in with the old password started, however the
 // two interleave (see CreateSession's passwordHash).
-type SessionStore struct{ s *Store }
+type Sessions struct{ s *Store }
 
 // Sessions returns the store of sign-in sessions.
-func (s *Store) Sessions() *SessionStore { return &SessionStore{s: s} }
+func (s *Store) Sessions() *Sessions { return &Sessions{s: s} }
 
 // CreateSession stores sess, and in the same transaction ends the user's
 // sessions that have ended and the oldest beyond [MaxSessionsPerUser].
@@ -75,7 +75,7 @@ func (s *Store) Sessions() *SessionStore { return &SessionStore{s: s} }
 // It fails with [ErrInvalidSession] for a session without user, idle
 // timeout or expiry, [ErrUserNotFound] if the user does not exist, and
 // [ErrSessionExists] if the hash is taken, having written nothing.
-func (ss *SessionStore) CreateSession(ctx context.Context, sess Session, passwordHash string) error {
+func (ss *Sessions) CreateSession(ctx context.Context, sess Session, passwordHash string) error {
 	if sess.CreatedAt.IsZero() {
 		sess.CreatedAt = ss.s.now()
 	}
@@ -160,7 +160,7 @@ func sessionTouchInterval(idle time.Duration) time.Duration { return min(time.Mi
 // The check is a read; the write of LastSeenAt happens at most once a
 // minute per session. A request that races DeleteSession may still be
 // answered with the session, as if it had come a moment earlier.
-func (ss *SessionStore) Session(ctx context.Context, hash [SessionHashSize]byte, now time.Time) (Session, error) {
+func (ss *Sessions) Session(ctx context.Context, hash [SessionHashSize]byte, now time.Time) (Session, error) {
 	st, err := ss.s.stmt(ctx, `SELECT user_id, created_at, last_seen_at, idle_timeout, expires_at, ends_at FROM user_sessions WHERE hash = $1`)
 	if err != nil {
 		return Session{}, wrap("get session", err)
@@ -198,25 +198,25 @@ WHERE hash = $1 AND last_seen_at < $2 AND ends_at > $2`, hash[:], t, micros(touc
 
 // DeleteSession ends the session whose hash is hash (signing out). Ending
 // a session that does not exist is not an error.
-func (ss *SessionStore) DeleteSession(ctx context.Context, hash [SessionHashSize]byte) error {
+func (ss *Sessions) DeleteSession(ctx context.Context, hash [SessionHashSize]byte) error {
 	_, err := ss.s.db.ExecContext(ctx, `DELETE FROM user_sessions WHERE hash = $1`, hash[:])
 	return wrap("delete session", err)
 }
 
 // DeleteUserSessions ends every session of the user userID ("sign out
 // everywhere") and returns how many it ended.
-func (ss *SessionStore) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+func (ss *Sessions) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
 	return ss.deleteOf(ctx, userID, nil)
 }
 
 // DeleteOtherSessions ends every session of the user userID except the
 // one whose hash is keep (the session that changed the password), and
-// returns how many it ended. Call it after [UserStore.SetPasswordHash].
-func (ss *SessionStore) DeleteOtherSessions(ctx context.Context, userID string, keep [SessionHashSize]byte) (int, error) {
+// returns how many it ended. Call it after [Users.SetPasswordHash].
+func (ss *Sessions) DeleteOtherSessions(ctx context.Context, userID string, keep [SessionHashSize]byte) (int, error) {
 	return ss.deleteOf(ctx, userID, keep[:])
 }
 
-func (ss *SessionStore) deleteOf(ctx context.Context, userID string, keep []byte) (int, error) {
+func (ss *Sessions) deleteOf(ctx context.Context, userID string, keep []byte) (int, error) {
 	if !storable(userID) {
 		return 0, nil
 	}
@@ -250,7 +250,7 @@ func (ss *SessionStore) deleteOf(ctx context.Context, userID string, keep []byte
 // returns how many it deleted. Ended sessions are refused whether or not
 // they were pruned; call it from time to time (every minute, say) so the
 // table holds live sessions only.
-func (ss *SessionStore) PruneSessions(ctx context.Context, now time.Time) (int, error) {
+func (ss *Sessions) PruneSessions(ctx context.Context, now time.Time) (int, error) {
 	q := `DELETE FROM user_sessions WHERE hash IN (SELECT hash FROM user_sessions WHERE ends_at <= $1 LIMIT ` + strconv.Itoa(pruneBatch)
 	if ss.s.dialect == Postgres {
 		// Never waits for a sign-in holding the same rows.

@@ -8,7 +8,7 @@ import (
 	"github.com/audexum/auth/jwt"
 )
 
-// SigningKeyStore is the [jwt.KeyStore] of a [Store]: table
+// SigningKeys is the [jwt.KeyStore] of a [Store]: table
 // signing_keys, so every instance signs with and publishes the same key
 // set. Get it from [Store.SigningKeys]; it is safe for concurrent use.
 //
@@ -24,17 +24,17 @@ import (
 // that is active or next, nor undo an activation or retirement. A save
 // computed from a stale copy (another instance rotated in between) fails
 // with [ErrKeySetConflict] and changes nothing, so of concurrent rotations
-// exactly one takes effect; the loser's KeySet should Reload. Every save
+// exactly one takes effect; the loser's KeyManager should Reload. Every save
 // is recorded in the change log ([KindSigningKey]), so other instances can
 // Reload when they see it in [Store.Watch].
-type SigningKeyStore struct{ s *Store }
+type SigningKeys struct{ s *Store }
 
-var _ jwt.KeyStore = (*SigningKeyStore)(nil)
+var _ jwt.KeyStore = (*SigningKeys)(nil)
 
 // SigningKeys returns the store of signing keys. If the Store has no
 // key-encryption key, the first call passes [ErrUnencryptedSigningKeys] to
 // [Config.OnWarning].
-func (s *Store) SigningKeys() *SigningKeyStore {
+func (s *Store) SigningKeys() *SigningKeys {
 	if s.kek == nil {
 		s.warnOnce.Do(func() {
 			if s.onWarning != nil {
@@ -42,25 +42,25 @@ func (s *Store) SigningKeys() *SigningKeyStore {
 			}
 		})
 	}
-	return &SigningKeyStore{s: s}
+	return &SigningKeys{s: s}
 }
 
 // Encrypted reports whether private keys are sealed at rest, that is
 // whether the Store has a key-encryption key.
-func (ks *SigningKeyStore) Encrypted() bool { return ks.s.kek != nil }
+func (ks *SigningKeys) Encrypted() bool { return ks.s.kek != nil }
 
 type storedRow struct {
 	activated, retired sql.NullInt64
 	sealed             bool
 }
 
-// Load implements [jwt.KeyStore]: the keys of the last save, in the order
+// LoadKeys implements [jwt.KeyStore]: the keys of the last save, in the order
 // they were saved. It fails with [ErrKeyEncryptionKeyRequired] if keys are
 // sealed and the Store has no key-encryption key, [ErrWrongKeyEncryptionKey]
 // if they were sealed under one that is neither KeyEncryptionKey nor one
 // of PreviousKeyEncryptionKeys, and [ErrCorruptRecord] if a sealed key
 // does not open.
-func (ks *SigningKeyStore) Load(ctx context.Context) ([]jwt.StoredKey, error) {
+func (ks *SigningKeys) LoadKeys(ctx context.Context) ([]jwt.StoredKey, error) {
 	rows, err := ks.s.db.QueryContext(ctx, `SELECT id, algorithm, private_key, kek_id, created_at, activated_at, retired_at
 FROM signing_keys ORDER BY position`)
 	if err != nil {
@@ -116,12 +116,12 @@ func (s *Store) kekByID(id, keyID string) (*kek, error) {
 		ErrWrongKeyEncryptionKey, keyID, id)
 }
 
-// Save implements [jwt.KeyStore]: it replaces the stored set with keys in
+// SaveKeys implements [jwt.KeyStore]: it replaces the stored set with keys in
 // one transaction, after checking that keys follows from the stored set
-// (see [SigningKeyStore]); otherwise it fails with [ErrKeySetConflict].
+// (see [SigningKeys]); otherwise it fails with [ErrKeySetConflict].
 // A Store without a key-encryption key fails with
 // [ErrKeyEncryptionKeyRequired] if any stored key is sealed.
-func (ks *SigningKeyStore) Save(ctx context.Context, keys []jwt.StoredKey) error {
+func (ks *SigningKeys) SaveKeys(ctx context.Context, keys []jwt.StoredKey) error {
 	err := ks.s.inTx(ctx, func(tx *sql.Tx) error {
 		// First statement: the lock. Concurrent saves queue here, and
 		// each then checks its set against the one saved before it.
@@ -170,7 +170,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, k.ID, i, k.Algorithm, priv, kekID,
 // key that signs: [ActionCreated] for the first one, [ActionRotated] with
 // RotatedFrom for a rotation. Saves that only publish or drop keys are
 // not lifecycle events and write no row.
-func (ks *SigningKeyStore) auditActivation(ctx context.Context, tx *sql.Tx, stored map[string]storedRow, keys []jwt.StoredKey) error {
+func (ks *SigningKeys) auditActivation(ctx context.Context, tx *sql.Tx, stored map[string]storedRow, keys []jwt.StoredKey) error {
 	var before, after string
 	for id, st := range stored {
 		if st.activated.Valid && !st.retired.Valid {
@@ -186,9 +186,9 @@ func (ks *SigningKeyStore) auditActivation(ctx context.Context, tx *sql.Tx, stor
 	case after == "" || after == before:
 		return nil
 	case before == "":
-		return ks.s.record(ctx, tx, AuditSigningKey, ActionCreated, after, AuditDetails{})
+		return ks.s.record(ctx, tx, KindSigningKey, ActionCreated, after, AuditDetails{})
 	}
-	return ks.s.record(ctx, tx, AuditSigningKey, ActionRotated, after, AuditDetails{RotatedFrom: before})
+	return ks.s.record(ctx, tx, KindSigningKey, ActionRotated, after, AuditDetails{RotatedFrom: before})
 }
 
 func storedKeyStates(ctx context.Context, tx *sql.Tx) (map[string]storedRow, error) {

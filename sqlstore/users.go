@@ -19,19 +19,19 @@ type User struct {
 	CreatedAt    time.Time
 }
 
-// UserStore keeps end users in table audexum_users. Get it from
+// Users keeps end users in table audexum_users. Get it from
 // [Store.Users]; it is safe for concurrent use. Usernames compare
 // byte-wise (case-sensitive) and are unique.
-type UserStore struct{ s *Store }
+type Users struct{ s *Store }
 
 // Users returns the store of end users.
-func (s *Store) Users() *UserStore { return &UserStore{s: s} }
+func (s *Store) Users() *Users { return &Users{s: s} }
 
-// CreateUser stores u, with its audit row ([AuditUser], [ActionCreated],
+// CreateUser stores u, with its audit row ([KindUser], [ActionCreated],
 // the username as name) in the same transaction. It fails with
 // [ErrUserExists] if the ID or the username is taken, having written
 // nothing. A zero CreatedAt is the Store's clock.
-func (us *UserStore) CreateUser(ctx context.Context, u User) error {
+func (us *Users) CreateUser(ctx context.Context, u User) error {
 	if u.ID == "" || u.Username == "" || u.PasswordHash == "" || !storable(u.ID) || !storable(u.Username) {
 		return fmt.Errorf("%w: a user needs a storable ID, username and password hash", ErrInvalidUser)
 	}
@@ -51,20 +51,20 @@ VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`, u.ID, u.Username, u.PasswordHas
 		} else if n == 0 {
 			return ErrUserExists
 		}
-		return us.s.record(ctx, tx, AuditUser, ActionCreated, u.ID, AuditDetails{Name: u.Username})
+		return us.s.record(ctx, tx, KindUser, ActionCreated, u.ID, AuditDetails{Name: u.Username})
 	}), ErrUserExists)
 }
 
 // UserByUsername returns the user named username, or [ErrUserNotFound].
-func (us *UserStore) UserByUsername(ctx context.Context, username string) (User, error) {
+func (us *Users) UserByUsername(ctx context.Context, username string) (User, error) {
 	if !storable(username) {
 		return User{}, ErrUserNotFound
 	}
 	return us.get(ctx, `SELECT id, username, password_hash, created_at FROM audexum_users WHERE username = $1`, username)
 }
 
-// UserByID returns the user with ID id, or [ErrUserNotFound].
-func (us *UserStore) UserByID(ctx context.Context, id string) (User, error) {
+// User returns the user with ID id, or [ErrUserNotFound].
+func (us *Users) User(ctx context.Context, id string) (User, error) {
 	if !storable(id) {
 		return User{}, ErrUserNotFound
 	}
@@ -72,16 +72,16 @@ func (us *UserStore) UserByID(ctx context.Context, id string) (User, error) {
 }
 
 // SetPasswordHash replaces the password hash of the user with ID userID,
-// with its audit row ([AuditUser], [ActionPasswordChanged], the username as
+// with its audit row ([KindUser], [ActionPasswordChanged], the username as
 // name, the actor of ctx) in the same transaction. It fails with
 // [ErrInvalidUser] for an empty or unstorable hash and [ErrUserNotFound]
 // for an unknown user, having written nothing.
 //
 // The user's other sessions keep working until they are ended: call
-// [SessionStore.DeleteOtherSessions] next. A sign-in that verified the old
+// [Sessions.DeleteOtherSessions] next. A sign-in that verified the old
 // password and has not created its session yet cannot create it any more
-// (see [SessionStore.CreateSession]).
-func (us *UserStore) SetPasswordHash(ctx context.Context, userID, hash string) error {
+// (see [Sessions.CreateSession]).
+func (us *Users) SetPasswordHash(ctx context.Context, userID, hash string) error {
 	if hash == "" || !storable(hash) {
 		return fmt.Errorf("%w: a password hash is required", ErrInvalidUser)
 	}
@@ -97,15 +97,15 @@ func (us *UserStore) SetPasswordHash(ctx context.Context, userID, hash string) e
 		case err != nil:
 			return err
 		}
-		return us.s.record(ctx, tx, AuditUser, ActionPasswordChanged, userID, AuditDetails{Name: username})
+		return us.s.record(ctx, tx, KindUser, ActionPasswordChanged, userID, AuditDetails{Name: username})
 	}), ErrUserNotFound)
 }
 
 // IsAccount reports whether id is the ID of a user, for
 // [github.com/audexum/auth/oauth.AccountResolverConfig.IsAccount]: the
 // users of this store are the accounts that own API keys and clients.
-func (us *UserStore) IsAccount(ctx context.Context, id string) (bool, error) {
-	_, err := us.UserByID(ctx, id)
+func (us *Users) IsAccount(ctx context.Context, id string) (bool, error) {
+	_, err := us.User(ctx, id)
 	switch {
 	case errors.Is(err, ErrUserNotFound):
 		return false, nil
@@ -115,7 +115,7 @@ func (us *UserStore) IsAccount(ctx context.Context, id string) (bool, error) {
 	return true, nil
 }
 
-func (us *UserStore) get(ctx context.Context, query, arg string) (User, error) {
+func (us *Users) get(ctx context.Context, query, arg string) (User, error) {
 	st, err := us.s.stmt(ctx, query)
 	if err != nil {
 		return User{}, wrap("get user", err)

@@ -74,7 +74,7 @@ func record(n int) apikey.Record {
 func insert(t *testing.T, s apikey.Store, recs ...apikey.Record) {
 	t.Helper()
 	for _, r := range recs {
-		if err := s.Insert(t.Context(), r); err != nil {
+		if err := s.CreateKey(t.Context(), r); err != nil {
 			t.Fatalf("Insert(%s): %v", r.ID, err)
 		}
 	}
@@ -82,7 +82,7 @@ func insert(t *testing.T, s apikey.Store, recs ...apikey.Record) {
 
 func get(t *testing.T, s apikey.Store, id string) apikey.Record {
 	t.Helper()
-	r, err := s.Get(t.Context(), id)
+	r, err := s.Key(t.Context(), id)
 	if err != nil {
 		t.Fatalf("Get(%s): %v", id, err)
 	}
@@ -142,7 +142,7 @@ func testInsertGet(t *testing.T, s apikey.Store) {
 
 func testGetUnknown(t *testing.T, s apikey.Store) {
 	insert(t, s, record(1))
-	if _, err := s.Get(t.Context(), id(2)); !errors.Is(err, apikey.ErrNotFound) {
+	if _, err := s.Key(t.Context(), id(2)); !errors.Is(err, apikey.ErrNotFound) {
 		t.Errorf("Get(unknown) error = %v, want ErrNotFound", err)
 	}
 }
@@ -152,7 +152,7 @@ func testInsertDuplicate(t *testing.T, s apikey.Store) {
 	insert(t, s, first)
 	second := record(1)
 	second.Name = "impostor"
-	if err := s.Insert(t.Context(), second); !errors.Is(err, apikey.ErrDuplicateID) {
+	if err := s.CreateKey(t.Context(), second); !errors.Is(err, apikey.ErrDuplicateID) {
 		t.Errorf("Insert(duplicate) error = %v, want ErrDuplicateID", err)
 	}
 	wantRecord(t, s, first)
@@ -193,7 +193,7 @@ func testList(t *testing.T, s apikey.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			recs, err := s.List(t.Context(), tt.f)
+			recs, err := s.ListKeys(t.Context(), tt.f)
 			if err != nil {
 				t.Fatalf("List: %v", err)
 			}
@@ -206,7 +206,7 @@ func testList(t *testing.T, s apikey.Store) {
 			}
 		})
 	}
-	recs, _ := s.List(t.Context(), apikey.Filter{Owner: "owner-b"})
+	recs, _ := s.ListKeys(t.Context(), apikey.Filter{Owner: "owner-b"})
 	if len(recs) == 1 {
 		if d := diff(recs[0], b); d != "" {
 			t.Errorf("listed record differs: %s", d)
@@ -217,17 +217,17 @@ func testList(t *testing.T, s apikey.Store) {
 func testRevoke(t *testing.T, s apikey.Store) {
 	r := record(1)
 	insert(t, s, r)
-	if err := s.Revoke(t.Context(), r.ID, at(time.Hour), "leaked"); err != nil {
+	if err := s.RevokeKey(t.Context(), r.ID, at(time.Hour), "leaked"); err != nil {
 		t.Fatalf("Revoke: %v", err)
 	}
 	want := r
 	want.RevokedAt, want.RevokeReason = at(time.Hour), "leaked"
 	wantRecord(t, s, want)
-	if err := s.Revoke(t.Context(), r.ID, at(2*time.Hour), "again"); !errors.Is(err, apikey.ErrAlreadyRevoked) {
+	if err := s.RevokeKey(t.Context(), r.ID, at(2*time.Hour), "again"); !errors.Is(err, apikey.ErrAlreadyRevoked) {
 		t.Errorf("second Revoke error = %v, want ErrAlreadyRevoked", err)
 	}
 	wantRecord(t, s, want) // the first revocation stands
-	if err := s.Revoke(t.Context(), id(2), at(time.Hour), ""); !errors.Is(err, apikey.ErrNotFound) {
+	if err := s.RevokeKey(t.Context(), id(2), at(time.Hour), ""); !errors.Is(err, apikey.ErrNotFound) {
 		t.Errorf("Revoke(unknown) error = %v, want ErrNotFound", err)
 	}
 }
@@ -260,13 +260,13 @@ func testRotate(t *testing.T, s apikey.Store) {
 			insert(t, s, old)
 			next := record(10*(i+1) + 1)
 			next.RotatedFrom = old.ID
-			err := s.Rotate(t.Context(), old.ID, next, grace, now)
+			err := s.RotateKey(t.Context(), old.ID, next, grace, now)
 			if !errors.Is(err, tt.wantErr) || (err != nil && tt.wantErr == nil) {
 				t.Fatalf("Rotate error = %v, want %v", err, tt.wantErr)
 			}
 			if tt.wantErr != nil {
 				wantRecord(t, s, old) // unchanged
-				if _, err := s.Get(t.Context(), next.ID); !errors.Is(err, apikey.ErrNotFound) {
+				if _, err := s.Key(t.Context(), next.ID); !errors.Is(err, apikey.ErrNotFound) {
 					t.Errorf("Get(new key) after refused rotation: error = %v, want ErrNotFound", err)
 				}
 				return
@@ -279,10 +279,10 @@ func testRotate(t *testing.T, s apikey.Store) {
 		})
 	}
 	t.Run("unknown", func(t *testing.T) {
-		if err := s.Rotate(t.Context(), id(5), record(6), grace, now); !errors.Is(err, apikey.ErrNotFound) {
+		if err := s.RotateKey(t.Context(), id(5), record(6), grace, now); !errors.Is(err, apikey.ErrNotFound) {
 			t.Errorf("Rotate(unknown) error = %v, want ErrNotFound", err)
 		}
-		if _, err := s.Get(t.Context(), id(6)); !errors.Is(err, apikey.ErrNotFound) {
+		if _, err := s.Key(t.Context(), id(6)); !errors.Is(err, apikey.ErrNotFound) {
 			t.Errorf("new key inserted by a refused rotation: Get error = %v", err)
 		}
 	})
@@ -293,7 +293,7 @@ func testRotateDuplicate(t *testing.T, s apikey.Store) {
 	insert(t, s, old, other)
 	next := other // an ID that exists
 	next.Name = "impostor"
-	err := s.Rotate(t.Context(), old.ID, next, at(48*time.Hour), at(24*time.Hour))
+	err := s.RotateKey(t.Context(), old.ID, next, at(48*time.Hour), at(24*time.Hour))
 	if !errors.Is(err, apikey.ErrDuplicateID) {
 		t.Errorf("Rotate to an existing ID: error = %v, want ErrDuplicateID", err)
 	}
@@ -317,7 +317,7 @@ func testRotateConcurrent(t *testing.T, s apikey.Store) {
 			next := record(100 + i)
 			next.RotatedFrom = old.ID
 			<-start
-			errs[i] = s.Rotate(t.Context(), old.ID, next, at(48*time.Hour), at(24*time.Hour))
+			errs[i] = s.RotateKey(t.Context(), old.ID, next, at(48*time.Hour), at(24*time.Hour))
 		}()
 	}
 	close(start)
@@ -336,7 +336,7 @@ func testRotateConcurrent(t *testing.T, s apikey.Store) {
 	if winner < 0 {
 		t.Fatal("no rotation succeeded, want exactly one")
 	}
-	recs, err := s.List(t.Context(), apikey.Filter{})
+	recs, err := s.ListKeys(t.Context(), apikey.Filter{})
 	if err != nil {
 		t.Fatalf("List: %v", err)
 	}
@@ -379,7 +379,7 @@ func testTouchLastUsed(t *testing.T, s apikey.Store) {
 			t.Errorf("step %d: b.LastUsedAt = %v, want %v", i, got, st.wantB)
 		}
 	}
-	if _, err := s.Get(t.Context(), id(9)); !errors.Is(err, apikey.ErrNotFound) {
+	if _, err := s.Key(t.Context(), id(9)); !errors.Is(err, apikey.ErrNotFound) {
 		t.Errorf("TouchLastUsed created unknown ID: Get error = %v", err)
 	}
 }
@@ -397,18 +397,18 @@ func testConcurrent(t *testing.T, s apikey.Store) {
 			ctx := t.Context()
 			for k := range perWorker {
 				r := record(1000 + w*perWorker + k)
-				if err := s.Insert(ctx, r); err != nil {
+				if err := s.CreateKey(ctx, r); err != nil {
 					errc <- fmt.Errorf("calling Insert: %w", err)
 					continue
 				}
 				if err := s.TouchLastUsed(ctx, map[string]time.Time{r.ID: at(time.Minute)}); err != nil {
 					errc <- fmt.Errorf("calling TouchLastUsed: %w", err)
 				}
-				if _, err := s.List(ctx, apikey.Filter{}); err != nil {
+				if _, err := s.ListKeys(ctx, apikey.Filter{}); err != nil {
 					errc <- fmt.Errorf("calling List: %w", err)
 				}
 				if k%2 == 0 {
-					if err := s.Revoke(ctx, r.ID, at(time.Hour), "test"); err != nil {
+					if err := s.RevokeKey(ctx, r.ID, at(time.Hour), "test"); err != nil {
 						errc <- fmt.Errorf("calling Revoke: %w", err)
 					}
 				}

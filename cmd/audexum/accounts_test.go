@@ -128,7 +128,7 @@ func testProfileForOwners(t *testing.T, e *env) {
 	defer st.Close()
 	now := time.Now()
 	for id, want := range map[string]string{owned.ClientID: "requests", key.ID: "requests", op.ClientID: "no_account"} {
-		hours, err := st.Audit().HourlyUsage(context.Background(), id, now)
+		hours, err := st.AuditLog().HourlyUsage(context.Background(), id, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +141,7 @@ func testProfileForOwners(t *testing.T, e *env) {
 			t.Errorf("usage of %s: %d requests, %d no_account refusals; want some %s", id, requests, refused, want)
 		}
 	}
-	recent, err := st.Audit().RecentFailures(context.Background(), op.ClientID, 10)
+	recent, err := st.AuditLog().RecentFailures(context.Background(), op.ClientID, 10)
 	if err != nil || len(recent) == 0 || recent[0].Reason != "no_account" || recent[0].Network != "127.0.0.1" {
 		t.Errorf("recent failures of the operator's client: %+v, %v", recent, err)
 	}

@@ -104,7 +104,7 @@ func (c *cli) audit(ctx context.Context, args []string) error {
 	if since.d > 0 {
 		from = time.Now().Add(-since.d).UTC()
 	}
-	log := sys.store.Audit()
+	log := sys.store.AuditLog()
 	events, err := log.Events(ctx, from)
 	if err != nil {
 		return err

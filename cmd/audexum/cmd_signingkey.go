@@ -31,7 +31,7 @@ func (c *cli) signingKeyRotate(ctx context.Context, args []string) error {
 	if sys.kek.created {
 		fmt.Fprintf(c.stdout, "Created the key-encryption key of the signing keys in %s: back it up, apart from the database.\n", sys.kek.file)
 	}
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Store: sys.signing})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: sys.signing})
 	if err != nil {
 		return err
 	}

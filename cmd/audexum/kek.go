@@ -127,7 +127,7 @@ func sealedSigningKeys(ctx context.Context, db *sql.DB, cfg sqlstore.Config) (bo
 		return false, fmt.Errorf("open store: %w", err)
 	}
 	defer probe.Close()
-	_, err = probe.SigningKeys().Load(ctx)
+	_, err = probe.SigningKeys().LoadKeys(ctx)
 	if errors.Is(err, sqlstore.ErrKeyEncryptionKeyRequired) {
 		return true, nil
 	}

@@ -166,7 +166,7 @@ func TestDatabaseInClearSealedAtFirstStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := jwt.NewKeySet(jwt.KeySetConfig{Store: old.SigningKeys()})
+	keys, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: old.SigningKeys()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // The Developer Portal that serve mounts at /portal/. The portal package
-// does the pages, and its ManagerKeys and RegistryApps fit the key manager
+// does the pages, and its ManagerKeys and ClientManagerApps fit the key manager
 // and client registry the CLI uses; what is here fits the rest to this
 // server's tables: accounts (the users of `user add`, argon2id in
 // users.go), sessions and usage (sqlstore). Everything the portal changes
@@ -36,8 +36,8 @@ func newPortal(a *app, signUp bool) (*portal.Portal, error) {
 			},
 		},
 		Keys:         portal.ManagerKeys{Manager: a.sys.keys},
-		Applications: portal.RegistryApps{Registry: a.sys.registry, Clients: a.sys.store.Clients()},
-		Usage:        portalUsage{audit: a.sys.store.Audit()},
+		Applications: portal.ClientManagerApps{Manager: a.sys.registry, Clients: a.sys.store.Clients()},
+		Usage:        portalUsage{audit: a.sys.store.AuditLog()},
 		ScopeCatalog: scopeCatalog,
 		WithActor:    sqlstore.WithActor,
 		// The consent page's counter: a guesser's failures at either
@@ -122,7 +122,7 @@ const sessionPruneInterval = time.Minute
 
 // portalSessions is the portal's Sessions: sqlstore's user_sessions.
 type portalSessions struct {
-	store *sqlstore.SessionStore
+	store *sqlstore.Sessions
 	// idle is the portal's idle timeout, which sqlstore enforces too.
 	idle    time.Duration
 	onError func(error)

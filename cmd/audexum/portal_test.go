@@ -598,7 +598,7 @@ func TestPortalGlue(t *testing.T) {
 
 	// Usage: requests, failures and refusals for too many attempts in
 	// this hour and the one before.
-	audit := sys.store.Audit()
+	audit := sys.store.AuditLog()
 	hour := now.UTC().Truncate(time.Hour)
 	if err := audit.AddRequests(ctx, []sqlstore.RequestCount{{Hour: hour, CredentialID: "K1", Count: 7}, {Hour: hour.Add(-time.Hour), CredentialID: "K1", Count: 2}}); err != nil {
 		t.Fatal(err)

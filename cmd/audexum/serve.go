@@ -193,7 +193,7 @@ func servedHostPort(flagAddr string, bound net.Addr) string {
 type app struct {
 	sys       *system
 	logger    *slog.Logger
-	keySet    *jwt.KeySet
+	keySet    *jwt.KeyManager
 	oauth     *oauth.Server
 	keyV      *apikey.Verifier
 	tokenV    *jwt.Verifier
@@ -225,12 +225,12 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	// nothing costs no database round trip.
 	var limiter auth.Limiter
 	if sys.pg {
-		limiter = auth.NewCachedLimiter(sys.store.Limiter(), time.Second, 0)
+		limiter = auth.NewCachedLimiter(sys.store.Limits(), time.Second, 0)
 	}
 	if a.signIns, err = auth.NewAttemptCounter(auth.PasswordAttempts(limiter)); err != nil {
 		return nil, err
 	}
-	if a.keySet, err = jwt.NewKeySet(jwt.KeySetConfig{Store: sys.signing}); err != nil {
+	if a.keySet, err = jwt.NewKeyManager(jwt.KeyManagerConfig{Store: sys.signing}); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: a.keySet})
@@ -251,7 +251,7 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		Issuer:     issuer,
 		Audiences:  []string{audience},
 		Algorithms: []string{jwt.ES256, jwt.RS256, jwt.EdDSA},
-		KeySet:     a.keySet,
+		KeyManager: a.keySet,
 		Revoked:    grants.IsRevoked,
 		// A token seen before is served from the cache until it expires
 		// (a map lookup instead of an ECDSA verification: 80 µs to 4 µs
@@ -278,7 +278,7 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	// instance would pass there; on SQLite, one process, in memory.
 	dpopCfg := dpop.Config{}
 	if sys.pg {
-		dpopCfg.Replay = sys.store.DPoPReplay()
+		dpopCfg.Replay = sys.store.DPoPReplays()
 	}
 	proofs, err := dpop.NewChecker(dpopCfg)
 	if err != nil {
@@ -305,7 +305,7 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 	}
 	// The Manager the portal revokes and rotates keys with tells this
 	// verifier at once; changes by other processes come through Follow.
-	a.keyV, err = apikey.NewVerifier(apikey.VerifierConfig{
+	a.keyV, err = apikey.NewVerifier(apikey.Config{
 		Manager: sys.keys,
 		OnError: func(err error) {
 			m.storeErrors.WithLabelValues("api_key_last_used").Inc()

@@ -40,11 +40,11 @@ type system struct {
 	keys     *apikey.Manager
 	clients  oauth.ClientStore
 	grants   oauth.GrantStore
-	registry *oauth.Registry
+	registry *oauth.Get
 	users    *userStore
 	// signing and kek are set for the commands that use the signing
 	// keys (openSigningSystem) only.
-	signing *sqlstore.SigningKeyStore
+	signing *sqlstore.SigningKeys
 	kek     kekChoice
 	// onStoreError, if set before background work starts, receives the
 	// store's background errors (the change-log watcher).
@@ -150,8 +150,8 @@ func (s *system) keyManager(grace time.Duration) (*apikey.Manager, error) {
 // enforces the scope catalog (the one serve's authorization server
 // builds enforces the same); grace, if not zero, is how long a rotated
 // secret keeps working.
-func (s *system) clientRegistry(grace time.Duration) (*oauth.Registry, error) {
-	return oauth.NewRegistry(oauth.RegistryConfig{Clients: s.clients, ScopeCatalog: scopeCatalog, SecretGrace: grace})
+func (s *system) clientRegistry(grace time.Duration) (*oauth.Get, error) {
+	return oauth.NewClientManager(oauth.ClientManagerConfig{Clients: s.clients, ScopeCatalog: scopeCatalog, SecretGrace: grace})
 }
 
 func (s *system) Close() error {

@@ -50,9 +50,9 @@ type user struct {
 }
 
 // userStore signs end users in: their rows are in the store's users table
-// (sqlstore.UserStore), their passwords hashed here with argon2id.
+// (sqlstore.Users), their passwords hashed here with argon2id.
 type userStore struct {
-	users *sqlstore.UserStore
+	users *sqlstore.Users
 	// sem bounds concurrent password hashes.
 	sem chan struct{}
 	// dummy is verified against for unknown usernames, so the answer takes
@@ -141,12 +141,12 @@ func (s *userStore) authenticate(ctx context.Context, username, password string)
 // fails with errBadCredentials for a wrong current password,
 // errInvalidPassword for a next password outside the rule, and
 // sqlstore.ErrUserNotFound. The user's other sessions are the caller's to
-// end (sqlstore.SessionStore.DeleteOtherSessions).
+// end (sqlstore.Sessions.DeleteOtherSessions).
 func (s *userStore) changePassword(ctx context.Context, id, current, next string) error {
 	if !validPassword(next) {
 		return errInvalidPassword
 	}
-	u, err := s.users.UserByID(ctx, id)
+	u, err := s.users.User(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func (s *userStore) accountID(ctx context.Context, username string) (string, err
 }
 
 func (s *userStore) byID(ctx context.Context, id string) (user, error) {
-	u, err := s.users.UserByID(ctx, id)
+	u, err := s.users.User(ctx, id)
 	return user{ID: u.ID, Username: u.Username}, err
 }
 

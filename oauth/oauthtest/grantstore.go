@@ -91,11 +91,11 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 	t.Run("CodeClaim", func(t *testing.T) {
 		s := newStore(t)
 		c := code()
-		if err := s.SaveCode(ctx, c); err != nil {
-			t.Fatalf("SaveCode: %v", err)
+		if err := s.CreateCode(ctx, c); err != nil {
+			t.Fatalf("CreateCode: %v", err)
 		}
-		if err := s.SaveCode(ctx, c); !errors.Is(err, oauth.ErrAlreadyExists) {
-			t.Errorf("SaveCode twice: got %v, want ErrAlreadyExists", err)
+		if err := s.CreateCode(ctx, c); !errors.Is(err, oauth.ErrAlreadyExists) {
+			t.Errorf("CreateCode twice: got %v, want ErrAlreadyExists", err)
 		}
 		at := base.Add(10 * time.Second)
 		got, err := s.ClaimCode(ctx, c.Hash, at)
@@ -128,8 +128,8 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 	t.Run("CodeExpiredStillClaimedOnce", func(t *testing.T) {
 		s := newStore(t)
 		c := code()
-		if err := s.SaveCode(ctx, c); err != nil {
-			t.Fatalf("SaveCode: %v", err)
+		if err := s.CreateCode(ctx, c); err != nil {
+			t.Fatalf("CreateCode: %v", err)
 		}
 		late := c.ExpiresAt.Add(time.Second)
 		got, err := s.ClaimCode(ctx, c.Hash, late)
@@ -147,8 +147,8 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 	t.Run("CodeConcurrentClaims", func(t *testing.T) {
 		s := newStore(t)
 		c := code()
-		if err := s.SaveCode(ctx, c); err != nil {
-			t.Fatalf("SaveCode: %v", err)
+		if err := s.CreateCode(ctx, c); err != nil {
+			t.Fatalf("CreateCode: %v", err)
 		}
 		errs := race(Concurrency, func(int) error {
 			_, err := s.ClaimCode(ctx, c.Hash, base.Add(time.Second))
@@ -189,8 +189,8 @@ func RunGrantStore(t *testing.T, newStore func(t *testing.T) oauth.GrantStore) {
 		s := newStore(t)
 		c := code()
 		c.DPoPJKT = jkt
-		if err := s.SaveCode(ctx, c); err != nil {
-			t.Fatalf("SaveCode: %v", err)
+		if err := s.CreateCode(ctx, c); err != nil {
+			t.Fatalf("CreateCode: %v", err)
 		}
 		got, err := s.ClaimCode(ctx, c.Hash, base)
 		if err != nil || got.DPoPJKT != jkt {

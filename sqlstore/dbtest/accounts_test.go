@@ -106,19 +106,19 @@ VALUES ('oldkey000001', $1, 0, 'live', 'reporting', '', 'reporting', $2, NULL, N
 				t.Errorf("ListClientsByOwner(%q): %d clients, %v; want none", owner, len(got), err)
 			}
 		}
-		key, err := s.APIKeys().Get(ctx, "oldkey000001")
+		key, err := s.APIKeys().Key(ctx, "oldkey000001")
 		if err != nil || key.Owner != "reporting" || key.Name != "reporting" || !key.Scopes.Has("data:read") || !key.CreatedAt.Equal(created) {
 			t.Errorf("key after migration: %+v, %v", key, err)
 		}
-		if u, err := s.Users().UserByID(ctx, "usr_old"); err != nil || u.Username != "ann" {
+		if u, err := s.Users().User(ctx, "usr_old"); err != nil || u.Username != "ann" {
 			t.Errorf("user after migration: %+v, %v", u, err)
 		}
-		if f, err := s.Audit().Failures(ctx, time.Time{}); err != nil || len(f) != 1 || f[0].Count != 7 {
+		if f, err := s.AuditLog().Failures(ctx, time.Time{}); err != nil || len(f) != 1 || f[0].Count != 7 {
 			t.Errorf("failure counts after migration: %+v, %v", f, err)
 		}
 
 		// The new columns and tables work beside the old rows.
-		reg, err := oauth.NewRegistry(oauth.RegistryConfig{Clients: s.Clients()})
+		reg, err := oauth.NewClientManager(oauth.ClientManagerConfig{Clients: s.Clients()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,7 +136,7 @@ VALUES ('oldkey000001', $1, 0, 'live', 'reporting', '', 'reporting', $2, NULL, N
 		if err := s.Sessions().CreateSession(ctx, sess, ""); err != nil {
 			t.Errorf("CreateSession for a user from before the migration: %v", err)
 		}
-		if err := s.Audit().AddRequests(ctx, []sqlstore.RequestCount{{Hour: created, CredentialID: "oldkey000001", Count: 2}}); err != nil {
+		if err := s.AuditLog().AddRequests(ctx, []sqlstore.RequestCount{{Hour: created, CredentialID: "oldkey000001", Count: 2}}); err != nil {
 			t.Errorf("AddRequests: %v", err)
 		}
 		keys, err := apikey.NewManager(apikey.ManagerConfig{Store: s.APIKeys()})
@@ -156,7 +156,7 @@ func TestClientOwners(t *testing.T) {
 	engines(t, func(t *testing.T, db testDB) {
 		ctx := context.Background()
 		s := openStore(t, db)
-		reg, err := oauth.NewRegistry(oauth.RegistryConfig{Clients: s.Clients()})
+		reg, err := oauth.NewClientManager(oauth.ClientManagerConfig{Clients: s.Clients()})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -22,7 +22,7 @@ import (
 
 // auditRow is what a test compares of an audit event.
 type auditRow struct {
-	Kind    sqlstore.AuditKind
+	Kind    sqlstore.Kind
 	Action  sqlstore.AuditAction
 	Subject string
 	Actor   string
@@ -30,7 +30,7 @@ type auditRow struct {
 
 func auditRows(t *testing.T, s *sqlstore.Store) ([]auditRow, []sqlstore.AuditEvent) {
 	t.Helper()
-	evs, err := s.Audit().Events(t.Context(), time.Time{})
+	evs, err := s.AuditLog().Events(t.Context(), time.Time{})
 	if err != nil {
 		t.Fatalf("Events: %v", err)
 	}
@@ -107,7 +107,7 @@ func TestAuditLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		reg, err := oauth.NewRegistry(oauth.RegistryConfig{Clients: s.Clients()})
+		reg, err := oauth.NewClientManager(oauth.ClientManagerConfig{Clients: s.Clients()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,14 +141,14 @@ func TestAuditLifecycle(t *testing.T) {
 
 		got, evs := auditRows(t, s)
 		want := []auditRow{
-			{sqlstore.AuditAPIKey, sqlstore.ActionCreated, rec1.ID, "cli:alice"},
-			{sqlstore.AuditAPIKey, sqlstore.ActionRotated, rec1.ID, "cli:alice"},
-			{sqlstore.AuditAPIKey, sqlstore.ActionCreated, rec2.ID, "cli:alice"},
-			{sqlstore.AuditAPIKey, sqlstore.ActionRevoked, rec2.ID, "cli:alice"},
-			{sqlstore.AuditClient, sqlstore.ActionCreated, cl.ID, "cli:alice"},
-			{sqlstore.AuditClient, sqlstore.ActionSecretRotated, cl.ID, "cli:alice"},
-			{sqlstore.AuditClient, sqlstore.ActionDeleted, cl.ID, "cli:alice"},
-			{sqlstore.AuditAPIKey, sqlstore.ActionCreated, rec3.ID, sqlstore.UnknownActor},
+			{sqlstore.KindAPIKey, sqlstore.ActionCreated, rec1.ID, "cli:alice"},
+			{sqlstore.KindAPIKey, sqlstore.ActionRotated, rec1.ID, "cli:alice"},
+			{sqlstore.KindAPIKey, sqlstore.ActionCreated, rec2.ID, "cli:alice"},
+			{sqlstore.KindAPIKey, sqlstore.ActionRevoked, rec2.ID, "cli:alice"},
+			{sqlstore.KindClient, sqlstore.ActionCreated, cl.ID, "cli:alice"},
+			{sqlstore.KindClient, sqlstore.ActionSecretRotated, cl.ID, "cli:alice"},
+			{sqlstore.KindClient, sqlstore.ActionDeleted, cl.ID, "cli:alice"},
+			{sqlstore.KindAPIKey, sqlstore.ActionCreated, rec3.ID, sqlstore.UnknownActor},
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("audit rows (-want +got):\n%s", diff)
@@ -223,7 +223,7 @@ func TestAuditAtomic(t *testing.T) {
 		if err := keys.Revoke(ctx, rec2.ID, "no audit"); err == nil {
 			t.Fatal("revoke without an audit table: got nil error")
 		}
-		r, err := s.APIKeys().Get(ctx, rec2.ID)
+		r, err := s.APIKeys().Key(ctx, rec2.ID)
 		if err != nil || r.Revoked() {
 			t.Errorf("after a revoke whose audit row failed: revoked %v, err %v; want not revoked", r.Revoked(), err)
 		}
@@ -289,7 +289,7 @@ func TestFailureRecorderCounts(t *testing.T) {
 		if err := r.Flush(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Audit().Failures(t.Context(), t0)
+		got, err := s.AuditLog().Failures(t.Context(), t0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -307,7 +307,7 @@ func TestFailureRecorderCounts(t *testing.T) {
 			t.Errorf("audit_failures has %d rows, want %d (one per minute, key and reason)", n, len(want))
 		}
 		// since picks whole minutes.
-		if got, err := s.Audit().Failures(t.Context(), m1.Add(30*time.Second)); err != nil || len(got) != 2 {
+		if got, err := s.AuditLog().Failures(t.Context(), m1.Add(30*time.Second)); err != nil || len(got) != 2 {
 			t.Errorf("Failures since the second minute: %d rows, %v; want 2", len(got), err)
 		}
 	})
@@ -337,7 +337,7 @@ func TestFailureRecorderConcurrentAndClose(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	got, err := s.Audit().Failures(t.Context(), t0)
+	got, err := s.AuditLog().Failures(t.Context(), t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,7 +359,7 @@ func TestFailureRecorderInterval(t *testing.T) {
 	r.Record("unknown", "no_credential")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, err := s.Audit().Failures(t.Context(), t0)
+		got, err := s.AuditLog().Failures(t.Context(), t0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -407,7 +407,7 @@ func TestFailureRecorderBounds(t *testing.T) {
 	if err := r.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Audit().Failures(ctx, t0)
+	got, err := s.AuditLog().Failures(ctx, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,7 +433,7 @@ func TestFailureRecorderRetention(t *testing.T) {
 			{Minute: t0.Add(-25 * time.Hour), KeyID: "k1", Reason: "revoked", Count: 1},
 			{Minute: t0.Add(-time.Hour), KeyID: "k1", Reason: "revoked", Count: 2},
 		}
-		if err := s.Audit().AddFailures(ctx, old); err != nil {
+		if err := s.AuditLog().AddFailures(ctx, old); err != nil {
 			t.Fatal(err)
 		}
 		clk := &fakeClock{t: t0}
@@ -445,7 +445,7 @@ func TestFailureRecorderRetention(t *testing.T) {
 		if err := r.Close(); err != nil {
 			t.Fatal(err)
 		}
-		got, err := s.Audit().Failures(ctx, time.Time{})
+		got, err := s.AuditLog().Failures(ctx, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,7 +41,7 @@ func BenchmarkStoreGet(b *testing.B) {
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {
-			if _, err := s.Get(ctx, ids[i%len(ids)]); err != nil {
+			if _, err := s.Key(ctx, ids[i%len(ids)]); err != nil {
 				b.Fatal(err)
 			}
 			i++
@@ -54,7 +54,7 @@ func BenchmarkStoreGet(b *testing.B) {
 func BenchmarkVerifierMiss(b *testing.B) {
 	benchStores(b, func(b *testing.B, s apikey.Store) {
 		keys, _ := seedKeys(b, s, 100)
-		v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: s, CacheTTL: -1, LastUsedInterval: -1})
+		v, err := apikey.NewVerifier(apikey.Config{Store: s, CacheTTL: -1, LastUsedInterval: -1})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func BenchmarkVerifierMiss(b *testing.B) {
 func BenchmarkVerifierHit(b *testing.B) {
 	benchStores(b, func(b *testing.B, s apikey.Store) {
 		keys, _ := seedKeys(b, s, 100)
-		v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: s, CacheTTL: time.Hour, LastUsedInterval: -1})
+		v, err := apikey.NewVerifier(apikey.Config{Store: s, CacheTTL: time.Hour, LastUsedInterval: -1})
 		if err != nil {
 			b.Fatal(err)
 		}

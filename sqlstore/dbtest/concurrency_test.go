@@ -58,8 +58,8 @@ func TestConcurrentCodeClaim(t *testing.T) {
 			Scopes: auth.MustScopes("read"), CodeChallenge: "x", GrantID: "g1",
 			CreatedAt: t0, ExpiresAt: t0.Add(time.Minute),
 		}
-		if err := st[0].Grants().SaveCode(t.Context(), c); err != nil {
-			t.Fatalf("SaveCode: %v", err)
+		if err := st[0].Grants().CreateCode(t.Context(), c); err != nil {
+			t.Fatalf("CreateCode: %v", err)
 		}
 		errs := race(func(i int) error {
 			_, err := st[i%2].Grants().ClaimCode(context.Background(), c.Hash, t0.Add(time.Second))
@@ -153,7 +153,7 @@ func TestConcurrentAPIKeyRotation(t *testing.T) {
 		if wins != 1 {
 			t.Errorf("got %d successful rotations, want exactly 1", wins)
 		}
-		recs, err := st[1].APIKeys().List(t.Context(), apikey.Filter{})
+		recs, err := st[1].APIKeys().ListKeys(t.Context(), apikey.Filter{})
 		if err != nil {
 			t.Fatalf("List: %v", err)
 		}

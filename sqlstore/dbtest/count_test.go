@@ -166,7 +166,7 @@ func TestCacheHitTouchesNoDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 		unknownID, _ := apikey.Parse(unknown)
-		if _, err := s.APIKeys().List(t.Context(), apikey.Filter{}); err != nil {
+		if _, err := s.APIKeys().ListKeys(t.Context(), apikey.Filter{}); err != nil {
 			t.Fatal(err)
 		}
 		// Make "unknown" unknown: delete its row behind the store's back.
@@ -174,7 +174,7 @@ func TestCacheHitTouchesNoDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: s.APIKeys(), CacheTTL: time.Hour,
+		v, err := apikey.NewVerifier(apikey.Config{Store: s.APIKeys(), CacheTTL: time.Hour,
 			NegativeCacheTTL: time.Hour, LastUsedInterval: -1})
 		if err != nil {
 			t.Fatal(err)

@@ -40,7 +40,7 @@ func TestCrossProcessRevocationSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: s.APIKeys(), CacheTTL: time.Hour, LastUsedInterval: -1})
+	v, err := apikey.NewVerifier(apikey.Config{Store: s.APIKeys(), CacheTTL: time.Hour, LastUsedInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ func randomReplayKey() dpop.ReplayKey {
 func TestDPoPReplayShared(t *testing.T) {
 	engines(t, func(t *testing.T, db testDB) {
 		st := twoHandles(t, db)
-		a, b := st[0].DPoPReplay(), st[1].DPoPReplay()
+		a, b := st[0].DPoPReplays(), st[1].DPoPReplays()
 		k := randomReplayKey()
 		exp := t0.Add(2 * time.Minute)
 		for i, tc := range []struct {
@@ -56,7 +56,7 @@ func TestDPoPReplayConcurrent(t *testing.T) {
 			k := randomReplayKey()
 			var wins atomic.Int32
 			errs := race(func(i int) error {
-				ok, err := st[i%2].DPoPReplay().ClaimProof(t.Context(), k, t0, t0.Add(time.Minute))
+				ok, err := st[i%2].DPoPReplays().ClaimProof(t.Context(), k, t0, t0.Add(time.Minute))
 				if ok {
 					wins.Add(1)
 				}
@@ -79,7 +79,7 @@ func TestDPoPReplayConcurrent(t *testing.T) {
 func TestDPoPReplaySweep(t *testing.T) {
 	engines(t, func(t *testing.T, db testDB) {
 		s := openStore(t, db)
-		r := s.DPoPReplay()
+		r := s.DPoPReplays()
 		for i := range 300 {
 			if ok, err := r.ClaimProof(t.Context(), randomReplayKey(), t0, t0.Add(time.Minute)); !ok || err != nil {
 				t.Fatalf("claim %d: %v, %v", i, ok, err)

@@ -72,7 +72,7 @@ func TestDurabilitySIGKILL(t *testing.T) {
 	if err := db.QueryRowContext(t.Context(), `PRAGMA integrity_check`).Scan(&check); err != nil || check != "ok" {
 		t.Errorf("integrity_check: got %q, %v; want ok", check, err)
 	}
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: s.APIKeys(), LastUsedInterval: -1})
+	v, err := apikey.NewVerifier(apikey.Config{Store: s.APIKeys(), LastUsedInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

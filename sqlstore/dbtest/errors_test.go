@@ -26,7 +26,7 @@ func TestStoreErrorsAreUnavailable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: s.APIKeys(), CacheTTL: -1, LastUsedInterval: -1})
+		v, err := apikey.NewVerifier(apikey.Config{Store: s.APIKeys(), CacheTTL: -1, LastUsedInterval: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -49,7 +49,7 @@ func TestStoreErrorsAreUnavailable(t *testing.T) {
 				t.Errorf("%s: got %q, want it wrapped by sqlstore", op, err)
 			}
 		}
-		_, err = s.APIKeys().Get(t.Context(), rec.ID)
+		_, err = s.APIKeys().Key(t.Context(), rec.ID)
 		check("Get", err)
 		_, err = s.Clients().Client(t.Context(), "c")
 		check("Client", err)
@@ -82,7 +82,7 @@ func TestHostileIDsAreNotFound(t *testing.T) {
 			if err := s.Clients().DeleteClient(t.Context(), id); !errors.Is(err, oauth.ErrNotFound) {
 				t.Errorf("DeleteClient(%q): got %v, want ErrNotFound", id, err)
 			}
-			if _, err := s.APIKeys().Get(t.Context(), id); !errors.Is(err, apikey.ErrNotFound) {
+			if _, err := s.APIKeys().Key(t.Context(), id); !errors.Is(err, apikey.ErrNotFound) {
 				t.Errorf("Get(%q): got %v, want ErrNotFound", id, err)
 			}
 			if revoked, err := s.Grants().IsRevoked(t.Context(), id); err != nil || revoked {

@@ -125,7 +125,7 @@ func TestPostgresFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Every request reads the store: the cache-miss path.
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: s.APIKeys(), CacheTTL: -1, NegativeCacheTTL: -1, LastUsedInterval: -1})
+	v, err := apikey.NewVerifier(apikey.Config{Store: s.APIKeys(), CacheTTL: -1, NegativeCacheTTL: -1, LastUsedInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -235,7 +235,7 @@ type watchedVerifier struct {
 // watcher invalidates.
 func newWatchedVerifier(t *testing.T, h *sql.DB) *watchedVerifier {
 	s := openStoreCfg(t, h, sqlstore.Config{Dialect: sqlstore.Postgres, PollInterval: time.Hour})
-	v, err := apikey.NewVerifier(apikey.VerifierConfig{Store: s.APIKeys(), CacheTTL: time.Hour, LastUsedInterval: -1})
+	v, err := apikey.NewVerifier(apikey.Config{Store: s.APIKeys(), CacheTTL: time.Hour, LastUsedInterval: -1})
 	if err != nil {
 		t.Fatal(err)
 	}

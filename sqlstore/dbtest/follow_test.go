@@ -57,7 +57,7 @@ func TestChangeLogRecordsEveryChange(t *testing.T) {
 			t.Fatal(err)
 		}
 		var keyID, rotatedID string
-		var keySet *jwt.KeySet
+		var keySet *jwt.KeyManager
 		ck := func(kind sqlstore.Kind, id string) sqlstore.Change { return sqlstore.Change{Kind: kind, ID: id} }
 		steps := []struct {
 			name string
@@ -108,7 +108,7 @@ func TestChangeLogRecordsEveryChange(t *testing.T) {
 				return s.APIKeys().TouchLastUsed(ctx, map[string]time.Time{keyID: time.Now()})
 			}, func() []sqlstore.Change { return nil }},
 			{"first signing keys", func() error {
-				keySet, err = jwt.NewKeySet(jwt.KeySetConfig{Store: s.SigningKeys()})
+				keySet, err = jwt.NewKeyManager(jwt.KeyManagerConfig{Store: s.SigningKeys()})
 				return err
 			}, func() []sqlstore.Change { return []sqlstore.Change{ck(sqlstore.KindSigningKey, "")} }},
 			{"rotate signing keys", func() error { return keySet.Rotate(ctx) },
@@ -145,7 +145,7 @@ func TestChangeLogSameTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keySet, err := jwt.NewKeySet(jwt.KeySetConfig{Store: s.SigningKeys()})
+		keySet, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: s.SigningKeys()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +179,7 @@ func TestChangeLogSameTransaction(t *testing.T) {
 		if err := keys.Revoke(ctx, rec.ID, ""); err == nil {
 			t.Error("API key Revoke without a change log: got nil error")
 		}
-		if list, err := s.APIKeys().List(ctx, apikey.Filter{}); err != nil || len(list) != 1 || list[0].Revoked() || list[0].ReplacedBy != "" {
+		if list, err := s.APIKeys().ListKeys(ctx, apikey.Filter{}); err != nil || len(list) != 1 || list[0].Revoked() || list[0].ReplacedBy != "" {
 			t.Errorf("API keys after refused create, rotation and revocation: %+v, %v; want the one key unchanged", list, err)
 		}
 		if err := keySet.Rotate(ctx); err == nil {
@@ -268,17 +268,17 @@ func TestFollowAcrossHandles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		keysB, err := apikey.NewVerifier(apikey.VerifierConfig{Store: b.APIKeys(), CacheTTL: time.Hour,
+		keysB, err := apikey.NewVerifier(apikey.Config{Store: b.APIKeys(), CacheTTL: time.Hour,
 			NegativeCacheTTL: time.Hour, LastUsedInterval: -1})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer keysB.Close()
-		setB, err := jwt.NewKeySet(jwt.KeySetConfig{Store: b.SigningKeys()})
+		setB, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: b.SigningKeys()})
 		if err != nil {
 			t.Fatal(err)
 		}
-		setA, err := jwt.NewKeySet(jwt.KeySetConfig{Store: a.SigningKeys()})
+		setA, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: a.SigningKeys()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,7 +308,7 @@ func TestFollowAcrossHandles(t *testing.T) {
 		if _, err := keysB.Verify(ctx, earlyKey); !errors.Is(err, auth.ErrUnknownCredential) {
 			t.Fatalf("key not yet stored: got %v, want ErrUnknownCredential", err)
 		}
-		if err := a.APIKeys().Insert(ctx, earlyRec); err != nil {
+		if err := a.APIKeys().CreateKey(ctx, earlyRec); err != nil {
 			t.Fatal(err)
 		}
 		var mu sync.Mutex
@@ -368,7 +368,7 @@ func TestFollowAcrossHandles(t *testing.T) {
 		if _, err := keysB.Verify(ctx, key); !errors.Is(err, auth.ErrUnknownCredential) {
 			t.Fatalf("key not yet stored: got %v, want ErrUnknownCredential", err)
 		}
-		if err := a.APIKeys().Insert(ctx, rec); err != nil {
+		if err := a.APIKeys().CreateKey(ctx, rec); err != nil {
 			t.Fatal(err)
 		}
 		until(t, bound, "API key created in another process accepted", func() bool {
@@ -403,11 +403,11 @@ type failingKeyStore struct {
 	fail atomic.Bool
 }
 
-func (f *failingKeyStore) Load(ctx context.Context) ([]jwt.StoredKey, error) {
+func (f *failingKeyStore) LoadKeys(ctx context.Context) ([]jwt.StoredKey, error) {
 	if f.fail.Load() {
 		return nil, errors.New("database is down")
 	}
-	return f.KeyStore.Load(ctx)
+	return f.KeyStore.LoadKeys(ctx)
 }
 
 // TestFollowRetriesFailedReload: a reload of the signing keys that fails
@@ -417,12 +417,12 @@ func TestFollowRetriesFailedReload(t *testing.T) {
 	ctx := t.Context()
 	a := openStore(t, db)
 	b := openStoreCfg(t, db.open(t), sqlstore.Config{Dialect: db.dialect, PollInterval: 20 * time.Millisecond})
-	setA, err := jwt.NewKeySet(jwt.KeySetConfig{Store: a.SigningKeys()})
+	setA, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: a.SigningKeys()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	storeB := &failingKeyStore{KeyStore: b.SigningKeys()}
-	setB, err := jwt.NewKeySet(jwt.KeySetConfig{Store: storeB})
+	setB, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: storeB})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func TestGrantStoreSweeps(t *testing.T) {
 		oldCode := &oauth.Code{Hash: randomHash(), ClientID: "c", GrantID: "g0", CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}
 		oldGrant := &oauth.Grant{ID: "old", ClientID: "c", Subject: "u", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}
 		oldHead := &oauth.RefreshToken{Hash: randomHash(), IssuedAt: t0}
-		if err := gs.SaveCode(ctx, oldCode); err != nil {
+		if err := gs.CreateCode(ctx, oldCode); err != nil {
 			t.Fatal(err)
 		}
 		if err := gs.CreateGrant(ctx, oldGrant, oldHead); err != nil {
@@ -39,7 +39,7 @@ func TestGrantStoreSweeps(t *testing.T) {
 
 		later := t0.Add(3 * time.Hour)
 		newCode := &oauth.Code{Hash: randomHash(), ClientID: "c", GrantID: "g1", CreatedAt: later, ExpiresAt: later.Add(time.Minute)}
-		if err := gs.SaveCode(ctx, newCode); err != nil {
+		if err := gs.CreateCode(ctx, newCode); err != nil {
 			t.Fatal(err)
 		}
 		newGrant := &oauth.Grant{ID: "new", ClientID: "c", Subject: "u", CreatedAt: later, ExpiresAt: later.Add(time.Hour)}

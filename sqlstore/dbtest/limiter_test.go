@@ -55,8 +55,8 @@ func TestLimiterSharedAcrossInstances(t *testing.T) {
 		st := twoHandles(t, db)
 		now := func() time.Time { return t0.Add(10 * time.Second) }
 		const maxFailures = 6
-		a := throttledHandler(t, st[0].Limiter(), maxFailures, now)
-		b := throttledHandler(t, st[1].Limiter(), maxFailures, now)
+		a := throttledHandler(t, st[0].Limits(), maxFailures, now)
+		b := throttledHandler(t, st[1].Limits(), maxFailures, now)
 		const addr = "203.0.113.9:4000"
 		for i := range maxFailures {
 			h := a
@@ -77,7 +77,7 @@ func TestLimiterSharedAcrossInstances(t *testing.T) {
 		}
 		// The next window starts from zero on both.
 		later := func() time.Time { return t0.Add(time.Minute + 10*time.Second) }
-		if got := status(throttledHandler(t, st[1].Limiter(), maxFailures, later), addr, "good"); got != http.StatusOK {
+		if got := status(throttledHandler(t, st[1].Limits(), maxFailures, later), addr, "good"); got != http.StatusOK {
 			t.Errorf("next window: got %d, want 200", got)
 		}
 	})
@@ -87,7 +87,7 @@ func TestLimiterSharedAcrossInstances(t *testing.T) {
 func TestLimiterConcurrentAdds(t *testing.T) {
 	engines(t, func(t *testing.T, db testDB) {
 		st := twoHandles(t, db)
-		lim := [2]*sqlstore.Limiter{st[0].Limiter(), st[1].Limiter()}
+		lim := [2]*sqlstore.Limits{st[0].Limits(), st[1].Limits()}
 		now := t0.Add(5 * time.Second)
 		seen := make([]int, racers)
 		errs := race(func(i int) error {
@@ -117,7 +117,7 @@ func TestLimiterConcurrentAdds(t *testing.T) {
 
 func TestLimiterWindowsAndKeys(t *testing.T) {
 	engines(t, func(t *testing.T, db testDB) {
-		lim := openStore(t, db).Limiter()
+		lim := openStore(t, db).Limits()
 		ctx := t.Context()
 		long := strings.Repeat("x", 10_000)
 		tests := []struct {
@@ -165,7 +165,7 @@ func TestLimiterSweep(t *testing.T) {
 	engines(t, func(t *testing.T, db testDB) {
 		h := db.open(t)
 		s := openStoreOn(t, h, db.dialect)
-		lim := s.Limiter()
+		lim := s.Limits()
 		ctx := t.Context()
 		const keys = 300
 		for i := range keys {

@@ -129,7 +129,7 @@ func TestClosedStore(t *testing.T) {
 	if err := s.Close(); !errors.Is(err, sqlstore.ErrClosed) {
 		t.Errorf("second Close: got %v, want ErrClosed", err)
 	}
-	if _, err := s.APIKeys().Get(t.Context(), "x"); !errors.Is(err, sqlstore.ErrClosed) {
+	if _, err := s.APIKeys().Key(t.Context(), "x"); !errors.Is(err, sqlstore.ErrClosed) {
 		t.Errorf("Get after Close: got %v, want ErrClosed", err)
 	}
 }

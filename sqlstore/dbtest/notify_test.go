@@ -59,7 +59,7 @@ func TestRevocationReachesOtherInstance(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		vb, err := apikey.NewVerifier(apikey.VerifierConfig{Store: b.APIKeys(), CacheTTL: time.Hour, LastUsedInterval: -1})
+		vb, err := apikey.NewVerifier(apikey.Config{Store: b.APIKeys(), CacheTTL: time.Hour, LastUsedInterval: -1})
 		if err != nil {
 			t.Fatal(err)
 		}

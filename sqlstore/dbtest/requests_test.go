@@ -93,7 +93,7 @@ func TestRequestCounts(t *testing.T) {
 		}
 
 		now := t0.Add(70 * time.Minute)
-		hourly, err := s.Audit().HourlyUsage(ctx, "k1", now)
+		hourly, err := s.AuditLog().HourlyUsage(ctx, "k1", now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,7 +112,7 @@ func TestRequestCounts(t *testing.T) {
 				t.Errorf("hour %v: %+v, want empty", b.Start, b)
 			}
 		}
-		daily, err := s.Audit().DailyUsage(ctx, "k1", now)
+		daily, err := s.AuditLog().DailyUsage(ctx, "k1", now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +121,7 @@ func TestRequestCounts(t *testing.T) {
 		if len(daily) != sqlstore.DailyBuckets || !cmp.Equal(wantDay, daily[29]) || !daily[0].Start.Equal(day.Add(-29*24*time.Hour)) {
 			t.Errorf("daily usage: %d buckets, first %v, last %+v; want 30, last %+v", len(daily), daily[0].Start, daily[len(daily)-1], wantDay)
 		}
-		app, err := s.Audit().HourlyUsage(ctx, "adxc_app", now)
+		app, err := s.AuditLog().HourlyUsage(ctx, "adxc_app", now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,7 +131,7 @@ func TestRequestCounts(t *testing.T) {
 
 		// The latest failures, newest first (the order of recording
 		// among equal times), with their networks.
-		recent, err := s.Audit().RecentFailures(ctx, "k1", 4)
+		recent, err := s.AuditLog().RecentFailures(ctx, "k1", 4)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,7 +233,7 @@ func TestRequestCountBounds(t *testing.T) {
 		if rows != sqlstore.RecentFailuresKept || unknown != 0 {
 			t.Errorf("recent_failures: %d rows of k1 (want %d), %d of others (want 0)", rows, sqlstore.RecentFailuresKept, unknown)
 		}
-		recent, err := s.Audit().RecentFailures(ctx, "k1", 1000)
+		recent, err := s.AuditLog().RecentFailures(ctx, "k1", 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -245,7 +245,7 @@ func TestRequestCountBounds(t *testing.T) {
 		if err := f.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.Audit().RecentFailures(ctx, "k2", 5); err != nil || len(got) != 1 || got[0].Reason != "other" || got[0].Network != "unknown" {
+		if got, err := s.AuditLog().RecentFailures(ctx, "k2", 5); err != nil || len(got) != 1 || got[0].Reason != "other" || got[0].Network != "unknown" {
 			t.Errorf("hostile failure text: %+v, %v", got, err)
 		}
 		if _, err := s.NewRequestRecorder(sqlstore.RequestRecorderConfig{MaxPending: -1}); !errors.Is(err, sqlstore.ErrInvalidConfig) {
@@ -265,7 +265,7 @@ func TestRequestCountRetention(t *testing.T) {
 			old = append(old, sqlstore.RequestCount{Hour: t0.Add(-40 * 24 * time.Hour), CredentialID: fmt.Sprintf("k%04d", i), Count: 1})
 		}
 		old = append(old, sqlstore.RequestCount{Hour: t0.Add(-30 * 24 * time.Hour), CredentialID: "kept", Count: 5})
-		if err := s.Audit().AddRequests(ctx, old); err != nil {
+		if err := s.AuditLog().AddRequests(ctx, old); err != nil {
 			t.Fatal(err)
 		}
 		clk := &fakeClock{t: t0}
@@ -288,7 +288,7 @@ func TestRequestCountRetention(t *testing.T) {
 		if diff := cmp.Diff(want, requestRows(t, db)); diff != "" {
 			t.Errorf("after the second flush (-want +got):\n%s", diff)
 		}
-		if n, err := s.Audit().PruneRequests(ctx, t0); err != nil || n != 1 {
+		if n, err := s.AuditLog().PruneRequests(ctx, t0); err != nil || n != 1 {
 			t.Errorf("PruneRequests(t0): %d, %v; want the one older row", n, err)
 		}
 
@@ -307,7 +307,7 @@ func TestRequestCountRetention(t *testing.T) {
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.Audit().RecentFailures(ctx, "k1", 10); err != nil || len(got) != 1 || got[0].Network != "192.0.2.2" {
+		if got, err := s.AuditLog().RecentFailures(ctx, "k1", 10); err != nil || len(got) != 1 || got[0].Network != "192.0.2.2" {
 			t.Errorf("recent failures after pruning: %+v, %v; want the newer one only", got, err)
 		}
 	})

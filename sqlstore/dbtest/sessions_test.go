@@ -209,15 +209,15 @@ func TestSessionsEnd(t *testing.T) {
 		if err := ss.CreateSession(ctx, sqlstore.Session{Hash: stale, UserID: "usr_ann", CreatedAt: t0, IdleTimeout: time.Hour, ExpiresAt: t0.Add(time.Hour)}, "hash-usr_ann"); !errors.Is(err, sqlstore.ErrPasswordChanged) {
 			t.Errorf("sign-in with the old password's hash: %v, want ErrPasswordChanged", err)
 		}
-		if u, err := s.Users().UserByID(ctx, "usr_ann"); err != nil || u.PasswordHash != "hash-new" {
+		if u, err := s.Users().User(ctx, "usr_ann"); err != nil || u.PasswordHash != "hash-new" {
 			t.Errorf("after SetPasswordHash: %+v, %v", u, err)
 		}
-		evs, err := s.Audit().Events(ctx, time.Time{})
+		evs, err := s.AuditLog().Events(ctx, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		last := evs[len(evs)-1]
-		if last.Kind != sqlstore.AuditUser || last.Action != sqlstore.ActionPasswordChanged || last.SubjectID != "usr_ann" ||
+		if last.Kind != sqlstore.KindUser || last.Action != sqlstore.ActionPasswordChanged || last.SubjectID != "usr_ann" ||
 			last.Actor != "portal:ann" || last.Details.Name != "name-usr_ann" {
 			t.Errorf("password change audit row: %+v", last)
 		}
@@ -227,7 +227,7 @@ func TestSessionsEnd(t *testing.T) {
 		if err := s.Users().SetPasswordHash(ctx, "usr_ann", ""); !errors.Is(err, sqlstore.ErrInvalidUser) {
 			t.Errorf("SetPasswordHash to nothing: %v", err)
 		}
-		if evs2, _ := s.Audit().Events(ctx, time.Time{}); len(evs2) != len(evs) {
+		if evs2, _ := s.AuditLog().Events(ctx, time.Time{}); len(evs2) != len(evs) {
 			t.Errorf("refused password changes wrote %d audit rows", len(evs2)-len(evs))
 		}
 

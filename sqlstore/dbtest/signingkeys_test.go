@@ -29,18 +29,18 @@ func openStoreKEK(t testing.TB, db testDB, kek []byte, onWarning func(error)) *s
 	return s
 }
 
-func newKeySet(t testing.TB, ks jwt.KeyStore) *jwt.KeySet {
+func newKeySet(t testing.TB, ks jwt.KeyStore) *jwt.KeyManager {
 	t.Helper()
-	set, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: ks})
+	set, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA, Store: ks})
 	if err != nil {
-		t.Fatalf("NewKeySet: %v", err)
+		t.Fatalf("NewKeyManager: %v", err)
 	}
 	return set
 }
 
 func storedIDs(t testing.TB, ks jwt.KeyStore) []string {
 	t.Helper()
-	keys, err := ks.Load(t.Context())
+	keys, err := ks.LoadKeys(t.Context())
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -76,7 +76,7 @@ func TestSigningKeysSharedAndEncrypted(t *testing.T) {
 		}
 
 		// The database holds no private key in clear.
-		keys, err := a.Load(t.Context())
+		keys, err := a.LoadKeys(t.Context())
 		if err != nil {
 			t.Fatalf("Load: %v", err)
 		}
@@ -91,11 +91,11 @@ func TestSigningKeysSharedAndEncrypted(t *testing.T) {
 			}
 		}
 
-		_, err = openStoreKEK(t, db, testKEK(2), nil).SigningKeys().Load(t.Context())
+		_, err = openStoreKEK(t, db, testKEK(2), nil).SigningKeys().LoadKeys(t.Context())
 		if !errors.Is(err, sqlstore.ErrWrongKeyEncryptionKey) {
 			t.Errorf("Load with another key-encryption key: got %v, want ErrWrongKeyEncryptionKey", err)
 		}
-		_, err = openStoreKEK(t, db, nil, nil).SigningKeys().Load(t.Context())
+		_, err = openStoreKEK(t, db, nil, nil).SigningKeys().LoadKeys(t.Context())
 		if !errors.Is(err, sqlstore.ErrKeyEncryptionKeyRequired) {
 			t.Errorf("Load without a key-encryption key: got %v, want ErrKeyEncryptionKeyRequired", err)
 		}
@@ -105,7 +105,7 @@ func TestSigningKeysSharedAndEncrypted(t *testing.T) {
 			keys[0].ID, keys[1].ID); err != nil {
 			t.Fatalf("swapping rows: %v", err)
 		}
-		if _, err := a.Load(t.Context()); !errors.Is(err, sqlstore.ErrCorruptRecord) {
+		if _, err := a.LoadKeys(t.Context()); !errors.Is(err, sqlstore.ErrCorruptRecord) {
 			t.Errorf("Load of a moved ciphertext: got %v, want ErrCorruptRecord", err)
 		}
 	})
@@ -129,7 +129,7 @@ func TestSigningKeysUnencryptedWarns(t *testing.T) {
 	set := newKeySet(t, clear1)
 
 	sealed := openStoreKEK(t, db, testKEK(7), func(err error) { t.Errorf("unexpected warning: %v", err) }).SigningKeys()
-	if _, err := clear1.Load(t.Context()); !errors.Is(err, sqlstore.ErrKeyEncryptionKeyRequired) {
+	if _, err := clear1.LoadKeys(t.Context()); !errors.Is(err, sqlstore.ErrKeyEncryptionKeyRequired) {
 		t.Errorf("after an Open with a key-encryption key, Load without: got %v, want ErrKeyEncryptionKeyRequired", err)
 	}
 	set2 := newKeySet(t, sealed)
@@ -177,7 +177,7 @@ func signingKeyRows(t testing.TB, h *sql.DB) []signingKeyRow {
 func TestOpenSealsKeysStoredInClear(t *testing.T) {
 	engines(t, func(t *testing.T, db testDB) {
 		old := newKeySet(t, openStoreKEK(t, db, nil, nil).SigningKeys())
-		before, err := openStoreKEK(t, db, nil, nil).SigningKeys().Load(t.Context())
+		before, err := openStoreKEK(t, db, nil, nil).SigningKeys().LoadKeys(t.Context())
 		if err != nil {
 			t.Fatalf("Load: %v", err)
 		}
@@ -226,7 +226,7 @@ func TestOpenSealsKeysStoredInClear(t *testing.T) {
 				t.Errorf("key %s: private key still stored in clear", r.ID)
 			}
 		}
-		after, err := openStoreKEK(t, db, testKEK(3), nil).SigningKeys().Load(t.Context())
+		after, err := openStoreKEK(t, db, testKEK(3), nil).SigningKeys().LoadKeys(t.Context())
 		if err != nil {
 			t.Fatalf("Load with the key-encryption key: %v", err)
 		}
@@ -303,7 +303,7 @@ func TestSigningKeysConcurrentRotation(t *testing.T) {
 		before := storedIDs(t, stores[0].SigningKeys())
 
 		const n = 10
-		sets := make([]*jwt.KeySet, n)
+		sets := make([]*jwt.KeyManager, n)
 		for i := range sets {
 			sets[i] = newKeySet(t, stores[i%2].SigningKeys())
 		}
@@ -363,21 +363,21 @@ func TestSigningKeysConcurrentStart(t *testing.T) {
 	engines(t, func(t *testing.T, db testDB) {
 		stores := []*sqlstore.Store{openStore(t, db), openStore(t, db)}
 		const n = 6
-		sets := make([]*jwt.KeySet, n)
+		sets := make([]*jwt.KeyManager, n)
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i := range n {
 			wg.Go(func() {
 				<-start
-				sets[i], errs[i] = jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Store: stores[i%2].SigningKeys()})
+				sets[i], errs[i] = jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA, Store: stores[i%2].SigningKeys()})
 			})
 		}
 		close(start)
 		wg.Wait()
 		for i, err := range errs {
 			if err != nil {
-				t.Fatalf("NewKeySet %d: %v", i, err)
+				t.Fatalf("NewKeyManager %d: %v", i, err)
 			}
 		}
 		for i, s := range sets {
@@ -413,10 +413,10 @@ func TestSigningKeysChangeKeyEncryptionKey(t *testing.T) {
 	if err := moved.Rotate(t.Context()); err != nil {
 		t.Fatalf("Rotate: %v", err)
 	}
-	if _, err := openStoreKEK(t, db, next, nil).SigningKeys().Load(t.Context()); err != nil {
+	if _, err := openStoreKEK(t, db, next, nil).SigningKeys().LoadKeys(t.Context()); err != nil {
 		t.Errorf("Load with only the new key-encryption key after a rotation: %v", err)
 	}
-	if _, err := openStoreKEK(t, db, old, nil).SigningKeys().Load(t.Context()); !errors.Is(err, sqlstore.ErrWrongKeyEncryptionKey) {
+	if _, err := openStoreKEK(t, db, old, nil).SigningKeys().LoadKeys(t.Context()); !errors.Is(err, sqlstore.ErrWrongKeyEncryptionKey) {
 		t.Errorf("Load with only the old key-encryption key: got %v, want ErrWrongKeyEncryptionKey", err)
 	}
 	_, err = sqlstore.Open(t.Context(), db.open(t), sqlstore.Config{Dialect: sqlstore.SQLite, PreviousKeyEncryptionKeys: [][]byte{old}})

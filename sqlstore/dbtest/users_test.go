@@ -24,7 +24,7 @@ func TestUsers(t *testing.T) {
 		}
 		for name, get := range map[string]func() (sqlstore.User, error){
 			"by username": func() (sqlstore.User, error) { return users.UserByUsername(ctx, "ann") },
-			"by id":       func() (sqlstore.User, error) { return users.UserByID(ctx, "usr_1") },
+			"by id":       func() (sqlstore.User, error) { return users.User(ctx, "usr_1") },
 		} {
 			got, err := get()
 			if err != nil {
@@ -41,7 +41,7 @@ func TestUsers(t *testing.T) {
 			}
 		}
 		// Taken username or ID: nothing written, not even an audit row.
-		before, err := s.Audit().Events(ctx, time.Time{})
+		before, err := s.AuditLog().Events(ctx, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,11 +53,11 @@ func TestUsers(t *testing.T) {
 				t.Errorf("CreateUser(%+v): err = %v, want ErrUserExists", u, err)
 			}
 		}
-		after, err := s.Audit().Events(ctx, time.Time{})
+		after, err := s.AuditLog().Events(ctx, time.Time{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(after) != len(before) || len(before) != 1 || before[0].Kind != sqlstore.AuditUser || before[0].Details.Name != "ann" {
+		if len(after) != len(before) || len(before) != 1 || before[0].Kind != sqlstore.KindUser || before[0].Details.Name != "ann" {
 			t.Errorf("audit rows: %d before, %d after the refusals (want 1 user row)", len(before), len(after))
 		}
 		for _, u := range []sqlstore.User{{Username: "x", PasswordHash: "h"}, {ID: "i", PasswordHash: "h"}, {ID: "i", Username: "x"}, {ID: "i", Username: "\x00", PasswordHash: "h"}} {

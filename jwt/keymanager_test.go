@@ -20,7 +20,7 @@ type publishedKey struct {
 	Kty, Crv, X, Y, N, E, D, Use, Alg, Kid string
 }
 
-func published(t *testing.T, ks *jwt.KeySet) []publishedKey {
+func published(t *testing.T, ks *jwt.KeyManager) []publishedKey {
 	t.Helper()
 	doc, err := ks.PublicJWKS()
 	if err != nil {
@@ -46,7 +46,7 @@ func kids(keys []publishedKey) []string {
 func TestKeySetPublished(t *testing.T) {
 	for _, alg := range []string{jwt.ES256, jwt.EdDSA, jwt.RS256} {
 		t.Run(alg, func(t *testing.T) {
-			ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: alg})
+			ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: alg})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +83,7 @@ func TestKeySetPublished(t *testing.T) {
 func TestKeySetRotate(t *testing.T) {
 	now := t0
 	clock := func() time.Time { return now }
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, MaxTokenLifetime: time.Hour, Now: clock})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA, MaxTokenLifetime: time.Hour, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestKeySetRotate(t *testing.T) {
 // signed before it still verify.
 func TestKeySetStore(t *testing.T) {
 	store := jwt.NewMemoryKeyStore()
-	ks1, err := jwt.NewKeySet(jwt.KeySetConfig{Store: store, Now: fixedNow})
+	ks1, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: store, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,40 +141,42 @@ func TestKeySetStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ks2, err := jwt.NewKeySet(jwt.KeySetConfig{Store: store, Now: fixedNow})
+	ks2, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: store, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(kids(published(t, ks1)), kids(published(t, ks2))); diff != "" {
 		t.Errorf("reloaded keys (-before +after):\n%s", diff)
 	}
-	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.ES256}, KeySet: ks2})
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.ES256}, KeyManager: ks2})
 	if _, err := v.Verify(t.Context(), tok.Value); err != nil {
 		t.Errorf("token from before the restart: got %v, want success", err)
 	}
-	stored, _ := store.Load(t.Context())
+	stored, _ := store.LoadKeys(t.Context())
 	stored[0].ID = "tampered"
-	if err := store.Save(t.Context(), stored); err != nil {
+	if err := store.SaveKeys(t.Context(), stored); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := jwt.NewKeySet(jwt.KeySetConfig{Store: store}); !errors.Is(err, jwt.ErrKeyStore) {
+	if _, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: store}); !errors.Is(err, jwt.ErrKeyStore) {
 		t.Errorf("key not matching its ID: got %v, want ErrKeyStore", err)
 	}
-	if _, err := jwt.NewKeySet(jwt.KeySetConfig{Store: failingStore{}}); !errors.Is(err, jwt.ErrKeyStore) {
+	if _, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: failingStore{}}); !errors.Is(err, jwt.ErrKeyStore) {
 		t.Errorf("failing store: got %v, want ErrKeyStore", err)
 	}
-	if _, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: "HS256"}); !errors.Is(err, jwt.ErrInvalidConfig) {
+	if _, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: "HS256"}); !errors.Is(err, jwt.ErrInvalidConfig) {
 		t.Errorf("HS256: got %v, want ErrInvalidConfig", err)
 	}
 }
 
 type failingStore struct{}
 
-func (failingStore) Load(context.Context) ([]jwt.StoredKey, error) { return nil, errors.New("down") }
-func (failingStore) Save(context.Context, []jwt.StoredKey) error   { return errors.New("down") }
+func (failingStore) LoadKeys(context.Context) ([]jwt.StoredKey, error) {
+	return nil, errors.New("down")
+}
+func (failingStore) SaveKeys(context.Context, []jwt.StoredKey) error { return errors.New("down") }
 
 func TestJWKSHandler(t *testing.T) {
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{JWKSMaxAge: time.Minute})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{JWKSMaxAge: time.Minute})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,12 +211,12 @@ func TestJWKSHandler(t *testing.T) {
 // at first sight and from the cache: a token signed by a key as it is
 // being retired is within the leeway of the retirement.
 func TestSignConcurrentRotate(t *testing.T) {
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Algorithm: jwt.EdDSA, Now: fixedNow})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Algorithm: jwt.EdDSA, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
 	signer, _ := jwt.NewSigner(jwt.SignerConfig{Issuer: testIssuer, Keys: ks, Now: fixedNow})
-	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeySet: ks, CacheSize: 1000})
+	v := newVerifier(t, jwt.Config{Algorithms: []string{jwt.EdDSA}, KeyManager: ks, CacheSize: 1000})
 	var wg sync.WaitGroup
 	errs := make(chan error, 100)
 	for range 4 {
@@ -249,26 +251,26 @@ func TestSignConcurrentRotate(t *testing.T) {
 // first keys just before this one.
 type peerWinsFirstSave struct {
 	*jwt.MemoryKeyStore
-	peer *jwt.KeySet
+	peer *jwt.KeyManager
 }
 
-func (s *peerWinsFirstSave) Save(ctx context.Context, keys []jwt.StoredKey) error {
+func (s *peerWinsFirstSave) SaveKeys(ctx context.Context, keys []jwt.StoredKey) error {
 	if s.peer == nil {
-		peer, err := jwt.NewKeySet(jwt.KeySetConfig{Store: s.MemoryKeyStore})
+		peer, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: s.MemoryKeyStore})
 		if err != nil {
 			return err
 		}
 		s.peer = peer
 		return errors.New("conflict: the set changed")
 	}
-	return s.MemoryKeyStore.Save(ctx, keys)
+	return s.MemoryKeyStore.SaveKeys(ctx, keys)
 }
 
 // TestKeySetFirstSaveRace: two instances starting on an empty shared store
 // end up with the same keys.
 func TestKeySetFirstSaveRace(t *testing.T) {
 	store := &peerWinsFirstSave{MemoryKeyStore: jwt.NewMemoryKeyStore()}
-	ks, err := jwt.NewKeySet(jwt.KeySetConfig{Store: store})
+	ks, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: store})
 	if err != nil {
 		t.Fatalf("got %v, want the peer's keys", err)
 	}

@@ -22,17 +22,17 @@ import (
 	"github.com/audexum/auth/internal/jws"
 )
 
-// Defaults of [KeySetConfig].
+// Defaults of [KeyManagerConfig].
 const (
 	// DefaultJWKSMaxAge is the Cache-Control max-age of the JWKS handler
-	// when KeySetConfig.JWKSMaxAge is zero.
+	// when KeyManagerConfig.JWKSMaxAge is zero.
 	DefaultJWKSMaxAge = 5 * time.Minute
 	// generatedRSABits is the size of generated RSA keys.
 	generatedRSABits = 2048
 )
 
-// KeySetConfig configures a [KeySet].
-type KeySetConfig struct {
+// KeyManagerConfig configures a [KeyManager].
+type KeyManagerConfig struct {
 	// Algorithm is the algorithm of the keys the set generates: [ES256],
 	// [RS256] or [EdDSA] (any algorithm of [Config.Algorithms] works). If
 	// empty, ES256. Keys already in the store keep their own algorithm.
@@ -50,7 +50,7 @@ type KeySetConfig struct {
 	// set must accept tokens this long (its Config.MaxTokenLifetime).
 	MaxTokenLifetime time.Duration
 
-	// JWKSMaxAge is the Cache-Control max-age of [KeySet.JWKSHandler]. If
+	// JWKSMaxAge is the Cache-Control max-age of [KeyManager.JWKSHandler]. If
 	// zero, [DefaultJWKSMaxAge].
 	JWKSMaxAge time.Duration
 
@@ -58,23 +58,23 @@ type KeySetConfig struct {
 	Now func() time.Time
 }
 
-// KeyStore persists the private keys of a [KeySet], so they survive a
+// KeyStore persists the private keys of a [KeyManager], so they survive a
 // restart and several instances share them. Implementations must be safe
 // for concurrent use. Save replaces the whole set (it is a handful of
 // keys); Load returns what the last Save stored, or nothing.
 //
 // A store shared by several instances may refuse a Save computed from a
-// stale copy (another instance rotated meanwhile): [KeySet.Rotate] then
+// stale copy (another instance rotated meanwhile): [KeyManager.Rotate] then
 // fails without changing anything, and the caller reloads
-// ([KeySet.Reload]) and decides again.
+// ([KeyManager.Reload]) and decides again.
 //
 // The keys are secrets: a store should keep them encrypted at rest.
 type KeyStore interface {
-	Load(ctx context.Context) ([]StoredKey, error)
-	Save(ctx context.Context, keys []StoredKey) error
+	LoadKeys(ctx context.Context) ([]StoredKey, error)
+	SaveKeys(ctx context.Context, keys []StoredKey) error
 }
 
-// StoredKey is one key of a [KeySet] in serialised form.
+// StoredKey is one key of a [KeyManager] in serialised form.
 type StoredKey struct {
 	// ID is the key's "kid": its RFC 7638 thumbprint (SHA-256,
 	// base64url). It is checked against the key when loaded.
@@ -107,15 +107,15 @@ type MemoryKeyStore struct {
 // NewMemoryKeyStore returns an empty MemoryKeyStore.
 func NewMemoryKeyStore() *MemoryKeyStore { return &MemoryKeyStore{} }
 
-// Load returns a copy of the saved keys.
-func (m *MemoryKeyStore) Load(context.Context) ([]StoredKey, error) {
+// LoadKeys returns a copy of the saved keys.
+func (m *MemoryKeyStore) LoadKeys(context.Context) ([]StoredKey, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return cloneStored(m.keys), nil
 }
 
-// Save replaces the saved keys with a copy of keys.
-func (m *MemoryKeyStore) Save(_ context.Context, keys []StoredKey) error {
+// SaveKeys replaces the saved keys with a copy of keys.
+func (m *MemoryKeyStore) SaveKeys(_ context.Context, keys []StoredKey) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.keys = cloneStored(keys)
@@ -130,12 +130,12 @@ func cloneStored(keys []StoredKey) []StoredKey {
 	return out
 }
 
-// KeySet holds the signing keys of an authorization server: one active
+// KeyManager holds the signing keys of an authorization server: one active
 // key that signs, one next key published ahead, and retired keys still
 // published until the tokens they signed have expired. Create one with
-// [NewKeySet]; sign with a [Signer]; publish with [KeySet.JWKSHandler]. A
-// KeySet is safe for concurrent use.
-type KeySet struct {
+// [NewKeyManager]; sign with a [Signer]; publish with [KeyManager.JWKSHandler]. A
+// KeyManager is safe for concurrent use.
+type KeyManager struct {
 	alg         *algorithm
 	store       KeyStore
 	maxLifetime time.Duration
@@ -161,13 +161,13 @@ type setKey struct {
 	public jwkset.JWK
 }
 
-// NewKeySet returns a key set that loads its keys from cfg.Store,
+// NewKeyManager returns a key set that loads its keys from cfg.Store,
 // generating and saving an active and a next key if there are none. It
 // fails with an error wrapping [ErrInvalidConfig] for an unknown
 // algorithm, or [ErrKeyStore] when the store fails or holds a key that
 // does not parse or match its ID.
-func NewKeySet(cfg KeySetConfig) (*KeySet, error) {
-	ks := &KeySet{
+func NewKeyManager(cfg KeyManagerConfig) (*KeyManager, error) {
+	ks := &KeyManager{
 		store:       cfg.Store,
 		maxLifetime: orDefault(cfg.MaxTokenLifetime, DefaultMaxTokenLifetime),
 		maxAge:      orDefault(cfg.JWKSMaxAge, DefaultJWKSMaxAge),
@@ -199,7 +199,7 @@ func NewKeySet(cfg KeySetConfig) (*KeySet, error) {
 // Reload reads the keys from the store again, for a server sharing its
 // store with instances that may have rotated. It generates and saves an
 // active and a next key when the store lacks them.
-func (ks *KeySet) Reload(ctx context.Context) error {
+func (ks *KeyManager) Reload(ctx context.Context) error {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	keys, err := ks.load(ctx)
@@ -238,8 +238,8 @@ func (ks *KeySet) Reload(ctx context.Context) error {
 }
 
 // load reads and parses the stored keys.
-func (ks *KeySet) load(ctx context.Context) ([]*setKey, error) {
-	stored, err := ks.store.Load(ctx)
+func (ks *KeyManager) load(ctx context.Context) ([]*setKey, error) {
+	stored, err := ks.store.LoadKeys(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("%w: load: %w", ErrKeyStore, err)
 	}
@@ -258,7 +258,7 @@ func (ks *KeySet) load(ctx context.Context) ([]*setKey, error) {
 // published until the tokens it signed have expired), generates a new next
 // key, drops retired keys whose tokens have all expired, and saves the set.
 // On error nothing changes.
-func (ks *KeySet) Rotate(ctx context.Context) error {
+func (ks *KeyManager) Rotate(ctx context.Context) error {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	now := ks.now()
@@ -309,12 +309,12 @@ func nextOf(keys []*setKey) *setKey {
 	return nil
 }
 
-func (ks *KeySet) save(ctx context.Context, keys []*setKey) error {
+func (ks *KeyManager) save(ctx context.Context, keys []*setKey) error {
 	stored := make([]StoredKey, len(keys))
 	for i, k := range keys {
 		stored[i] = k.stored
 	}
-	if err := ks.store.Save(ctx, stored); err != nil {
+	if err := ks.store.SaveKeys(ctx, stored); err != nil {
 		return fmt.Errorf("%w: save: %w", ErrKeyStore, err)
 	}
 	return nil
@@ -322,7 +322,7 @@ func (ks *KeySet) save(ctx context.Context, keys []*setKey) error {
 
 // install makes keys the current set: the active key signs, every key is
 // published. ks.mu is held.
-func (ks *KeySet) install(ctx context.Context, keys []*setKey) error {
+func (ks *KeyManager) install(ctx context.Context, keys []*setKey) error {
 	pub := make([]jwkset.JWK, len(keys))
 	for i, k := range keys {
 		pub[i] = k.public
@@ -350,7 +350,7 @@ func (ks *KeySet) install(ctx context.Context, keys []*setKey) error {
 }
 
 // generate makes a new key of the set's algorithm, not yet active.
-func (ks *KeySet) generate(now time.Time) (*setKey, error) {
+func (ks *KeyManager) generate(now time.Time) (*setKey, error) {
 	var priv crypto.Signer
 	var err error
 	switch ks.alg.Family {
@@ -424,17 +424,17 @@ func thumbprint(pub crypto.PublicKey) (string, error) {
 // PublicJWKS returns the JWK Set document of the published public keys
 // (next, active and retired), each with "kid", "alg" and "use": "sig".
 // It never contains private key material.
-func (ks *KeySet) PublicJWKS() ([]byte, error) {
+func (ks *KeyManager) PublicJWKS() ([]byte, error) {
 	return slices.Clone(*ks.jwks.Load()), nil
 }
 
 // retiredAt returns when the published key kid was retired, in Unix
 // seconds (+Inf if it was not), and false if the set does not publish it.
 // It does not allocate.
-func (ks *KeySet) retiredAt(kid string) (float64, bool) {
+func (ks *KeyManager) retiredAt(kid string) (float64, bool) {
 	at, ok := (*ks.retired.Load())[kid]
 	return at, ok
 }
 
 // ActiveKeyID returns the "kid" of the key that signs now.
-func (ks *KeySet) ActiveKeyID() string { return ks.active.Load().stored.ID }
+func (ks *KeyManager) ActiveKeyID() string { return ks.active.Load().stored.ID }

@@ -60,7 +60,7 @@ func TestRegister(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := oauth.NewMemoryClientStore()
-			reg, err := oauth.NewRegistry(oauth.RegistryConfig{Clients: store, ScopeCatalog: readWriteCatalog})
+			reg, err := oauth.NewClientManager(oauth.ClientManagerConfig{Clients: store, ScopeCatalog: readWriteCatalog})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,7 +119,7 @@ var readWriteCatalog = auth.MustScopeCatalog([]auth.ScopeInfo{
 // known ones, or the known one a case variant misses, for whoever
 // registers the client to correct.
 func TestRegisterScopeMessage(t *testing.T) {
-	reg, err := oauth.NewRegistry(oauth.RegistryConfig{Clients: oauth.NewMemoryClientStore(), ScopeCatalog: readWriteCatalog})
+	reg, err := oauth.NewClientManager(oauth.ClientManagerConfig{Clients: oauth.NewMemoryClientStore(), ScopeCatalog: readWriteCatalog})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,29 +144,29 @@ func TestRegistryScopePolicy(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
 		name      string
-		cfg       oauth.RegistryConfig
+		cfg       oauth.ClientManagerConfig
 		scopes    []string
 		wantErr   error // from Register
-		configErr bool  // NewRegistry fails
+		configErr bool  // NewClientManager fails
 	}{
 		{name: "no catalog: any scope", scopes: []string{"anything", "Read"}},
-		{name: "deprecated AllowedScopes refuses", cfg: oauth.RegistryConfig{AllowedScopes: auth.MustScopes("read")}, scopes: []string{"write"}, wantErr: auth.ErrUnknownScope},
-		{name: "deprecated AllowedScopes accepts", cfg: oauth.RegistryConfig{AllowedScopes: auth.MustScopes("read")}, scopes: []string{"read"}},
-		{name: "both", cfg: oauth.RegistryConfig{ScopeCatalog: readWriteCatalog, AllowedScopes: auth.MustScopes("read")}, configErr: true},
+		{name: "deprecated AllowedScopes refuses", cfg: oauth.ClientManagerConfig{AllowedScopes: auth.MustScopes("read")}, scopes: []string{"write"}, wantErr: auth.ErrUnknownScope},
+		{name: "deprecated AllowedScopes accepts", cfg: oauth.ClientManagerConfig{AllowedScopes: auth.MustScopes("read")}, scopes: []string{"read"}},
+		{name: "both", cfg: oauth.ClientManagerConfig{ScopeCatalog: readWriteCatalog, AllowedScopes: auth.MustScopes("read")}, configErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := tt.cfg
 			cfg.Clients = oauth.NewMemoryClientStore()
-			reg, err := oauth.NewRegistry(cfg)
+			reg, err := oauth.NewClientManager(cfg)
 			if tt.configErr {
 				if !errors.Is(err, oauth.ErrInvalidConfig) {
-					t.Errorf("NewRegistry: got %v, want ErrInvalidConfig", err)
+					t.Errorf("NewClientManager: got %v, want ErrInvalidConfig", err)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("NewRegistry: %v", err)
+				t.Fatalf("NewClientManager: %v", err)
 			}
 			_, _, err = reg.Register(ctx, oauth.Registration{Name: "svc", Type: oauth.ClientServer, Scopes: auth.MustScopes(tt.scopes...)})
 			switch {
@@ -182,7 +182,7 @@ func TestRegistryScopePolicy(t *testing.T) {
 func TestRotateSecret(t *testing.T) {
 	ctx := context.Background()
 	c := newClock()
-	reg, err := oauth.NewRegistry(oauth.RegistryConfig{Clients: oauth.NewMemoryClientStore(), SecretGrace: time.Hour, Now: c.Now})
+	reg, err := oauth.NewClientManager(oauth.ClientManagerConfig{Clients: oauth.NewMemoryClientStore(), SecretGrace: time.Hour, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

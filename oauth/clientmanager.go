@@ -15,7 +15,7 @@ import (
 )
 
 // DefaultSecretGrace is how long a client's previous secret keeps working
-// after a rotation when RegistryConfig.SecretGrace is zero.
+// after a rotation when ClientManagerConfig.SecretGrace is zero.
 const DefaultSecretGrace = 24 * time.Hour
 
 // maxNameLength bounds a client's name.
@@ -27,8 +27,8 @@ const MaxOwnerLength = 200
 // maxRedirectURIs bounds the redirect URIs of one client.
 const maxRedirectURIs = 20
 
-// RegistryConfig configures a [Registry].
-type RegistryConfig struct {
+// ClientManagerConfig configures a [Get].
+type ClientManagerConfig struct {
 	// Clients stores the clients. Required.
 	Clients ClientStore
 
@@ -37,7 +37,7 @@ type RegistryConfig struct {
 	// Register refuses any other with an error wrapping
 	// [ErrInvalidClientConfig] and [auth.ErrUnknownScope] that names the
 	// scope and the known ones. Give it the catalog the [Server] and the
-	// apikey package get ([Server.Registry] does).
+	// apikey package get ([Server.ClientManager] does).
 	//
 	// If nil (and AllowedScopes empty), a client may be registered with
 	// any well-formed scopes. The catalog says which scopes exist, not
@@ -63,9 +63,9 @@ type RegistryConfig struct {
 	Now func() time.Time
 }
 
-// Registry registers OAuth 2.0 clients and issues their secrets. It is
+// Get registers OAuth 2.0 clients and issues their secrets. It is
 // safe for concurrent use.
-type Registry struct {
+type Get struct {
 	store   ClientStore
 	catalog *auth.ScopeCatalog
 	allowed auth.Scopes // the deprecated AllowedScopes, when catalog is nil
@@ -73,10 +73,10 @@ type Registry struct {
 	now     func() time.Time
 }
 
-// NewRegistry returns a Registry for cfg. It fails with an error wrapping
+// NewClientManager returns a ClientManager for cfg. It fails with an error wrapping
 // [ErrInvalidConfig] if cfg.Clients is nil, SecretGrace is negative, or
 // both ScopeCatalog and the deprecated AllowedScopes are set.
-func NewRegistry(cfg RegistryConfig) (*Registry, error) {
+func NewClientManager(cfg ClientManagerConfig) (*Get, error) {
 	if cfg.Clients == nil {
 		return nil, fmt.Errorf("%w: a ClientStore is required", ErrInvalidConfig)
 	}
@@ -86,7 +86,7 @@ func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	if cfg.ScopeCatalog != nil && cfg.AllowedScopes.Len() > 0 {
 		return nil, fmt.Errorf("%w: set ScopeCatalog or the deprecated AllowedScopes, not both", ErrInvalidConfig)
 	}
-	r := &Registry{store: cfg.Clients, catalog: cfg.ScopeCatalog, allowed: cfg.AllowedScopes, grace: cfg.SecretGrace, now: cfg.Now}
+	r := &Get{store: cfg.Clients, catalog: cfg.ScopeCatalog, allowed: cfg.AllowedScopes, grace: cfg.SecretGrace, now: cfg.Now}
 	if r.grace == 0 {
 		r.grace = DefaultSecretGrace
 	}
@@ -114,14 +114,14 @@ type Registration struct {
 	// client_credentials, and refresh_token needs authorization_code.
 	GrantTypes []string
 	// Scopes the client may obtain. With a scope catalog
-	// ([RegistryConfig.ScopeCatalog]), each must be in it.
+	// ([ClientManagerConfig.ScopeCatalog]), each must be in it.
 	Scopes auth.Scopes
 	// DefaultScopes are granted when a request names no scope; they must
 	// be within Scopes. If empty, Scopes.
 	DefaultScopes auth.Scopes
 	// Owner is the account the client belongs to (see [Client.Owner]):
 	// an account ID of at most [MaxOwnerLength] bytes without white space,
-	// control or format characters. The Registry does not check that the
+	// control or format characters. The ClientManager does not check that the
 	// account exists; the caller resolved it (a username to its ID, or the
 	// signed-in user of a portal). Empty for an operator-managed client.
 	Owner string
@@ -145,7 +145,7 @@ type Registration struct {
 // [ErrInvalidRedirectURI] for a registration it refuses (also wrapping
 // [auth.ErrUnknownScope] for a scope outside the catalog), or the store's
 // error.
-func (r *Registry) Register(ctx context.Context, reg Registration) (*Client, string, error) {
+func (r *Get) Register(ctx context.Context, reg Registration) (*Client, string, error) {
 	c, err := r.validate(reg)
 	if err != nil {
 		return nil, "", err
@@ -170,7 +170,7 @@ func (r *Registry) Register(ctx context.Context, reg Registration) (*Client, str
 	return c.Clone(), secret, nil
 }
 
-func (r *Registry) validate(reg Registration) (*Client, error) {
+func (r *Get) validate(reg Registration) (*Client, error) {
 	if !label.Valid(reg.Name, maxNameLength) {
 		return nil, fmt.Errorf("%w: name must be 1 to %d bytes of UTF-8, not only white space, without control or format characters", ErrInvalidClientConfig, maxNameLength)
 	}
@@ -250,7 +250,7 @@ func validOwner(owner string) bool {
 // checkScopes enforces the scope catalog, or the deprecated
 // AllowedScopes, on a registration. The default scopes are within the
 // scopes, so checking these covers both.
-func (r *Registry) checkScopes(s auth.Scopes) error {
+func (r *Get) checkScopes(s auth.Scopes) error {
 	switch {
 	case r.catalog != nil:
 		if err := r.catalog.Check(s); err != nil {
@@ -264,9 +264,9 @@ func (r *Registry) checkScopes(s auth.Scopes) error {
 
 // RotateSecret issues a new secret for a confidential client and returns
 // it (once). The previous secrets keep working for the grace period
-// (RegistryConfig.SecretGrace), then stop. It fails with [ErrNotFound] for
+// (ClientManagerConfig.SecretGrace), then stop. It fails with [ErrNotFound] for
 // an unknown client and [ErrInvalidClientConfig] for a public client.
-func (r *Registry) RotateSecret(ctx context.Context, clientID string) (string, error) {
+func (r *Get) RotateSecret(ctx context.Context, clientID string) (string, error) {
 	c, err := r.store.Client(ctx, clientID)
 	if err != nil {
 		return "", err
@@ -284,18 +284,18 @@ func (r *Registry) RotateSecret(ctx context.Context, clientID string) (string, e
 
 // Client returns the registered client with the given ID, or an error
 // wrapping [ErrNotFound].
-func (r *Registry) Client(ctx context.Context, clientID string) (*Client, error) {
+func (r *Get) Client(ctx context.Context, clientID string) (*Client, error) {
 	return r.store.Client(ctx, clientID)
 }
 
 // List returns every registered client, ordered by ID.
-func (r *Registry) List(ctx context.Context) ([]*Client, error) {
+func (r *Get) List(ctx context.Context) ([]*Client, error) {
 	return r.store.ListClients(ctx)
 }
 
 // Delete removes a client. Tokens already issued to it stay valid until
 // they expire or are revoked.
-func (r *Registry) Delete(ctx context.Context, clientID string) error {
+func (r *Get) Delete(ctx context.Context, clientID string) error {
 	return r.store.DeleteClient(ctx, clientID)
 }
 
