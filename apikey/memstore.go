@@ -97,7 +97,7 @@ func (s *MemoryStore) RotateKey(_ context.Context, oldID string, next Record, gr
 	case !old.Active(now) || old.ReplacedBy != "":
 		return ErrNotActive
 	}
-	// Insert first: on a duplicate ID nothing has changed yet.
+	// CreateKey first: on a duplicate ID nothing has changed yet.
 	if err := s.insertLocked(next); err != nil {
 		return err
 	}

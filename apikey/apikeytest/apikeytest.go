@@ -55,7 +55,7 @@ func at(d time.Duration) time.Time { return base.Add(d) }
 // id returns a valid 12-character key ID for n.
 func id(n int) string { return fmt.Sprintf("id%010d", n) }
 
-// record returns a record with every field set that Insert stores.
+// record returns a record with every field set that CreateKey stores.
 func record(n int) apikey.Record {
 	return apikey.Record{
 		ID:            id(n),
@@ -75,7 +75,7 @@ func insert(t *testing.T, s apikey.Store, recs ...apikey.Record) {
 	t.Helper()
 	for _, r := range recs {
 		if err := s.CreateKey(t.Context(), r); err != nil {
-			t.Fatalf("Insert(%s): %v", r.ID, err)
+			t.Fatalf("CreateKey(%s): %v", r.ID, err)
 		}
 	}
 }
@@ -153,7 +153,7 @@ func testInsertDuplicate(t *testing.T, s apikey.Store) {
 	second := record(1)
 	second.Name = "impostor"
 	if err := s.CreateKey(t.Context(), second); !errors.Is(err, apikey.ErrDuplicateID) {
-		t.Errorf("Insert(duplicate) error = %v, want ErrDuplicateID", err)
+		t.Errorf("CreateKey(duplicate) error = %v, want ErrDuplicateID", err)
 	}
 	wantRecord(t, s, first)
 }
@@ -398,7 +398,7 @@ func testConcurrent(t *testing.T, s apikey.Store) {
 			for k := range perWorker {
 				r := record(1000 + w*perWorker + k)
 				if err := s.CreateKey(ctx, r); err != nil {
-					errc <- fmt.Errorf("calling Insert: %w", err)
+					errc <- fmt.Errorf("calling CreateKey: %w", err)
 					continue
 				}
 				if err := s.TouchLastUsed(ctx, map[string]time.Time{r.ID: at(time.Minute)}); err != nil {
