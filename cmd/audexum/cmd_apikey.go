@@ -53,31 +53,26 @@ func (c *cli) printJSON(v any) error {
 }
 
 func (c *cli) apikeyCreate(ctx context.Context, args []string) error {
-	var cm common
-	fs := newFlagSet("apikey create", &cm)
-	name := fs.String("name", "", "name of the key (required)")
-	desc := fs.String("description", "", "description")
-	owner := fs.String("owner", "", "`USERNAME` of the account the key belongs to and acts for (default: none, an operator's key whose subject is its name)")
+	cmd := newCommand("apikey create")
+	name := cmd.fs.String("name", "", "name of the key (required)")
+	desc := cmd.fs.String("description", "", "description")
+	owner := cmd.fs.String("owner", "", "`USERNAME` of the account the key belongs to and acts for (default: none, an operator's key whose subject is its name)")
 	var scopes listFlag
-	fs.Var(&scopes, "scope", scopeFlagUsage)
+	cmd.fs.Var(&scopes, "scope", scopeFlagUsage)
 	var expires durationFlag
-	fs.Var(&expires, "expires-in", "lifetime, e.g. 90d or 36h (default 90d; 0 for a key that never expires)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	cmd.fs.Var(&expires, "expires-in", "lifetime, e.g. 90d or 36h (default 90d; 0 for a key that never expires)")
+	asJSON := cmd.fs.Bool("json", false, "print JSON")
+	if err := cmd.parse(args); err != nil {
 		return err
-	}
-	if len(pos) != 0 {
-		return usagef("apikey create: unexpected argument %q", pos[0])
 	}
 	if *name == "" {
-		return usagef("apikey create: --name is required")
+		return cmd.usagef("--name is required")
 	}
-	sc, err := scopeFlags("apikey create", scopes)
+	sc, err := scopeFlags(cmd.name, scopes)
 	if err != nil {
 		return err
 	}
-	sys, err := openSystem(ctx, cm)
+	sys, err := cmd.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -88,7 +83,7 @@ func (c *cli) apikeyCreate(ctx context.Context, args []string) error {
 	if *owner == "" && strings.HasPrefix(*name, "usr_") {
 		// The name would be the key's subject, and a subject that is an
 		// account's ID acts for that account.
-		return usagef("apikey create: names starting with usr_ are account IDs; pick another name, or pass --owner USERNAME")
+		return cmd.usagef("names starting with usr_ are account IDs; pick another name, or pass --owner USERNAME")
 	}
 	if *owner != "" {
 		if params.Owner, err = sys.users.accountID(ctx, *owner); err != nil {
@@ -144,17 +139,12 @@ func keyWarnings(r apikey.Record, now time.Time) []string {
 }
 
 func (c *cli) apikeyList(ctx context.Context, args []string) error {
-	var cm common
-	fs := newFlagSet("apikey list", &cm)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	cmd := newCommand("apikey list")
+	asJSON := cmd.fs.Bool("json", false, "print JSON")
+	if err := cmd.parse(args); err != nil {
 		return err
 	}
-	if len(pos) != 0 {
-		return usagef("apikey list: unexpected argument %q", pos[0])
-	}
-	sys, err := openSystem(ctx, cm)
+	sys, err := cmd.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -215,51 +205,43 @@ func orDash(s string) string {
 }
 
 func (c *cli) apikeyRevoke(ctx context.Context, args []string) error {
-	var cm common
-	fs := newFlagSet("apikey revoke", &cm)
-	reason := fs.String("reason", "revoked with the audexum CLI", "why the key is revoked (kept with the key)")
-	pos, err := parseInterspersed(fs, args)
+	cmd := newCommand("apikey revoke")
+	reason := cmd.fs.String("reason", "revoked with the audexum CLI", "why the key is revoked (kept with the key)")
+	id, err := cmd.parseOne(args, "key ID")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("apikey revoke: want exactly one key ID")
-	}
-	if err := keyIDArg("apikey revoke", pos[0]); err != nil {
+	if err := keyIDArg(cmd.name, id); err != nil {
 		return err
 	}
-	sys, err := openSystem(ctx, cm)
+	sys, err := cmd.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
-	if err := sys.keys.Revoke(ctx, pos[0], *reason); err != nil {
-		return keyNotFound(err, pos[0])
+	if err := sys.keys.Revoke(ctx, id, *reason); err != nil {
+		return keyNotFound(err, id)
 	}
-	fmt.Fprintf(c.stdout, "Revoked API key %s.\n", pos[0])
+	fmt.Fprintf(c.stdout, "Revoked API key %s.\n", id)
 	return nil
 }
 
 func (c *cli) apikeyRotate(ctx context.Context, args []string) error {
-	var cm common
-	fs := newFlagSet("apikey rotate", &cm)
+	cmd := newCommand("apikey rotate")
 	var grace durationFlag
-	fs.Var(&grace, "grace", "how long the old key keeps working (default 24h, at most 7d; 0s refuses it at once, for a leaked key)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseInterspersed(fs, args)
+	cmd.fs.Var(&grace, "grace", "how long the old key keeps working (default 24h, at most 7d; 0s refuses it at once, for a leaked key)")
+	asJSON := cmd.fs.Bool("json", false, "print JSON")
+	id, err := cmd.parseOne(args, "key ID")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("apikey rotate: want exactly one key ID")
-	}
-	if err := keyIDArg("apikey rotate", pos[0]); err != nil {
+	if err := keyIDArg(cmd.name, id); err != nil {
 		return err
 	}
 	if grace.set && (grace.d < 0 || grace.d > apikey.MaxRotationGrace) {
-		return usagef("apikey rotate: --grace must be 0s (a leaked key: the old one is refused at once) to 7d")
+		return cmd.usagef("--grace must be 0s (a leaked key: the old one is refused at once) to 7d")
 	}
-	sys, err := openSystem(ctx, cm)
+	sys, err := cmd.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -267,12 +249,12 @@ func (c *cli) apikeyRotate(ctx context.Context, args []string) error {
 	var key string
 	var rec apikey.Record
 	if grace.set {
-		key, rec, err = sys.keys.RotateWithGrace(ctx, pos[0], grace.d)
+		key, rec, err = sys.keys.RotateWithGrace(ctx, id, grace.d)
 	} else {
-		key, rec, err = sys.keys.Rotate(ctx, pos[0])
+		key, rec, err = sys.keys.Rotate(ctx, id)
 	}
 	if err != nil {
-		return keyNotFound(err, pos[0])
+		return keyNotFound(err, id)
 	}
 	return c.printNewKey("Rotated to new", key, rec, *asJSON)
 }

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -79,23 +77,15 @@ type auditFailureJSON struct {
 }
 
 func (c *cli) audit(ctx context.Context, args []string) error {
-	var cm common
-	fs := newFlagSet("audit", &cm)
+	cmd := newCommand("audit")
+	cmd.usage = auditUsage + "\n"
 	since := durationFlag{d: 24 * time.Hour}
-	fs.Var(&since, "since", "how far back to look, e.g. 90m, 36h or 7d (default 24h; 0 for everything)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(c.stdout, auditUsage)
-		return nil
-	}
-	if err != nil {
+	cmd.fs.Var(&since, "since", "how far back to look, e.g. 90m, 36h or 7d (default 24h; 0 for everything)")
+	asJSON := cmd.fs.Bool("json", false, "print JSON")
+	if err := cmd.parse(args); err != nil {
 		return err
 	}
-	if len(pos) != 0 {
-		return usagef("audit: unexpected argument %q", pos[0])
-	}
-	sys, err := openSystem(ctx, cm)
+	sys, err := cmd.open(ctx)
 	if err != nil {
 		return err
 	}

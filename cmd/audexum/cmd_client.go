@@ -59,36 +59,31 @@ func (b *optBool) Set(s string) error {
 func (b *optBool) IsBoolFlag() bool { return true }
 
 func (c *cli) clientCreate(ctx context.Context, args []string) error {
-	var cm common
-	fs := newFlagSet("client create", &cm)
-	name := fs.String("name", "", "application name shown on the consent page (required)")
-	typ := fs.String("type", "", "server, web or mobile (required)")
+	cmd := newCommand("client create")
+	name := cmd.fs.String("name", "", "application name shown on the consent page (required)")
+	typ := cmd.fs.String("type", "", "server, web or mobile (required)")
 	var uris, scopes listFlag
-	fs.Var(&uris, "redirect-uri", "exact redirect URI for the authorization code flow (repeatable)")
-	fs.Var(&scopes, "scope", scopeFlagUsage)
-	owner := fs.String("owner", "", "`USERNAME` of the account the application belongs to; its client-credentials tokens act for that account (default: none, an operator's client)")
+	cmd.fs.Var(&uris, "redirect-uri", "exact redirect URI for the authorization code flow (repeatable)")
+	cmd.fs.Var(&scopes, "scope", scopeFlagUsage)
+	owner := cmd.fs.String("owner", "", "`USERNAME` of the account the application belongs to; its client-credentials tokens act for that account (default: none, an operator's client)")
 	var requireDPoP optBool
-	fs.Var(&requireDPoP, "require-dpop", "bind every token of the client to its key: each token request must carry a DPoP proof (RFC 9449); default true for mobile clients, false for others (--require-dpop=false lets a mobile client use bearer tokens)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	cmd.fs.Var(&requireDPoP, "require-dpop", "bind every token of the client to its key: each token request must carry a DPoP proof (RFC 9449); default true for mobile clients, false for others (--require-dpop=false lets a mobile client use bearer tokens)")
+	asJSON := cmd.fs.Bool("json", false, "print JSON")
+	if err := cmd.parse(args); err != nil {
 		return err
 	}
-	if len(pos) != 0 {
-		return usagef("client create: unexpected argument %q", pos[0])
-	}
 	if *name == "" {
-		return usagef("client create: --name is required")
+		return cmd.usagef("--name is required")
 	}
 	t := oauth.ClientType(*typ)
 	if t != oauth.ClientServer && t != oauth.ClientWeb && t != oauth.ClientMobile {
-		return usagef("client create: --type must be server, web or mobile")
+		return cmd.usagef("--type must be server, web or mobile")
 	}
-	sc, err := scopeFlags("client create", scopes)
+	sc, err := scopeFlags(cmd.name, scopes)
 	if err != nil {
 		return err
 	}
-	sys, err := openSystem(ctx, cm)
+	sys, err := cmd.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -126,17 +121,12 @@ func (c *cli) clientCreate(ctx context.Context, args []string) error {
 }
 
 func (c *cli) clientList(ctx context.Context, args []string) error {
-	var cm common
-	fs := newFlagSet("client list", &cm)
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	cmd := newCommand("client list")
+	asJSON := cmd.fs.Bool("json", false, "print JSON")
+	if err := cmd.parse(args); err != nil {
 		return err
 	}
-	if len(pos) != 0 {
-		return usagef("client list: unexpected argument %q", pos[0])
-	}
-	sys, err := openSystem(ctx, cm)
+	sys, err := cmd.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -162,22 +152,18 @@ func (c *cli) clientList(ctx context.Context, args []string) error {
 }
 
 func (c *cli) clientRotateSecret(ctx context.Context, args []string) error {
-	var cm common
-	fs := newFlagSet("client rotate-secret", &cm)
+	cmd := newCommand("client rotate-secret")
 	var grace durationFlag
-	fs.Var(&grace, "grace", "how long the old secret keeps working (default 24h)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	pos, err := parseInterspersed(fs, args)
+	cmd.fs.Var(&grace, "grace", "how long the old secret keeps working (default 24h)")
+	asJSON := cmd.fs.Bool("json", false, "print JSON")
+	id, err := cmd.parseOne(args, "client ID")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("client rotate-secret: want exactly one client ID")
-	}
 	if grace.set && grace.d == 0 {
-		return usagef("client rotate-secret: --grace must be more than 0 (delete the client to cut it off)")
+		return cmd.usagef("--grace must be more than 0 (delete the client to cut it off)")
 	}
-	sys, err := openSystem(ctx, cm)
+	sys, err := cmd.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -188,59 +174,50 @@ func (c *cli) clientRotateSecret(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	secret, err := reg.RotateSecret(ctx, pos[0])
+	secret, err := reg.RotateSecret(ctx, id)
 	if err != nil {
-		return clientNotFound(err, pos[0])
+		return clientNotFound(err, id)
 	}
 	if *asJSON {
-		return c.printJSON(map[string]string{"client_id": pos[0], "client_secret": secret})
+		return c.printJSON(map[string]string{"client_id": id, "client_secret": secret})
 	}
-	fmt.Fprintf(c.stdout, "New secret for client %s:\n\n    %s\n\nCopy it now: it is shown only once. The previous secret keeps working for the grace period.\n", pos[0], secret)
+	fmt.Fprintf(c.stdout, "New secret for client %s:\n\n    %s\n\nCopy it now: it is shown only once. The previous secret keeps working for the grace period.\n", id, secret)
 	return nil
 }
 
 func (c *cli) clientDelete(ctx context.Context, args []string) error {
-	var cm common
-	fs := newFlagSet("client delete", &cm)
-	pos, err := parseInterspersed(fs, args)
+	cmd := newCommand("client delete")
+	id, err := cmd.parseOne(args, "client ID")
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return usagef("client delete: want exactly one client ID")
-	}
-	sys, err := openSystem(ctx, cm)
+	sys, err := cmd.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
-	if err := sys.registry.Delete(ctx, pos[0]); err != nil {
-		return clientNotFound(err, pos[0])
+	if err := sys.registry.Delete(ctx, id); err != nil {
+		return clientNotFound(err, id)
 	}
-	fmt.Fprintf(c.stdout, "Deleted client %s.\n", pos[0])
+	fmt.Fprintf(c.stdout, "Deleted client %s.\n", id)
 	return nil
 }
 
 func (c *cli) userAdd(ctx context.Context, args []string) error {
-	var cm common
-	fs := newFlagSet("user add", &cm)
-	username := fs.String("username", "", "username (required)")
-	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input (required)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	cmd := newCommand("user add")
+	username := cmd.fs.String("username", "", "username (required)")
+	fromStdin := cmd.fs.Bool("password-stdin", false, "read the password from standard input (required)")
+	if err := cmd.parse(args); err != nil {
 		return err
 	}
-	if len(pos) != 0 {
-		return usagef("user add: unexpected argument %q", pos[0])
-	}
 	if *username == "" || !*fromStdin {
-		return usagef("user add: --username and --password-stdin are required")
+		return cmd.usagef("--username and --password-stdin are required")
 	}
 	password, err := readPassword(c.stdin)
 	if err != nil {
 		return err
 	}
-	sys, err := openSystem(ctx, cm)
+	sys, err := cmd.open(ctx)
 	if err != nil {
 		return err
 	}

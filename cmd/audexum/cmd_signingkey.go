@@ -12,18 +12,13 @@ import (
 // no token stops working; running servers pick the change up from the
 // change log.
 func (c *cli) signingKeyRotate(ctx context.Context, args []string) error {
-	var cm common
+	cmd := newCommand("signing-key rotate")
 	var sf signingFlags
-	fs := newFlagSet("signing-key rotate", &cm)
-	sf.register(fs)
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	sf.register(cmd.fs)
+	if err := cmd.parse(args); err != nil {
 		return err
 	}
-	if len(pos) != 0 {
-		return usagef("signing-key rotate: unexpected argument %q", pos[0])
-	}
-	sys, err := openSigningSystem(ctx, cm, sf)
+	sys, err := openSigningSystem(ctx, cmd.common, sf)
 	if err != nil {
 		return err
 	}

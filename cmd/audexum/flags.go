@@ -51,17 +51,6 @@ func (c *common) postgres() bool {
 	return strings.HasPrefix(c.db, "postgres://") || strings.HasPrefix(c.db, "postgresql://")
 }
 
-// newFlagSet returns a flag set that reports errors to us rather than
-// printing them, with the common flags registered.
-func newFlagSet(name string, c *common) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	if c != nil {
-		c.register(fs)
-	}
-	return fs
-}
-
 // parseInterspersed parses flags that may appear before or after
 // positional arguments ("apikey revoke ID --data-dir X") and returns the
 // positional ones.

@@ -38,9 +38,9 @@ const (
 const apiAudiencePath = "/v1"
 
 func (c *cli) serve(ctx context.Context, args []string) error {
-	var cm common
+	cmd := newCommand("serve")
+	fs := cmd.fs
 	var sf signingFlags
-	fs := newFlagSet("serve", &cm)
 	sf.register(fs)
 	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on (port 0 picks a free port)")
 	issuerFlag := fs.String("issuer", "", "issuer URL of the authorization server (default https://HOST:PORT as served)")
@@ -48,33 +48,30 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	keyFile := fs.String("tls-key", "", "TLS private key file")
 	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics over plain HTTP on HOST:PORT (default off; port 0 picks a free port)")
 	allowSignUp := fs.Bool("allow-signup", false, "let anyone create an account at /portal/signup (default off: accounts come from user add)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
+	if err := cmd.parse(args); err != nil {
 		return err
 	}
-	if len(pos) != 0 {
-		return usagef("serve: unexpected argument %q", pos[0])
-	}
 	if (*certFile == "") != (*keyFile == "") {
-		return usagef("serve: --tls-cert and --tls-key go together")
+		return cmd.usagef("--tls-cert and --tls-key go together")
 	}
 	if *issuerFlag != "" {
 		if u, err := url.Parse(*issuerFlag); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return usagef("serve: --issuer must be an https URL without query or fragment")
+			return cmd.usagef("--issuer must be an https URL without query or fragment")
 		}
-	} else if cm.postgres() {
+	} else if cmd.postgres() {
 		// Instances on one database share keys, clients and grants: the
 		// issuer each derived from its own address would differ, and
 		// each would refuse the others' tokens.
-		return usagef("serve: --issuer is required with a PostgreSQL database: every instance must put the same issuer in its tokens (for example --issuer https://auth.example.com)")
+		return cmd.usagef("--issuer is required with a PostgreSQL database: every instance must put the same issuer in its tokens (for example --issuer https://auth.example.com)")
 	}
 
 	logger := slog.New(slog.NewJSONHandler(c.stderr, nil))
+	var err error
 	if *certFile == "" {
-		if err := privateDir(cm.dataDir); err != nil {
+		if err := privateDir(cmd.dataDir); err != nil {
 			return err
 		}
-		if *certFile, *keyFile, err = ensureSelfSigned(cm.dataDir, time.Now()); err != nil {
+		if *certFile, *keyFile, err = ensureSelfSigned(cmd.dataDir, time.Now()); err != nil {
 			return fmt.Errorf("TLS certificate: %w", err)
 		}
 	}
@@ -83,7 +80,7 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return fmt.Errorf("TLS certificate: %w", err)
 	}
 
-	sys, err := openServeSystem(ctx, cm, sf)
+	sys, err := openServeSystem(ctx, cmd.common, sf)
 	if err != nil {
 		return err
 	}
