@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -38,86 +39,29 @@ const (
 const apiAudiencePath = "/v1"
 
 func (c *cli) serve(ctx context.Context, args []string) error {
-	cmd := newCommand("serve")
-	fs := cmd.fs
-	var sf signingFlags
-	sf.register(fs)
-	addr := fs.String("addr", "127.0.0.1:8443", "address to listen on (port 0 picks a free port)")
-	issuerFlag := fs.String("issuer", "", "issuer URL of the authorization server (default https://HOST:PORT as served)")
-	certFile := fs.String("tls-cert", "", "TLS certificate file (default: a self-signed certificate in the data dir)")
-	keyFile := fs.String("tls-key", "", "TLS private key file")
-	metricsAddr := fs.String("metrics-addr", "", "serve Prometheus metrics over plain HTTP on HOST:PORT (default off; port 0 picks a free port)")
-	allowSignUp := fs.Bool("allow-signup", false, "let anyone create an account at /portal/signup (default off: accounts come from user add)")
-	if err := cmd.parse(args); err != nil {
+	f, err := parseServeFlags(args)
+	if err != nil {
 		return err
 	}
-	if (*certFile == "") != (*keyFile == "") {
-		return cmd.usagef("--tls-cert and --tls-key go together")
-	}
-	if *issuerFlag != "" {
-		if u, err := url.Parse(*issuerFlag); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-			return cmd.usagef("--issuer must be an https URL without query or fragment")
-		}
-	} else if cmd.postgres() {
-		// Instances on one database share keys, clients and grants: the
-		// issuer each derived from its own address would differ, and
-		// each would refuse the others' tokens.
-		return cmd.usagef("--issuer is required with a PostgreSQL database: every instance must put the same issuer in its tokens (for example --issuer https://auth.example.com)")
-	}
-
 	logger := slog.New(slog.NewJSONHandler(c.stderr, nil))
-	var err error
-	if *certFile == "" {
-		if err := privateDir(cmd.dataDir); err != nil {
-			return err
-		}
-		if *certFile, *keyFile, err = ensureSelfSigned(cmd.dataDir, time.Now()); err != nil {
-			return fmt.Errorf("TLS certificate: %w", err)
-		}
-	}
-	cert, err := tls.LoadX509KeyPair(*certFile, *keyFile)
+	cert, err := loadCertificate(f)
 	if err != nil {
-		return fmt.Errorf("TLS certificate: %w", err)
+		return err
 	}
-
-	sys, err := openServeSystem(ctx, cmd.common, sf)
+	sys, err := openServeSystem(ctx, f.common, f.signing)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
-	switch {
-	case !sys.signing.Encrypted():
-		logger.Warn("signing keys are stored in clear (--insecure-plaintext-signing-keys): anyone who can read the database or a backup of it can mint tokens; set " + envKEK + " to encrypt them")
-	case sys.kek.created:
-		logger.Info("created the key-encryption key of the signing keys: back it up, apart from the database", "file", sys.kek.file)
-	}
-
-	ln, err := net.Listen("tcp", *addr)
+	logKeyEncryption(logger, sys)
+	l, err := listen(f)
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
-	hostport := servedHostPort(*addr, ln.Addr())
-	issuer := *issuerFlag
-	if issuer == "" {
-		issuer = "https://" + hostport
-	}
-
-	var mln net.Listener
-	if *metricsAddr != "" {
-		if mln, err = net.Listen("tcp", *metricsAddr); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-		defer mln.Close()
-	}
-
-	if sys.pg {
-		if err := sys.store.ClaimIssuer(ctx, issuer); err != nil {
-			if errors.Is(err, sqlstore.ErrIssuerMismatch) {
-				return fmt.Errorf("--issuer %s: another issuer serves this database (every instance must use the one it was first started with): %w", issuer, err)
-			}
-			return err
-		}
+	defer l.close()
+	issuer := cmp.Or(f.issuer, "https://"+l.apiAddr)
+	if err := claimIssuer(ctx, sys, issuer); err != nil {
+		return err
 	}
 	m := newMetrics()
 	app, err := newApp(ctx, sys, issuer, logger, m)
@@ -125,12 +69,142 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer app.close()
-	if app.portal, err = newPortal(app, *allowSignUp); err != nil {
+	if app.portal, err = newPortal(app, f.allowSignUp); err != nil {
 		return err
 	}
+	l.apiServer = newAPIServer(app.handler(), cert, logger)
+	if l.metrics != nil {
+		l.metricsServer = newMetricsServer(m.handler())
+	}
+	return c.runServers(ctx, logger, l, issuer, sys.store.Dialect().String())
+}
 
-	srv := &http.Server{
-		Handler:           app.handler(),
+// serveFlags are the flags of serve.
+type serveFlags struct {
+	*command
+	signing                                      signingFlags
+	addr, issuer, certFile, keyFile, metricsAddr string
+	allowSignUp                                  bool
+}
+
+// parseServeFlags parses serve's arguments and checks the flags that
+// depend on each other.
+func parseServeFlags(args []string) (serveFlags, error) {
+	f := serveFlags{command: newCommand("serve")}
+	fs := f.fs
+	f.signing.register(fs)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8443", "address to listen on (port 0 picks a free port)")
+	fs.StringVar(&f.issuer, "issuer", "", "issuer URL of the authorization server (default https://HOST:PORT as served)")
+	fs.StringVar(&f.certFile, "tls-cert", "", "TLS certificate file (default: a self-signed certificate in the data dir)")
+	fs.StringVar(&f.keyFile, "tls-key", "", "TLS private key file")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics over plain HTTP on HOST:PORT (default off; port 0 picks a free port)")
+	fs.BoolVar(&f.allowSignUp, "allow-signup", false, "let anyone create an account at /portal/signup (default off: accounts come from user add)")
+	if err := f.parse(args); err != nil {
+		return f, err
+	}
+	if (f.certFile == "") != (f.keyFile == "") {
+		return f, f.usagef("--tls-cert and --tls-key go together")
+	}
+	if f.issuer != "" {
+		if u, err := url.Parse(f.issuer); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return f, f.usagef("--issuer must be an https URL without query or fragment")
+		}
+	} else if f.postgres() {
+		// Instances on one database share keys, clients and grants: the
+		// issuer each derived from its own address would differ, and
+		// each would refuse the others' tokens.
+		return f, f.usagef("--issuer is required with a PostgreSQL database: every instance must put the same issuer in its tokens (for example --issuer https://auth.example.com)")
+	}
+	return f, nil
+}
+
+// loadCertificate loads the TLS certificate of --tls-cert and --tls-key,
+// or without them the self-signed one of the data directory, which it
+// makes on first use.
+func loadCertificate(f serveFlags) (tls.Certificate, error) {
+	certFile, keyFile := f.certFile, f.keyFile
+	if certFile == "" {
+		if err := privateDir(f.dataDir); err != nil {
+			return tls.Certificate{}, err
+		}
+		var err error
+		if certFile, keyFile, err = ensureSelfSigned(f.dataDir, time.Now()); err != nil {
+			return tls.Certificate{}, fmt.Errorf("TLS certificate: %w", err)
+		}
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("TLS certificate: %w", err)
+	}
+	return cert, nil
+}
+
+// logKeyEncryption tells the operator at startup how the signing keys
+// are kept: in clear (a warning), or under a key-encryption key this
+// start created (to back up).
+func logKeyEncryption(logger *slog.Logger, sys *system) {
+	switch {
+	case !sys.signing.Encrypted():
+		logger.Warn("signing keys are stored in clear (--insecure-plaintext-signing-keys): anyone who can read the database or a backup of it can mint tokens; set " + envKEK + " to encrypt them")
+	case sys.kek.created:
+		logger.Info("created the key-encryption key of the signing keys: back it up, apart from the database", "file", sys.kek.file)
+	}
+}
+
+// claimIssuer records issuer as the one of a PostgreSQL database, or
+// refuses an issuer other than the one recorded: instances sharing a
+// database must sign with the same one. On SQLite, one process, it does
+// nothing.
+func claimIssuer(ctx context.Context, sys *system, issuer string) error {
+	if !sys.pg {
+		return nil
+	}
+	err := sys.store.ClaimIssuer(ctx, issuer)
+	if errors.Is(err, sqlstore.ErrIssuerMismatch) {
+		return fmt.Errorf("--issuer %s: another issuer serves this database (every instance must use the one it was first started with): %w", issuer, err)
+	}
+	return err
+}
+
+// endpoints are where serve serves: the listeners and the servers on
+// them, the API over TLS, and the metrics over plain HTTP when
+// --metrics-addr is given (metrics and metricsServer nil otherwise).
+type endpoints struct {
+	api, metrics             net.Listener
+	apiAddr, metricsAddr     string // HOST:PORT to announce (servedHostPort)
+	apiServer, metricsServer *http.Server
+}
+
+// listen opens the listeners of f's --addr and --metrics-addr; the
+// caller sets the servers.
+func listen(f serveFlags) (*endpoints, error) {
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return nil, err
+	}
+	l := &endpoints{api: ln, apiAddr: servedHostPort(f.addr, ln.Addr())}
+	if f.metricsAddr != "" {
+		if l.metrics, err = net.Listen("tcp", f.metricsAddr); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		l.metricsAddr = servedHostPort(f.metricsAddr, l.metrics.Addr())
+	}
+	return l, nil
+}
+
+func (l *endpoints) close() {
+	if l.metrics != nil {
+		l.metrics.Close()
+	}
+	l.api.Close()
+}
+
+// newAPIServer returns the HTTPS server of handler h, with the server
+// limits and TLS 1.2 or later.
+func newAPIServer(h http.Handler, cert tls.Certificate, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -143,16 +217,25 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 			NextProtos:   []string{"h2", "http/1.1"},
 		},
 	}
+}
+
+// newMetricsServer returns the plain-HTTP server of the metrics handler h.
+func newMetricsServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout}
+}
+
+// runServers serves on l until ctx ends or the API server fails, then
+// shuts both servers down, waiting up to shutdownTimeout for the
+// requests in flight. It prints where it listens to stdout.
+func (c *cli) runServers(ctx context.Context, logger *slog.Logger, l *endpoints, issuer, database string) error {
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.ServeTLS(ln, "", "") }()
-	fmt.Fprintf(c.stdout, "listening on https://%s\n", hostport)
-	var msrv *http.Server
-	if mln != nil {
-		msrv = &http.Server{Handler: m.handler(), ReadHeaderTimeout: readHeaderTimeout, WriteTimeout: writeTimeout}
-		go msrv.Serve(mln)
-		fmt.Fprintf(c.stdout, "metrics on http://%s\n", servedHostPort(*metricsAddr, mln.Addr()))
+	go func() { serveErr <- l.apiServer.ServeTLS(l.api, "", "") }()
+	fmt.Fprintf(c.stdout, "listening on https://%s\n", l.apiAddr)
+	if l.metrics != nil {
+		go l.metricsServer.Serve(l.metrics)
+		fmt.Fprintf(c.stdout, "metrics on http://%s\n", l.metricsAddr)
 	}
-	logger.Info("serving", "addr", hostport, "issuer", issuer, "database", sys.store.Dialect().String())
+	logger.Info("serving", "addr", l.apiAddr, "issuer", issuer, "database", database)
 
 	select {
 	case err := <-serveErr:
@@ -162,11 +245,11 @@ func (c *cli) serve(ctx context.Context, args []string) error {
 	logger.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := l.apiServer.Shutdown(sctx); err != nil {
 		logger.Warn("shutdown", "err", err)
 	}
-	if msrv != nil {
-		msrv.Shutdown(sctx)
+	if l.metricsServer != nil {
+		l.metricsServer.Shutdown(sctx)
 	}
 	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
