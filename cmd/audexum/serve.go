@@ -291,42 +291,82 @@ type app struct {
 	portal *portal.Portal
 }
 
+// newApp builds the server on sys: the verifiers of tokens and API keys,
+// the OAuth server, the authenticator of the API, and the background work
+// that records authentications and follows the change log.
 func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger, m *metrics) (*app, error) {
 	a := &app{sys: sys, logger: logger, metrics: m}
+	limiter := sharedLimiter(sys)
+	audience := strings.TrimSuffix(issuer, "/") + apiAudiencePath
 	var err error
-	// On PostgreSQL, several instances may serve one database: they share
-	// the failure counts of every attempt counter through it, so a caller
-	// spreading attempts over the instances is limited as one. On SQLite
-	// the server is a single process, and a database write per failed
-	// attempt would queue on SQLite's one writer (with an fsync each), so
-	// a flood of failures would slow key management and last-used
-	// updates: the in-memory limiter (nil) serves it better. The shared
-	// counts are read through a one-second cache, so a request that fails
-	// nothing costs no database round trip.
-	var limiter auth.Limiter
-	if sys.pg {
-		limiter = auth.NewCachedLimiter(sys.store.Limits(), time.Second, 0)
-	}
 	if a.signIns, err = auth.NewAttemptCounter(auth.PasswordAttempts(limiter)); err != nil {
 		return nil, err
 	}
 	if a.keySet, err = jwt.NewKeyManager(jwt.KeyManagerConfig{Store: sys.signing}); err != nil {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
-	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: a.keySet})
+	grants, err := newRevocationCache(sys)
 	if err != nil {
 		return nil, err
 	}
-	audience := strings.TrimSuffix(issuer, "/") + apiAudiencePath
-	// Tokens revoked at /oauth/revoke (or by a replayed code or refresh
-	// token) are refused by the API at once: the verifier asks on every
-	// request, through a cache that every revocation made here
-	// invalidates, and whose "not revoked" answers live at most a second
-	// (the delay for revocations made by other instances).
-	grants, err := oauth.NewRevocationCache(oauth.RevocationCacheConfig{Grants: sys.grants, MaxAge: time.Second, Size: 100_000})
+	if err := a.buildTokenChecks(issuer, audience, grants); err != nil {
+		return nil, err
+	}
+	proofs, err := newDPoPChecker(sys)
 	if err != nil {
 		return nil, err
 	}
+	if a.oauth, err = a.newOAuthServer(issuer, audience, grants, limiter, proofs); err != nil {
+		return nil, err
+	}
+	if a.keyV, err = a.newAPIKeyVerifier(); err != nil {
+		return nil, err
+	}
+	if a.authn, err = a.newAuthenticator(limiter, proofs); err != nil {
+		return nil, err
+	}
+	// Started last, so no error return leaves it running.
+	if err := a.startBackground(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// sharedLimiter is the limiter of every attempt counter: nil (in memory)
+// on SQLite, the database's on PostgreSQL.
+//
+// On PostgreSQL, several instances may serve one database: they share
+// the failure counts of every attempt counter through it, so a caller
+// spreading attempts over the instances is limited as one. On SQLite
+// the server is a single process, and a database write per failed
+// attempt would queue on SQLite's one writer (with an fsync each), so
+// a flood of failures would slow key management and last-used
+// updates: the in-memory limiter (nil) serves it better. The shared
+// counts are read through a one-second cache, so a request that fails
+// nothing costs no database round trip.
+func sharedLimiter(sys *system) auth.Limiter {
+	if !sys.pg {
+		return nil
+	}
+	return auth.NewCachedLimiter(sys.store.Limits(), time.Second, 0)
+}
+
+// newRevocationCache returns the revocation checks of access tokens and
+// grants. Tokens revoked at /oauth/revoke (or by a replayed code or
+// refresh token) are refused by the API at once: the verifier asks on
+// every request, through this cache, which every revocation made here
+// invalidates, and whose "not revoked" answers live at most a second
+// (the delay for revocations made by other instances).
+func newRevocationCache(sys *system) (*oauth.RevocationCache, error) {
+	return oauth.NewRevocationCache(oauth.RevocationCacheConfig{Grants: sys.grants, MaxAge: time.Second, Size: 100_000})
+}
+
+// buildTokenChecks sets what checks an access token at the API: its
+// verifier (a.tokenV), the gate that refuses the tokens of deleted
+// clients (a.gate), and the resolver of the account a credential acts
+// for (a.accounts).
+func (a *app) buildTokenChecks(issuer, audience string, grants *oauth.RevocationCache) error {
+	var err error
 	a.tokenV, err = jwt.NewVerifier(jwt.Config{
 		Issuer:     issuer,
 		Audiences:  []string{audience},
@@ -340,123 +380,145 @@ func newApp(ctx context.Context, sys *system, issuer string, logger *slog.Logger
 		CacheSize: 10_000,
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	// Tokens of a deleted client are refused; the gate hears of client
-	// changes through the change log (Follow, below).
-	if a.gate, err = oauth.NewClientGate(oauth.ClientGateConfig{Verifier: a.tokenV, Clients: sys.clients}); err != nil {
-		return nil, err
+	// changes through the change log (Follow, in startBackground).
+	if a.gate, err = oauth.NewClientGate(oauth.ClientGateConfig{Verifier: a.tokenV, Clients: a.sys.clients}); err != nil {
+		return err
 	}
 	// Which account a credential acts for, at /v1/user/profile: the
 	// user who consented, or the owner of the key or client.
-	if a.accounts, err = oauth.NewAccountResolver(oauth.AccountResolverConfig{Clients: sys.clients, IsAccount: sys.store.Users().IsAccount}); err != nil {
-		return nil, err
-	}
-	// DPoP (RFC 9449): one checker for the token endpoint and the API,
-	// so a proof is accepted once in all. On PostgreSQL the instances
-	// remember proofs in the database, or a request replayed to another
-	// instance would pass there; on SQLite, one process, in memory.
-	dpopCfg := dpop.Config{}
+	a.accounts, err = oauth.NewAccountResolver(oauth.AccountResolverConfig{Clients: a.sys.clients, IsAccount: a.sys.store.Users().IsAccount})
+	return err
+}
+
+// newDPoPChecker returns the DPoP (RFC 9449) checker of the token
+// endpoint and the API: one for both, so a proof is accepted once in all.
+// On PostgreSQL the instances remember proofs in the database, or a
+// request replayed to another instance would pass there; on SQLite, one
+// process, in memory.
+func newDPoPChecker(sys *system) (*dpop.Checker, error) {
+	cfg := dpop.Config{}
 	if sys.pg {
-		dpopCfg.Replay = sys.store.DPoPReplays()
+		cfg.Replay = sys.store.DPoPReplays()
 	}
-	proofs, err := dpop.NewChecker(dpopCfg)
+	return dpop.NewChecker(cfg)
+}
+
+// newOAuthServer returns the authorization server: the token, revocation
+// and introspection endpoints and the metadata, with its events counted
+// and logged.
+func (a *app) newOAuthServer(issuer, audience string, grants *oauth.RevocationCache, limiter auth.Limiter, proofs *dpop.Checker) (*oauth.Server, error) {
+	signer, err := jwt.NewSigner(jwt.SignerConfig{Issuer: issuer, Keys: a.keySet})
 	if err != nil {
 		return nil, err
 	}
-	a.oauth, err = oauth.NewServer(oauth.Config{
+	return oauth.NewServer(oauth.Config{
 		Issuer:              issuer,
 		Signer:              signer,
 		JWKS:                a.keySet.JWKSHandler(),
 		AccessTokenVerifier: a.gate,
-		Clients:             sys.clients,
+		Clients:             a.sys.clients,
 		Grants:              grants,
 		Audience:            []string{audience},
 		ScopeCatalog:        scopeCatalog,
 		AuthFailureLimiter:  limiter,
 		DPoP:                proofs,
 		OnEvent: func(e oauth.Event) {
-			m.oauthEvent(e)
-			logger.Info("oauth", "event", string(e.Kind), "client_id", e.ClientID, "grant_type", e.GrantType, "err", errString(e.Err))
+			a.metrics.oauthEvent(e)
+			a.logger.Info("oauth", "event", string(e.Kind), "client_id", e.ClientID, "grant_type", e.GrantType, "err", errString(e.Err))
 		},
 	})
-	if err != nil {
-		return nil, err
-	}
-	// The Manager the portal revokes and rotates keys with tells this
-	// verifier at once; changes by other processes come through Follow.
-	a.keyV, err = apikey.NewVerifier(apikey.Config{
-		Manager: sys.keys,
+}
+
+// newAPIKeyVerifier returns the verifier of API keys. The Manager the
+// portal revokes and rotates keys with tells it at once; changes by other
+// processes come through Follow.
+func (a *app) newAPIKeyVerifier() (*apikey.Verifier, error) {
+	return apikey.NewVerifier(apikey.Config{
+		Manager: a.sys.keys,
 		OnError: func(err error) {
-			m.storeErrors.WithLabelValues("api_key_last_used").Inc()
-			logger.Error("api key last-used flush", "err", err)
+			a.metrics.storeErrors.WithLabelValues("api_key_last_used").Inc()
+			a.logger.Error("api key last-used flush", "err", err)
 		},
 	})
-	if err != nil {
-		return nil, err
-	}
-	logFailure := auth.LogFailures(logger)
+}
+
+// newAuthenticator returns the authenticator of the API, over the API key
+// and token verifiers, counting, recording and logging every outcome.
+func (a *app) newAuthenticator(limiter auth.Limiter, proofs *dpop.Checker) (*auth.Authenticator, error) {
+	logFailure := auth.LogFailures(a.logger)
 	throttle, err := auth.NewThrottle(auth.ThrottleConfig{Limiter: limiter})
 	if err != nil {
 		return nil, err
 	}
-	a.authn, err = auth.New(auth.Config{
+	return auth.New(auth.Config{
 		Verifiers: []auth.Verifier{a.keyV, a.gate},
 		DPoP:      proofs,
 		Throttle:  throttle,
 		OnSuccess: func(e auth.Event) {
-			m.authSuccess(e)
+			a.metrics.authSuccess(e)
 			a.requests.Record(sqlstore.UsageID(e.Principal))
 		},
 		OnFailure: func(e auth.Event) {
-			m.authFailure(e)
+			a.metrics.authFailure(e)
 			keyID, reason := failureRow(e)
 			a.failures.RecordFrom(keyID, reason, clientNetwork(e.Request))
 			logFailure(e)
 		},
 	})
-	if err != nil {
-		return nil, err
-	}
+}
+
+// startBackground starts the work that outlives requests: the recorders
+// of authentications, and following the change log. app.close stops it.
+func (a *app) startBackground() error {
 	// Changes made by other processes (the CLI, other instances) evict
 	// this process's caches: LISTEN/NOTIFY on PostgreSQL, polling the
 	// change log on SQLite.
-	sys.onStoreError = func(err error) {
-		m.storeErrors.WithLabelValues("change_log").Inc()
-		logger.Error("change log", "err", err)
+	a.sys.onStoreError = func(err error) {
+		a.metrics.storeErrors.WithLabelValues("change_log").Inc()
+		a.logger.Error("change log", "err", err)
 	}
-	// Started last, so no error return leaves it running. Failed
-	// authentications are counted per minute in memory and
-	// written to the audit trail every 10 s and at shutdown (app.close):
-	// the request path never waits for the database.
-	a.failures, err = sys.store.NewFailureRecorder(sqlstore.FailureRecorderConfig{
-		OnError: func(err error) {
-			m.storeErrors.WithLabelValues("audit").Inc()
-			logger.Error("audit failure counts", "err", err)
-		},
-	})
-	if err != nil {
-		return nil, err
-	}
-	// Successful authentications likewise, per credential and hour,
-	// for the monitoring a portal shows.
-	a.requests, err = sys.store.NewRequestRecorder(sqlstore.RequestRecorderConfig{
-		OnError: func(err error) {
-			m.storeErrors.WithLabelValues("request_counts").Inc()
-			logger.Error("request counts", "err", err)
-		},
-	})
-	if err != nil {
-		a.failures.Close()
-		return nil, err
+	if err := a.startRecorders(); err != nil {
+		return err
 	}
 	wctx, cancel := context.WithCancel(context.Background())
 	a.stopWatch, a.watchDone = cancel, make(chan struct{})
 	go func() {
 		defer close(a.watchDone)
-		sys.store.Follow(wctx, sqlstore.Followers{APIKeys: a.keyV, Clients: a.gate, SigningKeys: a.keySet, OnChange: a.onChange})
+		a.sys.store.Follow(wctx, sqlstore.Followers{APIKeys: a.keyV, Clients: a.gate, SigningKeys: a.keySet, OnChange: a.onChange})
 	}()
-	return a, nil
+	return nil
+}
+
+// startRecorders starts the recorders of authentications. Failed ones
+// are counted per minute in memory and written to the audit trail every
+// 10 s and at shutdown (app.close): the request path never waits for the
+// database. Successful ones likewise, per credential and hour, for the
+// monitoring a portal shows.
+func (a *app) startRecorders() error {
+	var err error
+	a.failures, err = a.sys.store.NewFailureRecorder(sqlstore.FailureRecorderConfig{
+		OnError: func(err error) {
+			a.metrics.storeErrors.WithLabelValues("audit").Inc()
+			a.logger.Error("audit failure counts", "err", err)
+		},
+	})
+	if err != nil {
+		return err
+	}
+	a.requests, err = a.sys.store.NewRequestRecorder(sqlstore.RequestRecorderConfig{
+		OnError: func(err error) {
+			a.metrics.storeErrors.WithLabelValues("request_counts").Inc()
+			a.logger.Error("request counts", "err", err)
+		},
+	})
+	if err != nil {
+		a.failures.Close()
+		return err
+	}
+	return nil
 }
 
 // onChange counts and logs what Follow applied: reloads of the signing
