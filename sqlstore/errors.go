@@ -30,7 +30,7 @@ var (
 	// [Config.OnWarning] when no key-encryption key is configured: private
 	// signing keys are stored in clear, and anyone who can read the
 	// database (or a backup of it) can mint tokens.
-	ErrUnencryptedSigningKeys = errors.New("sqlstore: WARNING: signing keys are stored unencrypted; set a key-encryption key (" + KeyEncryptionKeyEnv + ")")
+	ErrUnencryptedSigningKeys = errors.New("sqlstore: WARNING: signing keys are stored unencrypted; set a key-encryption key (Config.KeyEncryptionKey)")
 	// ErrKeyEncryptionKeyRequired: stored signing keys are encrypted and
 	// the Store has no key-encryption key.
 	ErrKeyEncryptionKeyRequired = errors.New("sqlstore: signing keys are encrypted: a key-encryption key is required")

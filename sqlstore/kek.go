@@ -14,12 +14,6 @@ import (
 // KeyEncryptionKeySize is the size of a key-encryption key: AES-256.
 const KeyEncryptionKeySize = 32
 
-// KeyEncryptionKeyEnv is the environment variable the reference server
-// (cmd/audexum) reads the key-encryption key from. An environment
-// variable, or a file, and never a command-line flag: other users of the
-// machine can read a process's arguments (ps, /proc/*/cmdline).
-const KeyEncryptionKeyEnv = "AUDEXUM_KEY_ENCRYPTION_KEY"
-
 // ParseKeyEncryptionKey decodes a key-encryption key written as base64
 // (standard or URL alphabet, padded or not) or hex, as produced by
 // [GenerateKeyEncryptionKey]. Surrounding white space is ignored. It fails

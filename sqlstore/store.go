@@ -51,9 +51,9 @@ type Config struct {
 
 	// KeyEncryptionKey, if set, is the AES-256 key ([KeyEncryptionKeySize]
 	// bytes) that seals the private signing keys at rest (AES-GCM). Read
-	// it from the environment ([KeyEncryptionKeyEnv], decoded with
-	// [ParseKeyEncryptionKey]) or a file readable only by the server,
-	// never from a command-line flag, which other users see in ps. Keep
+	// it from an environment variable or a file readable only by the
+	// server (decoded with [ParseKeyEncryptionKey]), never from a
+	// command-line flag, which other users see in ps. Keep
 	// it out of the database and its backups: the point is that a copy of
 	// the database alone cannot mint tokens. [Open] seals the keys stored
 	// in clear (by an older version, or before a key was set) under it,

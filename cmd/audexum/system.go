@@ -26,7 +26,7 @@ const (
 	// envKEK, if set, is a 32-byte key (base64 or hex) that encrypts the
 	// signing keys stored in the database (AES-256-GCM). See
 	// keyEncryptionKey for what is used without it.
-	envKEK = sqlstore.KeyEncryptionKeyEnv
+	envKEK = "AUDEXUM_KEY_ENCRYPTION_KEY"
 )
 
 // system is the database and everything built directly on it, shared by
