@@ -89,10 +89,17 @@ type FailureCount struct {
 }
 
 // UnknownKeyID is the KeyID of failures not attributed to a key known to
-// exist.
+// exist. Exported for the two sides of the audit trail: the failure hook
+// of a server passes it to [FailureRecorder.Record] for a credential
+// that names no stored key (cmd/audexum's does), and a reader of
+// [AuditLog.Failures] tells those rows from a key's by it.
 const UnknownKeyID = "unknown"
 
-// UnknownActor is the actor of changes whose context names none.
+// UnknownActor is the actor of changes whose context names none: what
+// [ActorFrom] returns then, and what [AuditEvent.Actor] holds. Exported
+// for readers of the audit trail that single out changes no one was
+// named for (work done by a server itself, such as its first signing
+// key, or code that forgot [WithActor]).
 const UnknownActor = "unknown"
 
 type actorKey struct{}

@@ -78,8 +78,16 @@ func ExampleStore_Watch() {
 		fmt.Println(err)
 		return
 	}
+	evict := func(c sqlstore.Change) {
+		switch c.Kind {
+		case sqlstore.KindAPIKey:
+			v.Invalidate(c.ID)
+		case sqlstore.KindAll: // the log may have lost changes: drop everything
+			v.InvalidateAll()
+		}
+	}
 	done := make(chan error, 1)
-	go func() { done <- store.Watch(ctx, from, sqlstore.APIKeyInvalidator(v)) }()
+	go func() { done <- store.Watch(ctx, from, evict) }()
 
 	cancel()
 	fmt.Println(<-done)

@@ -17,13 +17,17 @@ const (
 	DefaultFailureRetention     = 90 * 24 * time.Hour
 )
 
-// OverflowReason is the reason failures are counted under when a
-// [FailureRecorder] already holds MaxPending distinct counts.
-const OverflowReason = "overflow"
+// overflowReason is the reason failures are counted under when a
+// [FailureRecorder] already holds MaxPending distinct counts. Not
+// exported: nothing outside compares with it, and the docs of
+// MaxPending spell the value out for readers of the audit trail.
+const overflowReason = "overflow"
 
 // RecentFailuresKept is how many of the latest failures of each
 // credential [FailureRecorder.RecordFrom] keeps, in memory between flushes
-// and in the database.
+// and in the database: the most [AuditLog.RecentFailures] returns,
+// whatever limit its caller (a portal's page of a credential's recent
+// failures) asks for.
 const RecentFailuresKept = 50
 
 // maxNetworkLength bounds the stored network text: an IPv6 prefix in its
@@ -38,7 +42,7 @@ type FailureRecorderConfig struct {
 	// MaxPending bounds the distinct (minute, key ID, reason) counts held
 	// between flushes, and kept when the database cannot take them. Past
 	// it, failures of new combinations are counted under
-	// ([UnknownKeyID], [OverflowReason]). If zero,
+	// ([UnknownKeyID], reason "overflow"). If zero,
 	// DefaultFailureMaxPending (10 000).
 	MaxPending int
 	// FlushTimeout bounds each write, including the last one in Close.
@@ -173,7 +177,7 @@ func (r *FailureRecorder) addRecent(id string, f RecentFailure) {
 // add counts n for k, or under the overflow row when full. r.mu is held.
 func (r *FailureRecorder) add(k failureKey, n int64) {
 	if _, ok := r.pending[k]; !ok && len(r.pending) >= r.max {
-		k.keyID, k.reason = UnknownKeyID, OverflowReason
+		k.keyID, k.reason = UnknownKeyID, overflowReason
 	}
 	r.pending[k] += n
 }
@@ -245,12 +249,12 @@ func (r *FailureRecorder) write(ctx context.Context, batch map[failureKey]int64)
 		// their own rows if they fit.
 		r.mu.Lock()
 		for k, n := range batch {
-			if k.reason != OverflowReason {
+			if k.reason != overflowReason {
 				r.add(k, n)
 			}
 		}
 		for k, n := range batch {
-			if k.reason == OverflowReason {
+			if k.reason == overflowReason {
 				r.add(k, n)
 			}
 		}

@@ -14,9 +14,10 @@ const watchBatch = 1000
 // until ctx ends; then it returns ctx.Err(). Read from with
 // [Store.LatestChange] when the process starts, before its caches fill,
 // so that no change between the two is missed. Run Watch in a goroutine
-// of its own, one per process, and evict what fn names from the caches:
-// for API keys, pass [APIKeyInvalidator] of the process's
-// apikey.Verifier. A change made by any process sharing the database
+// of its own, one per process, and evict what fn names from the caches
+// (for an API key, call Invalidate(c.ID) of the process's
+// apikey.Verifier; for [KindAll], InvalidateAll). A change made by any
+// process sharing the database
 // then reaches this one within about [Config.PollInterval]
 // (1 s), on SQLite as on PostgreSQL; with [Config.WaitForNotification] on
 // PostgreSQL, within milliseconds. The verifier's cache TTL stays the
@@ -155,22 +156,5 @@ func nudge(wake chan<- struct{}) {
 	select {
 	case wake <- struct{}{}:
 	default:
-	}
-}
-
-// APIKeyInvalidator returns a [Store.Watch] callback that evicts changed
-// API keys from v (an *apikey.Verifier). [Store.Follow] does this and
-// keeps the server's other caches current too.
-func APIKeyInvalidator(v interface {
-	Invalidate(id string)
-	InvalidateAll()
-}) func(Change) {
-	return func(c Change) {
-		switch c.Kind {
-		case KindAPIKey:
-			v.Invalidate(c.ID)
-		case KindAll:
-			v.InvalidateAll()
-		}
 	}
 }

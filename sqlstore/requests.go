@@ -24,9 +24,11 @@ const (
 	DefaultRequestRetention = 31 * 24 * time.Hour
 )
 
-// OverflowCredentialID is the credential ID requests are counted under
-// when a [RequestRecorder] already holds MaxPending distinct counts.
-const OverflowCredentialID = "overflow"
+// overflowCredentialID is the credential ID requests are counted under
+// when a [RequestRecorder] already holds MaxPending distinct counts. Not
+// exported: no credential has this ID (it is not one [UsageID] returns),
+// so the usage queries of a credential never meet it.
+const overflowCredentialID = "overflow"
 
 // RequestCount is the number of successful authentications of one
 // credential in one hour.
@@ -62,7 +64,8 @@ type RequestRecorderConfig struct {
 	// MaxPending bounds the distinct (hour, credential) counts held
 	// between flushes, and kept when the database cannot take them: past
 	// it, requests of further credentials are counted under
-	// [OverflowCredentialID]. If zero, DefaultRequestMaxPending (10 000).
+	// the credential ID "overflow". If zero, DefaultRequestMaxPending
+	// (10 000).
 	MaxPending int
 	// FlushTimeout bounds each write, including the last one in Close.
 	// If zero, DefaultRequestFlushTimeout (10 s).
@@ -149,7 +152,7 @@ func (r *RequestRecorder) Record(credentialID string) {
 func (r *RequestRecorder) add(k requestKey, n int64) {
 	if _, ok := r.pending[k]; !ok {
 		if len(r.pending) >= r.max {
-			k.id = OverflowCredentialID
+			k.id = overflowCredentialID
 		} else {
 			// The ID may point into a token's claims: the pending map
 			// must not keep those alive until the flush.
@@ -190,7 +193,7 @@ func (r *RequestRecorder) Flush(ctx context.Context) error {
 		r.mu.Lock()
 		for _, overflow := range []bool{false, true} {
 			for k, n := range batch {
-				if (k.id == OverflowCredentialID) == overflow {
+				if (k.id == overflowCredentialID) == overflow {
 					r.add(k, n)
 				}
 			}

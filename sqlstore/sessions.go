@@ -10,12 +10,14 @@ import (
 )
 
 // SessionHashSize is the size of [Session.Hash]: a SHA-256 or
-// HMAC-SHA256 of the session ID.
+// HMAC-SHA256 of the session ID. Exported because it is the array length
+// in the signatures of [Sessions]: a caller declares its hashes with it.
 const SessionHashSize = 32
 
-// MaxSessionsPerUser bounds the sessions one user has at a time:
-// [Sessions.CreateSession] ends the oldest ones beyond it.
-const MaxSessionsPerUser = 50
+// maxSessionsPerUser bounds the sessions one user has at a time:
+// [Sessions.CreateSession] ends the oldest ones beyond it. Not exported:
+// CreateSession's doc states the bound, and no caller acts on it.
+const maxSessionsPerUser = 50
 
 // Session is a signed-in user's session (of a developer portal, say). The
 // session ID itself, the secret the browser holds, is never stored: only
@@ -63,7 +65,8 @@ type Sessions struct{ s *Store }
 func (s *Store) Sessions() *Sessions { return &Sessions{s: s} }
 
 // CreateSession stores sess, and in the same transaction ends the user's
-// sessions that have ended and the oldest beyond [MaxSessionsPerUser].
+// sessions that have ended, and the oldest live ones, so that the user
+// keeps at most 50.
 //
 // passwordHash, if not empty, is the password hash the caller just
 // verified the user's password against: the session is created only if
@@ -121,12 +124,12 @@ VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (hash) DO NOTHING`,
 		if err := oneRow(res, ErrSessionExists); err != nil {
 			return err
 		}
-		// Bounded per user: the newest MaxSessionsPerUser live sessions
+		// Bounded per user: the newest maxSessionsPerUser live sessions
 		// stay, the new one among them.
 		_, err = tx.ExecContext(ctx, `DELETE FROM user_sessions WHERE user_id = $1 AND (ends_at <= $2 OR hash IN (
 	SELECT hash FROM (SELECT hash, ROW_NUMBER() OVER (ORDER BY created_at DESC, hash DESC) AS n
 		FROM user_sessions WHERE user_id = $1) AS ranked
-	WHERE n > `+strconv.Itoa(MaxSessionsPerUser)+`))`, sess.UserID, micros(sess.CreatedAt))
+	WHERE n > `+strconv.Itoa(maxSessionsPerUser)+`))`, sess.UserID, micros(sess.CreatedAt))
 		return err
 	})
 	return wrap("create session", err, ErrUserNotFound, ErrPasswordChanged, ErrSessionExists)

@@ -6,18 +6,19 @@ import (
 	"time"
 )
 
-// SQLiteBusyTimeout is the busy_timeout [SQLiteDSN] sets: how long a write
+// sqliteBusyTimeout is the busy_timeout [SQLiteDSN] sets: how long a write
 // waits for another connection's (or process's) write to finish before
 // failing with SQLITE_BUSY. Writes here are short; a wait this long means
 // something holds the lock and the caller is better off with an error.
-const SQLiteBusyTimeout = 10 * time.Second
+// Not exported: SQLiteDSN's doc states the value, and no caller tunes it.
+const sqliteBusyTimeout = 10 * time.Second
 
 // SQLiteDSN returns the data source name of the SQLite database file at
 // path, for sql.Open("sqlite", …) with modernc.org/sqlite (the parameter
 // names are also those of github.com/mattn/go-sqlite3). Every connection
 // the pool opens runs:
 //
-//   - busy_timeout=10000: wait up to [SQLiteBusyTimeout] for the write lock
+//   - busy_timeout=10000: wait up to 10 s for the write lock
 //     instead of failing at once when two connections (or two processes,
 //     such as the CLI revoking a key while the server runs) write together.
 //   - foreign_keys=ON: SQLite does not enforce REFERENCES otherwise, and
@@ -59,7 +60,7 @@ func SQLiteDSN(path string) string {
 		}
 	}
 	b.WriteString("?_busy_timeout=")
-	b.WriteString(strconv.FormatInt(SQLiteBusyTimeout.Milliseconds(), 10))
+	b.WriteString(strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10))
 	b.WriteString("&_foreign_keys=1&_journal_mode=WAL&_synchronous=FULL&_txlock=immediate")
 	return b.String()
 }

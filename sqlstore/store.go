@@ -196,11 +196,11 @@ func Open(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 }
 
 // retryBusy runs fn again while it fails with SQLITE_BUSY, for up to
-// SQLiteBusyTimeout. Connections opening a new database file at once
+// sqliteBusyTimeout. Connections opening a new database file at once
 // meet SQLITE_BUSY while the first converts it to WAL, a lock busy_timeout
 // does not wait for; once the file is in WAL mode, it does not happen.
 func retryBusy(ctx context.Context, fn func() error) error {
-	deadline := time.Now().Add(SQLiteBusyTimeout)
+	deadline := time.Now().Add(sqliteBusyTimeout)
 	backoff := 5 * time.Millisecond
 	for {
 		err := fn()

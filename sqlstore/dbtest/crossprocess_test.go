@@ -45,7 +45,7 @@ func TestCrossProcessRevocationSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer v.Close()
-	watch(t, s, sqlstore.APIKeyInvalidator(v))
+	watch(t, s, invalidateAPIKeys(v))
 	if _, err := v.Verify(t.Context(), key); err != nil {
 		t.Fatalf("Verify before revocation: %v", err)
 	}

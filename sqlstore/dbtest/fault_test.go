@@ -240,6 +240,6 @@ func newWatchedVerifier(t *testing.T, h *sql.DB) *watchedVerifier {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { v.Close() })
-	watch(t, s, sqlstore.APIKeyInvalidator(v))
+	watch(t, s, invalidateAPIKeys(v))
 	return &watchedVerifier{v: v}
 }

@@ -15,6 +15,20 @@ import (
 	"github.com/audexum/auth/sqlstore"
 )
 
+// invalidateAPIKeys returns a Watch callback that evicts the changed API
+// keys from v's cache, and all of them when the log may have lost
+// changes.
+func invalidateAPIKeys(v *apikey.Verifier) func(sqlstore.Change) {
+	return func(c sqlstore.Change) {
+		switch c.Kind {
+		case sqlstore.KindAPIKey:
+			v.Invalidate(c.ID)
+		case sqlstore.KindAll:
+			v.InvalidateAll()
+		}
+	}
+}
+
 // watch runs s.Watch with fn until the test ends, and fails the test if
 // Watch returns anything but the cancellation.
 func watch(t *testing.T, s *sqlstore.Store, fn func(sqlstore.Change)) {
@@ -67,7 +81,7 @@ func TestRevocationReachesOtherInstance(t *testing.T) {
 
 		var mu sync.Mutex
 		var seen []sqlstore.Change
-		invalidate := sqlstore.APIKeyInvalidator(vb)
+		invalidate := invalidateAPIKeys(vb)
 		watch(t, b, func(c sqlstore.Change) {
 			mu.Lock()
 			seen = append(seen, c)

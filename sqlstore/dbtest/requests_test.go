@@ -13,6 +13,10 @@ import (
 	"github.com/audexum/auth/sqlstore"
 )
 
+// overflowCredentialID is the credential ID RequestRecorderConfig's
+// MaxPending documents for the requests counted past it.
+const overflowCredentialID = "overflow"
+
 type requestRow struct {
 	ID   string
 	Hour time.Time
@@ -201,7 +205,7 @@ func TestRequestCountBounds(t *testing.T) {
 		if err := r.Flush(ctx); err != nil {
 			t.Fatal(err)
 		}
-		want := []requestRow{{"k0", t0, 1}, {"k1", t0, 1}, {sqlstore.OverflowCredentialID, t0, 3}}
+		want := []requestRow{{"k0", t0, 1}, {"k1", t0, 1}, {overflowCredentialID, t0, 3}}
 		if diff := cmp.Diff(want, requestRows(t, db)); diff != "" {
 			t.Errorf("request_counts after the retry (-want +got):\n%s", diff)
 		}

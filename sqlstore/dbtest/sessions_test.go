@@ -19,6 +19,10 @@ import (
 	"github.com/audexum/auth/sqlstore"
 )
 
+// maxSessionsPerUser is the bound of a user's sessions that
+// Sessions.CreateSession documents.
+const maxSessionsPerUser = 50
+
 // newSessionID returns a session ID as a portal would make one, and the
 // hash the store keeps.
 func newSessionID() (string, [sqlstore.SessionHashSize]byte) {
@@ -237,13 +241,13 @@ func TestSessionsEnd(t *testing.T) {
 			t.Errorf("DeleteUserSessions: %d, %v; a2 %v, b1 %v", n, err, live(a2), live(b1))
 		}
 
-		// Per user, the newest MaxSessionsPerUser stay.
+		// Per user, the newest maxSessionsPerUser stay.
 		var hashes [][32]byte
-		for i := range sqlstore.MaxSessionsPerUser + 5 {
+		for i := range maxSessionsPerUser + 5 {
 			hashes = append(hashes, create("usr_ann", t0.Add(time.Duration(i)*time.Second)))
 		}
-		if n := countSessions(t, s, db, "usr_ann"); n != sqlstore.MaxSessionsPerUser {
-			t.Errorf("ann has %d sessions, want %d", n, sqlstore.MaxSessionsPerUser)
+		if n := countSessions(t, s, db, "usr_ann"); n != maxSessionsPerUser {
+			t.Errorf("ann has %d sessions, want %d", n, maxSessionsPerUser)
 		}
 		if live(hashes[4]) || !live(hashes[5]) || !live(hashes[len(hashes)-1]) {
 			t.Errorf("the oldest sessions beyond the bound should have ended, the newest stayed")
@@ -271,7 +275,7 @@ func TestSessionsEnd(t *testing.T) {
 				t.Errorf("PruneSessions: %d, %v; want %d", n, err, want)
 			}
 		}
-		if !live(b1) || countSessions(t, s, db, "usr_ann") != sqlstore.MaxSessionsPerUser {
+		if !live(b1) || countSessions(t, s, db, "usr_ann") != maxSessionsPerUser {
 			t.Errorf("pruning ended live sessions")
 		}
 	})
