@@ -41,7 +41,13 @@ func newServerPath(tb testing.TB) *serverPath {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite})
+	// Signing keys sealed under a key-encryption key, as the reference
+	// server keeps them by default; they are opened once, at load.
+	kek, err := sqlstore.ParseKeyEncryptionKey(sqlstore.GenerateKeyEncryptionKey())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite, KeyEncryptionKey: kek})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,20 +4,24 @@
 // and embedded, versioned migrations.
 //
 // The package imports no database driver. Open the *sql.DB with the driver
-// of your choice, name the engine in [Config.Dialect], and call [Open]:
+// of your choice, name the engine in [Config.Dialect], give the
+// key-encryption key of the signing keys in [Config.KeyEncryptionKey],
+// and call [Open]:
 //
 //	import _ "modernc.org/sqlite" // pure Go, no cgo
 //
 //	db, err := sql.Open("sqlite", sqlstore.SQLiteDSN("/var/lib/audexum/auth.db"))
 //	…
-//	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite})
+//	kek, err := sqlstore.ParseKeyEncryptionKey(os.Getenv("AUTH_KEY_ENCRYPTION_KEY"))
+//	…
+//	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite, KeyEncryptionKey: kek})
 //	…
 //	keys, err := apikey.NewManager(apikey.ManagerConfig{Store: store.APIKeys()})
 //
 // or, for PostgreSQL with github.com/jackc/pgx/v5/stdlib:
 //
 //	db, err := sql.Open("pgx", os.Getenv("DATABASE_URL"))
-//	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.Postgres})
+//	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.Postgres, KeyEncryptionKey: kek})
 //
 // # Stores
 //
@@ -29,8 +33,9 @@
 //   - [Store.SigningKeys]: [github.com/audexum/auth/jwt.KeyStore], so every
 //     instance signs with and publishes the same keys. Private keys are
 //     sealed with AES-256-GCM under [Config.KeyEncryptionKey] (keys stored
-//     in clear before are sealed by [Open]); without one they are stored
-//     in clear and [Config.OnWarning] is told so;
+//     in clear before are sealed by [Open]); [Open] refuses to run without
+//     one unless [Config.InsecurePlaintextSigningKeys] says to store them
+//     in clear, and then [Config.OnWarning] is told so;
 //   - [Store.Limiter]: [github.com/audexum/auth.Limiter], so the throttles
 //     of several instances share their counts;
 //   - [Store.DPoPReplay]: [github.com/audexum/auth/dpop.ReplayStore], so

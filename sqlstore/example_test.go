@@ -36,7 +36,17 @@ func Example() {
 		return
 	}
 	defer db.Close()
-	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite})
+	// The key that seals the signing keys at rest: 32 random bytes
+	// (openssl rand -base64 32) kept apart from the database and its
+	// backups, here from the environment. Open refuses to run without
+	// one unless told to store signing keys in clear
+	// (InsecurePlaintextSigningKeys).
+	kek, err := sqlstore.ParseKeyEncryptionKey(os.Getenv("AUTH_KEY_ENCRYPTION_KEY"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite, KeyEncryptionKey: kek})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -64,7 +74,12 @@ func ExampleStore_Watch() {
 
 	db, _ := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(dir, "auth.db")))
 	defer db.Close()
-	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite})
+	kek, err := sqlstore.ParseKeyEncryptionKey(os.Getenv("AUTH_KEY_ENCRYPTION_KEY"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite, KeyEncryptionKey: kek})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -104,10 +119,18 @@ func ExampleStore_Follow() {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	// Every process sharing the database seals and opens the signing
+	// keys with the same key-encryption key.
+	kek, err := sqlstore.ParseKeyEncryptionKey(os.Getenv("AUTH_KEY_ENCRYPTION_KEY"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	open := func() (*sqlstore.Store, *sql.DB) {
 		db, _ := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(dir, "auth.db")))
 		// 100 ms so the example is quick; the default is 1 s.
-		store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite, PollInterval: 100 * time.Millisecond})
+		store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite, KeyEncryptionKey: kek,
+			PollInterval: 100 * time.Millisecond})
 		if err != nil {
 			panic(err)
 		}
@@ -146,7 +169,7 @@ func ExampleStore_Follow() {
 	client, _, _ := registry.Register(ctx, oauth.Registration{Name: "backend", Type: oauth.ClientServer})
 	waitFor(client.ID)
 	tok, _ := signer.Sign(ctx, jwt.Claims{Subject: client.ID, ClientID: client.ID, Audience: []string{api}})
-	_, err := gate.Verify(ctx, tok.Value)
+	_, err = gate.Verify(ctx, tok.Value)
 	fmt.Println("new client:", err)
 
 	registry.Delete(ctx, client.ID)
@@ -168,7 +191,12 @@ func ExampleStore_Limits() {
 	ctx := context.Background()
 	db, _ := sql.Open("sqlite", sqlstore.SQLiteDSN(filepath.Join(dir, "auth.db")))
 	defer db.Close()
-	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite})
+	kek, err := sqlstore.ParseKeyEncryptionKey(os.Getenv("AUTH_KEY_ENCRYPTION_KEY"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	store, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite, KeyEncryptionKey: kek})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -49,8 +49,10 @@ type Config struct {
 	// SQLite.
 	WaitForNotification func(ctx context.Context, driverConn any) error
 
-	// KeyEncryptionKey, if set, is the AES-256 key ([KeyEncryptionKeySize]
-	// bytes) that seals the private signing keys at rest (AES-GCM). Read
+	// KeyEncryptionKey is the AES-256 key ([KeyEncryptionKeySize] bytes)
+	// that seals the private signing keys at rest (AES-GCM). Required:
+	// [Open] fails without it unless InsecurePlaintextSigningKeys is set.
+	// Read
 	// it from an environment variable or a file readable only by the
 	// server (decoded with [ParseKeyEncryptionKey]), never from a
 	// command-line flag, which other users see in ps. Keep
@@ -59,10 +61,20 @@ type Config struct {
 	// in clear (by an older version, or before a key was set) under it,
 	// all in one transaction, so from then on the database holds no
 	// private key in clear; instances still running without this key can
-	// then no longer load the keys, so give it to all of them. If nil,
-	// signing keys are stored in clear, and [Store.SigningKeys] warns
-	// through OnWarning.
+	// then no longer load the keys, so give it to all of them.
 	KeyEncryptionKey []byte
+
+	// InsecurePlaintextSigningKeys lets Open accept a nil
+	// KeyEncryptionKey, and the private signing keys are then stored in
+	// clear: anyone who can read the database, or a backup of it, can
+	// mint tokens, and [Store.SigningKeys] warns through OnWarning. Safe
+	// in tests; in a process that never calls [Store.SigningKeys] (one
+	// that manages API keys, clients or users only), where no key is
+	// read or written; or where the database is guarded as well as a key
+	// would be. Keys already sealed stay sealed: loading them without the
+	// key fails with [ErrKeyEncryptionKeyRequired]. Ignored when
+	// KeyEncryptionKey is set.
+	InsecurePlaintextSigningKeys bool
 
 	// PreviousKeyEncryptionKeys are key-encryption keys that signing keys
 	// may still be sealed under, for changing KeyEncryptionKey without
@@ -115,7 +127,9 @@ type Store struct {
 // Open checks db's setup, applies the migrations the database lacks (see
 // [Migrate]) and returns a Store. With a [Config.KeyEncryptionKey], it
 // then seals the signing keys stored in clear, in one transaction. It
-// fails with an error wrapping [ErrInvalidConfig] for an unusable cfg,
+// fails with an error wrapping [ErrInvalidConfig] for an unusable cfg
+// (one without KeyEncryptionKey or InsecurePlaintextSigningKeys among
+// them),
 // [ErrConnectionSetup] if a SQLite connection lacks foreign_keys=ON or a
 // busy_timeout, [ErrSchemaTooNew] if a newer program migrated the
 // database, or the database's error.
@@ -141,6 +155,11 @@ func Open(ctx context.Context, db *sql.DB, cfg Config) (*Store, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if cfg.KeyEncryptionKey == nil && !cfg.InsecurePlaintextSigningKeys {
+		// Fail closed: a key left out by mistake would otherwise store
+		// the signing keys in clear, with only a warning to tell.
+		return nil, fmt.Errorf("%w: KeyEncryptionKey is required to seal the signing keys (or set InsecurePlaintextSigningKeys to store them in clear)", ErrInvalidConfig)
 	}
 	if cfg.KeyEncryptionKey != nil {
 		k, err := newKEK(cfg.KeyEncryptionKey)

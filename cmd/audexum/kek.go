@@ -121,7 +121,10 @@ func keyEncryptionKey(ctx context.Context, db *sql.DB, cfg sqlstore.Config, cm c
 // sealedSigningKeys reports whether the signing keys of db are sealed
 // under a key-encryption key, by loading them without one.
 func sealedSigningKeys(ctx context.Context, db *sql.DB, cfg sqlstore.Config) (bool, error) {
-	cfg.KeyEncryptionKey = nil
+	// Without a key, loading keys that are sealed fails with
+	// ErrKeyEncryptionKeyRequired, which is the answer; the probe never
+	// saves a key, so none is stored in clear.
+	cfg.KeyEncryptionKey, cfg.InsecurePlaintextSigningKeys = nil, true
 	probe, err := sqlstore.Open(ctx, db, cfg)
 	if err != nil {
 		return false, fmt.Errorf("open store: %w", err)

@@ -162,7 +162,8 @@ func TestDatabaseInClearSealedAtFirstStart(t *testing.T) {
 	e := newEnv(t)
 	const issuer = "https://auth.example"
 	db := e.sqlDB(t)
-	old, err := sqlstore.Open(t.Context(), db, sqlstore.Config{Dialect: sqlstore.SQLite})
+	// An older version: signing keys stored in clear.
+	old, err := sqlstore.Open(t.Context(), db, sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true})
 	if err != nil {
 		t.Fatal(err)
 	}

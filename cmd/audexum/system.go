@@ -102,7 +102,13 @@ func openSystemWith(ctx context.Context, cm common, sf *signingFlags, create boo
 			s.db.Close()
 			return nil, err
 		}
-		cfg.KeyEncryptionKey = s.kek.key
+		// keyEncryptionKey chooses no key only with the flag.
+		cfg.KeyEncryptionKey, cfg.InsecurePlaintextSigningKeys = s.kek.key, sf.insecurePlaintext
+	} else {
+		// A command that does not use the signing keys never reads or
+		// writes one (s.signing stays nil), so it needs no key, and
+		// stores none in clear.
+		cfg.InsecurePlaintextSigningKeys = true
 	}
 	s.store, err = sqlstore.Open(ctx, s.db, cfg)
 	if err != nil {

@@ -725,6 +725,9 @@ var mutants = []mutant{
 	{ID: "sqlstore/follow-start-keeps-caches", File: "sqlstore/follow.go",
 		Old: "fl.apply(Change{Seq: from, Kind: KindAll})", New: "_ = from",
 		Why: "what the caches held before Follow started is dropped"},
+	{ID: "sqlstore/open-without-key-encryption-key", File: "sqlstore/store.go",
+		Old: "if cfg.KeyEncryptionKey == nil && !cfg.InsecurePlaintextSigningKeys {", New: "if false {",
+		Why: "the zero Config fails closed: signing keys are stored in clear only when asked to"},
 
 	// --- dpop: the Checker's checks of RFC 9449 §4.3 (dpop/checker.go)
 	{ID: "dpop/proof-size-limit-ignored", File: "dpop/checker.go",

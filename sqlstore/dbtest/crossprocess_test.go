@@ -31,7 +31,7 @@ func TestCrossProcessRevocationSQLite(t *testing.T) {
 		return
 	}
 	db := sqliteDB(t)
-	s := openStoreCfg(t, db.open(t), sqlstore.Config{Dialect: sqlstore.SQLite, PollInterval: 50 * time.Millisecond})
+	s := openStoreCfg(t, db.open(t), sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true, PollInterval: 50 * time.Millisecond})
 	m, err := apikey.NewManager(apikey.ManagerConfig{Store: s.APIKeys()})
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +77,7 @@ func revokeChild(arg string) {
 			return err
 		}
 		defer db.Close()
-		s, err := sqlstore.Open(context.Background(), db, sqlstore.Config{Dialect: sqlstore.SQLite})
+		s, err := sqlstore.Open(context.Background(), db, sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true})
 		if err != nil {
 			return err
 		}

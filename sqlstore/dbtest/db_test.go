@@ -136,7 +136,7 @@ func openStore(t testing.TB, db testDB) *sqlstore.Store {
 
 func openStoreOn(t testing.TB, h *sql.DB, d sqlstore.Dialect) *sqlstore.Store {
 	t.Helper()
-	return openStoreCfg(t, h, sqlstore.Config{Dialect: d})
+	return openStoreCfg(t, h, sqlstore.Config{Dialect: d, InsecurePlaintextSigningKeys: true})
 }
 
 // openStoreCfg opens a Store with cfg, adding the pgx notification waiter

@@ -63,7 +63,7 @@ func TestDurabilitySIGKILL(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	s, err := sqlstore.Open(t.Context(), db, sqlstore.Config{Dialect: sqlstore.SQLite})
+	s, err := sqlstore.Open(t.Context(), db, sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true})
 	if err != nil {
 		t.Fatalf("reopening after SIGKILL: %v", err)
 	}
@@ -96,7 +96,7 @@ func durabilityChild(path string) {
 		fail(err)
 	}
 	ctx := context.Background()
-	s, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite})
+	s, err := sqlstore.Open(ctx, db, sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true})
 	if err != nil {
 		fail(err)
 	}

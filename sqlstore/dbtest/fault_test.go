@@ -234,7 +234,7 @@ type watchedVerifier struct {
 // LISTEN/NOTIFY only, and a verifier caching keys for an hour that the
 // watcher invalidates.
 func newWatchedVerifier(t *testing.T, h *sql.DB) *watchedVerifier {
-	s := openStoreCfg(t, h, sqlstore.Config{Dialect: sqlstore.Postgres, PollInterval: time.Hour})
+	s := openStoreCfg(t, h, sqlstore.Config{Dialect: sqlstore.Postgres, InsecurePlaintextSigningKeys: true, PollInterval: time.Hour})
 	v, err := apikey.NewVerifier(apikey.Config{Store: s.APIKeys(), CacheTTL: time.Hour, LastUsedInterval: -1})
 	if err != nil {
 		t.Fatal(err)

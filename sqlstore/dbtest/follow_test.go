@@ -254,7 +254,7 @@ func TestFollowAcrossHandles(t *testing.T) {
 		ctx := t.Context()
 		bound := propagationBound(db.dialect)
 		a := openStore(t, db)
-		cfg := sqlstore.Config{Dialect: db.dialect}
+		cfg := sqlstore.Config{Dialect: db.dialect, InsecurePlaintextSigningKeys: true}
 		if db.dialect == sqlstore.Postgres {
 			cfg.PollInterval = time.Hour
 		}
@@ -416,7 +416,7 @@ func TestFollowRetriesFailedReload(t *testing.T) {
 	db := sqliteDB(t)
 	ctx := t.Context()
 	a := openStore(t, db)
-	b := openStoreCfg(t, db.open(t), sqlstore.Config{Dialect: db.dialect, PollInterval: 20 * time.Millisecond})
+	b := openStoreCfg(t, db.open(t), sqlstore.Config{Dialect: db.dialect, InsecurePlaintextSigningKeys: true, PollInterval: 20 * time.Millisecond})
 	setA, err := jwt.NewKeyManager(jwt.KeyManagerConfig{Store: a.SigningKeys()})
 	if err != nil {
 		t.Fatal(err)

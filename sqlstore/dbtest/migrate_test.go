@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -34,7 +35,7 @@ func TestMigrateIdempotentAndConcurrent(t *testing.T) {
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Go(func() {
-				s, err := sqlstore.Open(context.Background(), handles[i], sqlstore.Config{Dialect: db.dialect})
+				s, err := sqlstore.Open(context.Background(), handles[i], sqlstore.Config{Dialect: db.dialect, InsecurePlaintextSigningKeys: true})
 				if err == nil {
 					versions[i] = s.SchemaVersion()
 					s.Close()
@@ -73,12 +74,48 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 		if _, err := h.ExecContext(t.Context(), `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, 'future.sql', 0)`, future); err != nil {
 			t.Fatal(err)
 		}
-		_, err := sqlstore.Open(t.Context(), db.open(t), sqlstore.Config{Dialect: db.dialect})
+		_, err := sqlstore.Open(t.Context(), db.open(t), sqlstore.Config{Dialect: db.dialect, InsecurePlaintextSigningKeys: true})
 		if !errors.Is(err, sqlstore.ErrSchemaTooNew) {
 			t.Errorf("Open: got %v, want ErrSchemaTooNew", err)
 		}
 		if count, max := migrationRows(t, h); count != future || max != future {
 			t.Errorf("schema_migrations changed: %d rows up to %d", count, max)
+		}
+	})
+}
+
+// TestOpenRequiresKeyEncryptionKey: a Config that sets neither
+// KeyEncryptionKey nor InsecurePlaintextSigningKeys is refused before
+// Open touches the database, with an error that names the missing field;
+// with InsecurePlaintextSigningKeys, the Store opens and keeps the signing
+// keys in clear, as it says.
+func TestOpenRequiresKeyEncryptionKey(t *testing.T) {
+	engines(t, func(t *testing.T, db testDB) {
+		h := db.open(t)
+		s, err := sqlstore.Open(t.Context(), h, sqlstore.Config{Dialect: db.dialect})
+		if !errors.Is(err, sqlstore.ErrInvalidConfig) || !strings.Contains(err.Error(), "KeyEncryptionKey") {
+			t.Fatalf("Open without a key-encryption key: got %v, want ErrInvalidConfig naming KeyEncryptionKey", err)
+		}
+		if s != nil {
+			t.Errorf("Open returned a Store with its error")
+		}
+		var tables int
+		if err := h.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&tables); err == nil {
+			t.Errorf("the refused Open migrated the database")
+		}
+
+		var warnings []error
+		s, err = sqlstore.Open(t.Context(), h, sqlstore.Config{Dialect: db.dialect, InsecurePlaintextSigningKeys: true,
+			OnWarning: func(err error) { warnings = append(warnings, err) }})
+		if err != nil {
+			t.Fatalf("Open with InsecurePlaintextSigningKeys: %v", err)
+		}
+		defer s.Close()
+		if s.SigningKeys().Encrypted() {
+			t.Errorf("Encrypted() = true with InsecurePlaintextSigningKeys and no key")
+		}
+		if len(warnings) != 1 || !errors.Is(warnings[0], sqlstore.ErrUnencryptedSigningKeys) {
+			t.Errorf("warnings: got %v, want one ErrUnencryptedSigningKeys", warnings)
 		}
 	})
 }
@@ -98,15 +135,19 @@ func TestOpenConfig(t *testing.T) {
 		cfg  sqlstore.Config
 		want error
 	}{
-		{"nil db", nil, sqlstore.Config{Dialect: sqlstore.SQLite}, sqlstore.ErrInvalidConfig},
+		{"nil db", nil, sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true}, sqlstore.ErrInvalidConfig},
 		// The zero Dialect is no engine: never guessed.
-		{"no dialect", good, sqlstore.Config{}, sqlstore.ErrInvalidConfig},
-		{"unknown dialect", good, sqlstore.Config{Dialect: 7}, sqlstore.ErrInvalidConfig},
+		{"no dialect", good, sqlstore.Config{InsecurePlaintextSigningKeys: true}, sqlstore.ErrInvalidConfig},
+		{"unknown dialect", good, sqlstore.Config{Dialect: 7, InsecurePlaintextSigningKeys: true}, sqlstore.ErrInvalidConfig},
+		// The zero value fails closed: no key-encryption key is an error,
+		// not signing keys stored in clear (TestOpenRequiresKeyEncryptionKey).
+		{"no key-encryption key", good, sqlstore.Config{Dialect: sqlstore.SQLite}, sqlstore.ErrInvalidConfig},
 		{"short key-encryption key", good, sqlstore.Config{Dialect: sqlstore.SQLite, KeyEncryptionKey: make([]byte, 16)}, sqlstore.ErrInvalidConfig},
-		{"negative poll", good, sqlstore.Config{Dialect: sqlstore.SQLite, PollInterval: -1}, sqlstore.ErrInvalidConfig},
-		{"negative retention", good, sqlstore.Config{Dialect: sqlstore.SQLite, ChangeRetention: -1}, sqlstore.ErrInvalidConfig},
-		{"SQLite without the DSN settings", bare, sqlstore.Config{Dialect: sqlstore.SQLite}, sqlstore.ErrConnectionSetup},
+		{"negative poll", good, sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true, PollInterval: -1}, sqlstore.ErrInvalidConfig},
+		{"negative retention", good, sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true, ChangeRetention: -1}, sqlstore.ErrInvalidConfig},
+		{"SQLite without the DSN settings", bare, sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true}, sqlstore.ErrConnectionSetup},
 		{"good", good, sqlstore.Config{Dialect: sqlstore.SQLite, KeyEncryptionKey: make([]byte, 32)}, nil},
+		{"good, keys in clear", good, sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -218,7 +259,7 @@ func TestOpenNewSQLiteFileAtOnce(t *testing.T) {
 		for range 8 {
 			h := db.open(t)
 			wg.Go(func() {
-				s, err := sqlstore.Open(context.Background(), h, sqlstore.Config{Dialect: sqlstore.SQLite})
+				s, err := sqlstore.Open(context.Background(), h, sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true})
 				if err != nil {
 					t.Errorf("Open: %v", err)
 					return

@@ -66,7 +66,7 @@ func TestRevocationReachesOtherInstance(t *testing.T) {
 		}
 		var errMu sync.Mutex
 		var watchErrs []error
-		b := openStoreCfg(t, db.open(t), sqlstore.Config{Dialect: db.dialect, PollInterval: poll,
+		b := openStoreCfg(t, db.open(t), sqlstore.Config{Dialect: db.dialect, InsecurePlaintextSigningKeys: true, PollInterval: poll,
 			OnError: func(err error) { errMu.Lock(); watchErrs = append(watchErrs, err); errMu.Unlock() }})
 
 		ma, err := apikey.NewManager(apikey.ManagerConfig{Store: a.APIKeys()})
@@ -187,7 +187,7 @@ func TestWatchReportsLostChanges(t *testing.T) {
 		var clock atomic.Int64
 		clock.Store(t0.UnixMicro())
 		now := func() time.Time { return time.UnixMicro(clock.Load()) }
-		s := openStoreCfg(t, db.open(t), sqlstore.Config{Dialect: db.dialect, Now: now,
+		s := openStoreCfg(t, db.open(t), sqlstore.Config{Dialect: db.dialect, InsecurePlaintextSigningKeys: true, Now: now,
 			PollInterval: 20 * time.Millisecond, ChangeRetention: time.Hour})
 		m, err := apikey.NewManager(apikey.ManagerConfig{Store: s.APIKeys(), Now: now})
 		if err != nil {

@@ -17,10 +17,12 @@ import (
 
 func testKEK(b byte) []byte { return bytes.Repeat([]byte{b}, sqlstore.KeyEncryptionKeySize) }
 
+// openStoreKEK opens a Store sealing signing keys under kek, or, with a
+// nil kek, storing them in clear (InsecurePlaintextSigningKeys).
 func openStoreKEK(t testing.TB, db testDB, kek []byte, onWarning func(error)) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.Open(context.Background(), db.open(t), sqlstore.Config{
-		Dialect: db.dialect, KeyEncryptionKey: kek, OnWarning: onWarning,
+		Dialect: db.dialect, KeyEncryptionKey: kek, InsecurePlaintextSigningKeys: kek == nil, OnWarning: onWarning,
 	})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
@@ -419,7 +421,7 @@ func TestSigningKeysChangeKeyEncryptionKey(t *testing.T) {
 	if _, err := openStoreKEK(t, db, old, nil).SigningKeys().LoadKeys(t.Context()); !errors.Is(err, sqlstore.ErrWrongKeyEncryptionKey) {
 		t.Errorf("Load with only the old key-encryption key: got %v, want ErrWrongKeyEncryptionKey", err)
 	}
-	_, err = sqlstore.Open(t.Context(), db.open(t), sqlstore.Config{Dialect: sqlstore.SQLite, PreviousKeyEncryptionKeys: [][]byte{old}})
+	_, err = sqlstore.Open(t.Context(), db.open(t), sqlstore.Config{Dialect: sqlstore.SQLite, InsecurePlaintextSigningKeys: true, PreviousKeyEncryptionKeys: [][]byte{old}})
 	if !errors.Is(err, sqlstore.ErrInvalidConfig) {
 		t.Errorf("previous key-encryption keys without a current one: got %v, want ErrInvalidConfig", err)
 	}
