@@ -426,13 +426,25 @@ func TestFollowRetriesFailedReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	failed := make(chan struct{})
-	var once sync.Once
+	started, failed := make(chan struct{}), make(chan struct{})
+	var startOnce, failOnce sync.Once
 	follow(t, b, sqlstore.Followers{SigningKeys: setB, OnChange: func(c sqlstore.Change, err error) {
-		if err != nil && c.Kind == sqlstore.KindSigningKey {
-			once.Do(func() { close(failed) })
+		switch {
+		case c.Kind == sqlstore.KindAll:
+			startOnce.Do(func() { close(started) })
+		case err != nil && c.Kind == sqlstore.KindSigningKey:
+			failOnce.Do(func() { close(failed) })
 		}
 	}})
+	// Follow's first reload (KindAll) must be done before the store
+	// fails: a slow start that read the log after the rotation would
+	// report the failure under KindAll instead, and the wait below would
+	// time out.
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Follow did not start")
+	}
 	storeB.fail.Store(true)
 	if err := setA.Rotate(ctx); err != nil {
 		t.Fatal(err)
