@@ -73,34 +73,59 @@ func openServeSystem(ctx context.Context, cm common, sf signingFlags) (*system, 
 func openSystemWith(ctx context.Context, cm common, sf *signingFlags, create bool) (*system, error) {
 	s := &system{pg: cm.postgres()}
 	var err error
-	dialect := sqlstore.SQLite
-	if s.pg {
-		dialect = sqlstore.Postgres
-		s.db, err = sql.Open("pgx", cm.dsn())
+	if s.db, err = openDatabase(ctx, cm, create); err != nil {
+		return nil, err
+	}
+	if err := s.openStore(ctx, cm, sf); err != nil {
+		s.db.Close()
+		return nil, err
+	}
+	if err := s.buildStores(sf != nil); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openDatabase opens the database cm selects: PostgreSQL, or the SQLite
+// file, which only create (serve) makes when it is missing.
+func openDatabase(ctx context.Context, cm common, create bool) (*sql.DB, error) {
+	var db *sql.DB
+	var err error
+	if cm.postgres() {
+		db, err = sql.Open("pgx", cm.dsn())
 	} else {
 		if err := sqliteDatabase(ctx, cm, create); err != nil {
 			return nil, err
 		}
-		s.db, err = sql.Open("sqlite", sqlstore.SQLiteDSN(cm.dsn()))
+		db, err = sql.Open("sqlite", sqlstore.SQLiteDSN(cm.dsn()))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	cfg := sqlstore.Config{Dialect: dialect, OnError: func(err error) {
+	return db, nil
+}
+
+// openStore opens s.store on s.db. For a command that uses the signing
+// keys (sf set), it first chooses their key-encryption key
+// (keyEncryptionKey, into s.kek).
+func (s *system) openStore(ctx context.Context, cm common, sf *signingFlags) error {
+	cfg := sqlstore.Config{Dialect: sqlstore.SQLite, OnError: func(err error) {
 		if s.onStoreError != nil {
 			s.onStoreError(err)
 		}
 	}}
 	if s.pg {
+		cfg.Dialect = sqlstore.Postgres
 		cfg.WaitForNotification = func(ctx context.Context, c any) error {
 			_, err := c.(*stdlib.Conn).Conn().WaitForNotification(ctx)
 			return err
 		}
 	}
 	if sf != nil {
+		var err error
 		if s.kek, err = keyEncryptionKey(ctx, s.db, cfg, cm, *sf); err != nil {
-			s.db.Close()
-			return nil, err
+			return err
 		}
 		// keyEncryptionKey chooses no key only with the flag.
 		cfg.KeyEncryptionKey, cfg.InsecurePlaintextSigningKeys = s.kek.key, sf.insecurePlaintext
@@ -110,40 +135,40 @@ func openSystemWith(ctx context.Context, cm common, sf *signingFlags, create boo
 		// stores none in clear.
 		cfg.InsecurePlaintextSigningKeys = true
 	}
-	s.store, err = sqlstore.Open(ctx, s.db, cfg)
+	store, err := sqlstore.Open(ctx, s.db, cfg)
 	if err != nil {
-		s.db.Close()
-		return nil, fmt.Errorf("open store: %w", err)
+		return fmt.Errorf("open store: %w", err)
 	}
+	s.store = store
+	return nil
+}
+
+// buildStores builds the stores and managers on s.store; signing: also
+// the signing keys'.
+func (s *system) buildStores(signing bool) error {
 	if p := os.Getenv(envPepper); p != "" {
 		pepper, err := base64.StdEncoding.DecodeString(p)
 		if err != nil {
-			s.Close()
-			return nil, fmt.Errorf("%s must be base64", envPepper)
+			return fmt.Errorf("%s must be base64", envPepper)
 		}
 		if s.hasher, err = apikey.NewHasher(apikey.HasherConfig{Peppers: map[int][]byte{1: pepper}, Current: 1}); err != nil {
-			s.Close()
-			return nil, err
+			return err
 		}
 	}
+	var err error
 	s.keyStore = s.store.APIKeys()
 	if s.keys, err = s.keyManager(0); err != nil {
-		s.Close()
-		return nil, err
+		return err
 	}
 	s.clients, s.grants = s.store.Clients(), s.store.Grants()
 	if s.registry, err = s.clientRegistry(0); err != nil {
-		s.Close()
-		return nil, err
+		return err
 	}
-	if sf != nil {
+	if signing {
 		s.signing = s.store.SigningKeys()
 	}
-	if s.users, err = newUserStore(s.store); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	s.users, err = newUserStore(s.store)
+	return err
 }
 
 // keyManager returns a key manager on the system's store that enforces
