@@ -63,7 +63,7 @@ type ClientGateConfig struct {
 // safe for concurrent use.
 //
 // The gate learns of a change in the next CacheTTL, or at once when told
-// with [ClientGate.Invalidate]. The [Get] does not tell it: a server
+// with [ClientGate.Invalidate]. The [ClientManager] does not tell it: a server
 // that changes clients in-process calls Invalidate itself, and a server on
 // github.com/audexum/auth/sqlstore has Store.Follow do it for every
 // change any process makes.
