@@ -95,41 +95,52 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: vulncheck [-db dir] [-vulndb version]")
 		os.Exit(2)
 	}
+	ok, err := run(*dbDir, *vulndb, os.Stdout)
+	if err != nil {
+		fmt.Printf("vulncheck: FAIL: %v\n", err)
+	}
+	if err != nil || !ok {
+		os.Exit(1)
+	}
+}
+
+// run builds or reuses the database, scans every module and reports; it
+// returns whether the run passes.
+func run(dbDir, vulndb string, w io.Writer) (bool, error) {
 	root, err := repoRoot()
 	if err != nil {
-		fail("%v", err)
+		return false, err
 	}
 	if err := checkModuleList(root); err != nil {
-		fail("%v", err)
+		return false, err
 	}
 	accepted, err := readAccepted(filepath.Join(root, acceptFile))
 	if err != nil {
-		fail("%v", err)
+		return false, err
 	}
 
 	tmp, err := os.MkdirTemp("", "vulncheck-")
 	if err != nil {
-		fail("%v", err)
+		return false, err
 	}
 	defer os.RemoveAll(tmp)
-	if *dbDir == "" {
-		*dbDir = filepath.Join(tmp, "db")
+	if dbDir == "" {
+		dbDir = filepath.Join(tmp, "db")
 	}
-	if *dbDir, err = filepath.Abs(*dbDir); err != nil {
-		fail("%v", err)
+	if dbDir, err = filepath.Abs(dbDir); err != nil {
+		return false, err
 	}
 	bin := filepath.Join(tmp, "bin")
-	if err := obtainDB(*dbDir, *vulndb, tmp, bin); err != nil {
-		fmt.Printf("vulncheck: FAIL: no vulnerability database, so nothing was scanned: %v\n", err)
-		os.Exit(1)
+	if err := obtainDB(w, dbDir, vulndb, tmp, bin); err != nil {
+		return false, fmt.Errorf("no vulnerability database, so nothing was scanned: %v", err)
 	}
 	if err := goInstall(tmp, bin, "golang.org/x/vuln/cmd/govulncheck@"+govulncheckVersion); err != nil {
-		fail("%v", err)
+		return false, err
 	}
 
 	var results []result
 	for _, m := range modules {
-		args := []string{"-db", "file://" + filepath.ToSlash(*dbDir), "-format", "json"}
+		args := []string{"-db", "file://" + filepath.ToSlash(dbDir), "-format", "json"}
 		if m.tests {
 			args = append(args, "-test")
 		}
@@ -141,23 +152,16 @@ func main() {
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
 		if err != nil {
-			fail("govulncheck in %s: %v\n%s", m.dir, err, stderr.Bytes())
+			return false, fmt.Errorf("govulncheck in %s: %v\n%s", m.dir, err, stderr.Bytes())
 		}
 		r, err := parse(bytes.NewReader(out))
 		if err != nil {
-			fail("reading govulncheck's output in %s: %v", m.dir, err)
+			return false, fmt.Errorf("reading govulncheck's output in %s: %v", m.dir, err)
 		}
 		r.module = m.dir
 		results = append(results, r)
 	}
-	if !report(os.Stdout, results, accepted) {
-		os.Exit(1)
-	}
-}
-
-func fail(format string, args ...any) {
-	fmt.Printf("vulncheck: FAIL: "+format+"\n", args...)
-	os.Exit(1)
+	return report(w, results, accepted), nil
 }
 
 func repoRoot() (string, error) {
@@ -192,9 +196,9 @@ func checkModuleList(root string) error {
 
 // obtainDB leaves a govulncheck database in dir, building it from the
 // OSV files of golang.org/x/vulndb@version unless dir already holds one.
-func obtainDB(dir, version, tmp, bin string) error {
+func obtainDB(w io.Writer, dir, version, tmp, bin string) error {
 	if _, err := os.Stat(filepath.Join(dir, "index", "modules.json")); err == nil {
-		fmt.Printf("vulncheck: reusing the database in %s\n", dir)
+		fmt.Fprintf(w, "vulncheck: reusing the database in %s\n", dir)
 		return checkDB(dir)
 	}
 	// go mod download from an empty directory: no go.mod of ours is
@@ -210,8 +214,10 @@ func obtainDB(dir, version, tmp, bin string) error {
 	var mod struct {
 		Version, Dir, Error string
 	}
-	if jerr := json.Unmarshal(out, &mod); jerr != nil || mod.Error != "" || err != nil {
-		return fmt.Errorf("go mod download golang.org/x/vulndb@%s: %v %s", version, err, mod.Error)
+	if jerr := json.Unmarshal(out, &mod); mod.Error != "" {
+		return fmt.Errorf("go mod download: %s", mod.Error)
+	} else if err != nil || jerr != nil {
+		return fmt.Errorf("go mod download golang.org/x/vulndb@%s: %v", version, errors.Join(err, jerr))
 	}
 	osv := filepath.Join(mod.Dir, "data", "osv")
 	entries, err := filepath.Glob(filepath.Join(osv, "GO-*.json"))
@@ -225,7 +231,7 @@ func obtainDB(dir, version, tmp, bin string) error {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("indexdb: %v\n%s", err, out)
 	}
-	fmt.Printf("vulncheck: database of %d entries built from golang.org/x/vulndb %s (indexdb %s)\n", len(entries), mod.Version, vulndbToolVersion)
+	fmt.Fprintf(w, "vulncheck: database of %d entries built from golang.org/x/vulndb %s (indexdb %s)\n", len(entries), mod.Version, vulndbToolVersion)
 	return checkDB(dir)
 }
 
