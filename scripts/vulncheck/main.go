@@ -404,11 +404,14 @@ func parse(r io.Reader) (result, error) {
 			v.Found = first.Module + "@" + first.Version
 			v.Fixed = f.FixedVersion
 			v.Level = max(v.Level, lv)
-			// The shortest call path is the easiest to follow, and is
-			// rarely through a generated test main.
-			if lv == called && (v.Example == "" || len(f.Trace) < exampleLen[f.OSV]) {
-				v.Example = example(f.Trace)
-				exampleLen[f.OSV] = len(f.Trace)
+			// Show the call path on which our code comes closest to
+			// the vulnerable function: the easiest one to follow.
+			if lv == called {
+				ours := nearestOurs(f.Trace)
+				if v.Example == "" || ours < exampleLen[f.OSV] {
+					v.Example = example(f.Trace[ours], first)
+					exampleLen[f.OSV] = ours
+				}
 			}
 		}
 	}
@@ -420,9 +423,21 @@ func parse(r io.Reader) (result, error) {
 	return res, nil
 }
 
+// nearestOurs returns the index of the frame of our own code closest to
+// the vulnerable function: a frame of a main module (govulncheck gives
+// those no version) that is not a generated test main.
+func nearestOurs(trace []frame) int {
+	for i, f := range trace {
+		generated := f.Position != nil && strings.Contains(f.Position.Filename, "go-build")
+		if i > 0 && f.Version == "" && f.Module != "stdlib" && !generated {
+			return i
+		}
+	}
+	return len(trace) - 1
+}
+
 // example says where our code leads to the vulnerable function.
-func example(trace []frame) string {
-	ours, vulnerable := trace[len(trace)-1], trace[0]
+func example(ours, vulnerable frame) string {
 	pos := ""
 	if p := ours.Position; p != nil {
 		pos = fmt.Sprintf("%s:%d:%d: ", p.Filename, p.Line, p.Column)
