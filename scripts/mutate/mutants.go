@@ -74,6 +74,15 @@ var mutants = []mutant{
 		Old: "p.Method == MethodAuthorizationCode", New: "p.Method != MethodAPIKey",
 		Why: "only an authorization-code token is a user"},
 
+	// --- auth: errors.go
+	{ID: "auth/unavailable-answered-invalid", File: "errors.go",
+		Old: "ErrUnavailable = newSentinel(\"auth: verification temporarily unavailable\", failUnavailable)",
+		New: "ErrUnavailable = newSentinel(\"auth: verification temporarily unavailable\", failInvalidToken)",
+		Why: "an unreachable store or key set is 503, never a verdict on the credential"},
+	{ID: "auth/verifier-meaning-unconfined", File: "errors.go",
+		Old: "if s := meaning(err); s != nil && (s.kind == failInvalidToken || s.kind == failUnavailable) {", New: "if true {",
+		Why: "a verifier's error cannot answer as the parser: meaning no credential, Config.Optional would let the request through"},
+
 	// --- auth: middleware.go
 	{ID: "auth/catch-all-verifier-not-last", File: "middleware.go",
 		Old: "if m == nil && i != len(cfg.Verifiers)-1 {", New: "if m == nil && i > len(cfg.Verifiers) {",
@@ -837,6 +846,9 @@ var mutants = []mutant{
 	{ID: "auth/dpop-proof-unchecked", File: "middleware.go",
 		Old: "if err := a.dpop.CheckProof(r, c.proof, c.cred, p.KeyThumbprint); err != nil {", New: "if err := a.dpop.CheckProof(r, c.proof, c.cred, p.KeyThumbprint); err != nil && false {",
 		Why: "the proof is checked, and its refusal refuses the request"},
+	{ID: "auth/proof-meaning-unconfined", File: "dpop.go",
+		Old: "case failInvalidProof, failUseNonce, failUnavailable:\n\t\t\treturn err", New: "default:\n\t\t\treturn err",
+		Why: "a proof checker's error cannot answer as the parser: meaning no credential, Config.Optional would let the request through"},
 	{ID: "auth/require-dpop-any-principal", File: "dpop.go",
 		Old: "case !p.SenderConstrained:", New: "case !p.SenderConstrained && false:",
 		Why: "RequireDPoP lets through sender-constrained principals only"},
