@@ -108,8 +108,13 @@ var (
 	ErrUnknownScope = newSentinel("auth: unknown scope", failInvalidToken)
 	// ErrNoClaims: the principal carries no JWT claims.
 	ErrNoClaims = newSentinel("auth: principal has no claims", failInvalidToken)
-	// ErrInvalidConfig: New, RequireHTTPS or another constructor (such as
-	// [NewScopeCatalog]) was given an unusable configuration.
+	// ErrInvalidConfig: a constructor was given an unusable
+	// configuration. [New], [NewThrottle], [NewAttemptCounter],
+	// [NewScopeCatalog] and the constructors of every package of this
+	// module return an error matching it. [RequireHTTPS], whose signature
+	// has no error, panics instead, with an error wrapping this one: an
+	// unusable configuration there is a programming error in a literal,
+	// caught when the handler chain is built.
 	ErrInvalidConfig = newSentinel("auth: invalid config", failInvalidToken)
 
 	// ErrInvalidProof: the request's DPoP proof (RFC 9449 §4.3) is
