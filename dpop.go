@@ -105,7 +105,8 @@ func checkAlgorithms(algs []string) error {
 //
 // so the client knows to come back with a DPoP-bound token; the body is
 // the generic invalid_token one. A request with no principal gets 401 as
-// with [RequireScopes].
+// with [RequireScopes], and refusals are reported as RequireScopes
+// reports them ([ErrNotSenderConstrained] with the principal).
 //
 // Use it on routes where a copied token must be worthless: payments,
 // account changes, anything a mobile app calls with tokens that could leak

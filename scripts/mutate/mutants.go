@@ -73,6 +73,9 @@ var mutants = []mutant{
 	{ID: "auth/isuser-any-token", File: "principal.go",
 		Old: "p.Method == MethodAuthorizationCode", New: "p.Method != MethodAPIKey",
 		Why: "only an authorization-code token is a user"},
+	{ID: "auth/newcontext-drops-hooks", File: "principal.go",
+		Old: "if c.resp != nil {\n\t\t\treturn c.resp\n\t\t}", New: "return c.resp",
+		Why: "route checks behind a principal set with NewContext still report to the Authenticator's hooks"},
 
 	// --- auth: errors.go
 	{ID: "auth/unavailable-answered-invalid", File: "errors.go",
