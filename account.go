@@ -39,7 +39,9 @@ func AccountFromContext(ctx context.Context) (string, bool) {
 // gets 503 temporarily_unavailable (fail closed, and no verdict on the
 // credential). A request with no principal gets 401, as with
 // [RequireScopes]. The reason goes to [Config.OnFailure] with the
-// principal: resolve's error, or [ErrUnavailable] wrapping it.
+// principal: resolve's error, or [ErrUnavailable] wrapping it; the
+// Authenticator in front is found as RequireScopes finds it, whatever put
+// the principal in the context.
 //
 // Put the cheaper checks first: RequireScopes before RequireAccount, so a
 // credential without the route's scope costs no account lookup.

@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -72,6 +74,52 @@ func BenchmarkAuthenticatorMalformed(b *testing.B) {
 		h.ServeHTTP(w, r)
 	}
 }
+
+// BenchmarkAuthenticatorRefused is a verifier's refusal through the
+// whole chain: the cost of classifying its error and answering. The
+// errors are fixed values, as verifiers return them: a root sentinel, a
+// package's reason wrapped together with a root sentinel (the shape jwt
+// and dpop used), and an unavailable store.
+func BenchmarkAuthenticatorRefused(b *testing.B) {
+	reason := errors.New("pkg: token expired")
+	for _, bc := range []struct {
+		name string
+		err  error
+		code int
+	}{
+		{"root", ErrExpired, http.StatusUnauthorized},
+		{"wrapped", fmt.Errorf("%w: %w", ErrExpired, reason), http.StatusUnauthorized},
+		{"unavailable", fmt.Errorf("%w: %w", ErrUnavailable, reason), http.StatusServiceUnavailable},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			v := VerifierFunc(func(context.Context, string) (*Principal, error) { return nil, bc.err })
+			a, err := New(Config{Verifiers: []Verifier{v}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := RequireHTTPS(HTTPSConfig{})(a.Handler(RequireScopes("data:read")(noop)))
+			r := benchRequest()
+			w := &statusWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(w, r)
+			}
+			if w.code != bc.code {
+				b.Fatalf("status %d, want %d", w.code, bc.code)
+			}
+		})
+	}
+}
+
+// statusWriter is a discardWriter that keeps the status.
+type statusWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *statusWriter) Header() http.Header         { return w.h }
+func (w *statusWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (w *statusWriter) WriteHeader(code int)        { w.code = code }
 
 // BenchmarkAuthenticatorThrottled is BenchmarkAuthenticator with the
 // default Throttle: the price of counting attempts on a request that

@@ -71,7 +71,7 @@
 //	too many failures, or over the     429  Retry-After: seconds left in the window
 //	rate limit (with a Throttle)            {"error":"too_many_requests","message":"Too many requests"}
 //
-// The reason, a sentinel error of this package wrapped with %w, goes to
+// The reason, a sentinel error (see Errors below), goes to
 // [Config.OnFailure]; [LogFailures] logs it with log/slog. The package
 // never logs by itself.
 //
@@ -93,6 +93,49 @@
 // A proof by another key than the token's, a DPoP-bound token sent as
 // Bearer and the DPoP scheme with a bearer token get the invalid_token
 // answer; a proof sent beside a Bearer credential gets invalid_request.
+//
+// # Errors
+//
+// Every package of this module reports failures with the sentinel errors
+// of its errors.go, matched with [errors.Is], and with one mechanism. The
+// sentinels of this package are the meanings the packages share:
+// [ErrInvalidCredential], [ErrUnknownCredential], [ErrExpired],
+// [ErrRevoked], [ErrUnavailable], [ErrInvalidProof], [ErrUseNonce],
+// [ErrProofKeyMismatch], [ErrInvalidConfig] and the others. A package's
+// sentinel that shares one matches it: jwt.ErrExpired reads "jwt: token
+// expired" and matches [ErrExpired] as well as itself, apikey.ErrNotFound
+// matches [ErrUnknownCredential], and every package's ErrInvalidConfig
+// matches [ErrInvalidConfig]. A hook matches the precise reason or the
+// shared meaning, as it needs:
+//
+//	switch {
+//	case errors.Is(e.Err, apikey.ErrSecretMismatch):
+//		// someone who knows a key's ID is guessing its secret
+//	case errors.Is(e.Err, auth.ErrExpired):
+//		// an expired credential, whatever its kind
+//	}
+//
+// Verifiers return their package's sentinel itself, so refusing a
+// credential allocates no error; the sentinel is one [errors.Unwrap] from
+// its meaning. Detail is added with fmt.Errorf("%w: detail", err), so every
+// message reads "package: reason[: detail]". A sentinel that shares no
+// meaning (apikey.ErrDuplicateID, oauth.ErrInvalidGrant) is a plain
+// errors.New.
+//
+// The [Authenticator] answers a failure by its meaning: the first of this
+// package's sentinels in the error, in the order errors.Is looks, each of
+// which stands for one row of the table above. A [Verifier]'s error must
+// mean an invalid_token row or [ErrUnavailable], a [ProofChecker]'s
+// [ErrInvalidProof], [ErrUseNonce], [ErrProofKeyMismatch] or
+// [ErrUnavailable]; anything else they return is wrapped with
+// [ErrInvalidCredential] or [ErrInvalidProof], so a verifier can neither
+// answer as the request parser does nor have a credential it refused
+// taken for no credential at all.
+//
+// Constructors ([New], [NewThrottle], [NewScopeCatalog] and those of the
+// other packages) return an error matching [ErrInvalidConfig] for an
+// unusable configuration. [RequireHTTPS], which has no error to return,
+// panics with one when the handler chain is built, never on a request.
 //
 // # Security model
 //

@@ -51,35 +51,33 @@ type ProofChecker interface {
 	Nonce() string
 }
 
-// proofError is a refusal on the DPoP path with its answer decided where
-// it happened: the kind is computed once from the ProofChecker's error.
-type proofError struct {
-	kind failKind
-	err  error
-}
-
-func (e *proofError) Error() string { return e.err.Error() }
-func (e *proofError) Unwrap() error { return e.err }
-
 // Reasons the Authenticator gives for proofs it refuses before the
 // ProofChecker sees them.
 var (
-	errProofCount   = &proofError{failInvalidProof, fmt.Errorf("%w: the request must carry exactly one DPoP header", ErrInvalidProof)}
-	errProofTooLong = &proofError{failInvalidProof, fmt.Errorf("%w: DPoP header longer than %d bytes", ErrInvalidProof, MaxProofLength)}
+	errProofCount   = fmt.Errorf("%w: the request must carry exactly one DPoP header", ErrInvalidProof)
+	errProofTooLong = fmt.Errorf("%w: DPoP header longer than %d bytes", ErrInvalidProof, MaxProofLength)
 )
 
-// classifyProof wraps a ProofChecker's error with the answer it gets.
-func classifyProof(err error) error {
-	kind := failInvalidProof
-	switch {
-	case errors.Is(err, ErrUnavailable):
-		kind = failUnavailable
-	case errors.Is(err, ErrUseNonce):
-		kind = failUseNonce
-	case errors.Is(err, ErrProofKeyMismatch):
-		kind = failInvalidToken
+// proofCheckerError confines a ProofChecker's error to what a proof
+// checker may mean: ErrInvalidProof, ErrUseNonce, ErrProofKeyMismatch or
+// ErrUnavailable. Anything else is wrapped with ErrInvalidProof
+// (ErrUnavailable if it matches that by an Is method of its own): the
+// proof is refused, whatever the checker meant. The errors of package
+// dpop pass unchanged, with no allocation.
+func proofCheckerError(err error) error {
+	if s := meaning(err); s != nil {
+		switch s.kind {
+		case failInvalidProof, failUseNonce, failUnavailable:
+			return err
+		}
+		if error(s) == ErrProofKeyMismatch {
+			return err
+		}
 	}
-	return &proofError{kind: kind, err: err}
+	if errors.Is(err, ErrUnavailable) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidProof, err)
 }
 
 // checkAlgorithms validates the algorithm names a ProofChecker gives for
@@ -107,7 +105,8 @@ func checkAlgorithms(algs []string) error {
 //
 // so the client knows to come back with a DPoP-bound token; the body is
 // the generic invalid_token one. A request with no principal gets 401 as
-// with [RequireScopes].
+// with [RequireScopes], and refusals are reported as RequireScopes
+// reports them ([ErrNotSenderConstrained] with the principal).
 //
 // Use it on routes where a copied token must be worthless: payments,
 // account changes, anything a mobile app calls with tokens that could leak

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/audexum/auth/internal/reason"
 )
 
 // Sentinel errors. The [Authenticator] reports them, wrapped with %w, to
@@ -14,110 +16,141 @@ import (
 // written to a response: the caller sees only the generic answers listed in
 // the package documentation.
 //
-// Verifiers wrap [ErrInvalidCredential], [ErrUnknownCredential],
-// [ErrExpired], [ErrRevoked] or [ErrUnavailable] (or an error of their own
-// that wraps one of these) so the Authenticator can choose the answer.
+// They are also the meanings every package of this module shares, with
+// one mechanism (see Errors in the package documentation). A package's
+// sentinel that shares a meaning matches it: jwt.ErrExpired ("jwt: token
+// expired") matches ErrExpired, and every package's ErrInvalidConfig
+// matches this one. A verifier returns its package's sentinel as it is,
+// with no allocation, and detail is added with fmt.Errorf("%w: detail",
+// err), so every message reads "package: reason[: detail]". A package's
+// sentinel that shares no meaning (apikey.ErrDuplicateID) is a plain
+// errors.New.
+//
+// Each sentinel below declares the answer a request refused for it gets;
+// the answer to an error is that of the first of these sentinels
+// [errors.Is] meets in it. A [Verifier]'s error may mean [ErrUnavailable]
+// (503) or anything answered invalid_token: [ErrInvalidCredential],
+// [ErrUnknownCredential], [ErrExpired], [ErrRevoked] or a package's
+// sentinel that shares one of them. A [ProofChecker]'s error may mean
+// [ErrInvalidProof], [ErrUseNonce], [ErrProofKeyMismatch] or
+// [ErrUnavailable]. The Authenticator wraps any other error of theirs
+// with ErrInvalidCredential or ErrInvalidProof (ErrUnavailable if it
+// matches that by an Is method of its own), so a verifier can never
+// answer as the request parser does, let alone have a request let
+// through as anonymous.
 var (
 	// ErrNoCredential: the request carried no credential the Authenticator
 	// accepts (no Authorization header, or a scheme other than Bearer and,
 	// with [Config.DPoP], DPoP).
-	ErrNoCredential = errors.New("auth: no credential")
+	ErrNoCredential = newSentinel("auth: no credential", failNoCredential)
 	// ErrUnsupportedScheme: the Authorization header uses a scheme other
 	// than Bearer. Answered like ErrNoCredential (RFC 6750 §3.1).
-	ErrUnsupportedScheme = errors.New("auth: unsupported authorization scheme")
+	ErrUnsupportedScheme = newSentinel("auth: unsupported authorization scheme", failNoCredential)
 	// ErrMultipleAuthorization: the request carried more than one
 	// Authorization header. Answered 400 invalid_request.
-	ErrMultipleAuthorization = errors.New("auth: more than one Authorization header")
+	ErrMultipleAuthorization = newSentinel("auth: more than one Authorization header", failInvalidRequest)
 	// ErrCredentialInURL: the request carried an access_token query
 	// parameter. The credential is exposed in logs and history and is never
 	// used. Alone it is answered like ErrNoCredential; with a header
-	// credential, 400 invalid_request (RFC 6750 §2: one method only).
-	ErrCredentialInURL = errors.New("auth: credential exposed in URL query")
+	// credential, 400 invalid_request (RFC 6750 §2: one method only), and
+	// the reason matches ErrMultipleAuthorization too.
+	ErrCredentialInURL = newSentinel("auth: credential exposed in URL query", failNoCredential)
 	// ErrMalformedCredential: the Bearer credential is empty or not an RFC
 	// 6750 b64token.
-	ErrMalformedCredential = errors.New("auth: malformed bearer credential")
+	ErrMalformedCredential = newSentinel("auth: malformed bearer credential", failInvalidToken)
 	// ErrCredentialTooLong: the credential exceeds Config.MaxCredentialLength.
-	ErrCredentialTooLong = errors.New("auth: credential too long")
+	ErrCredentialTooLong = newSentinel("auth: credential too long", failInvalidToken)
 	// ErrUnknownShape: no configured Verifier claims a credential of this
 	// shape; no verifier was called.
-	ErrUnknownShape = errors.New("auth: credential of unknown shape")
+	ErrUnknownShape = newSentinel("auth: credential of unknown shape", failInvalidToken)
 	// ErrInvalidCredential: the credential failed verification.
-	ErrInvalidCredential = errors.New("auth: invalid credential")
+	ErrInvalidCredential = newSentinel("auth: invalid credential", failInvalidToken)
 	// ErrUnknownCredential: the credential is well formed but not known.
-	ErrUnknownCredential = errors.New("auth: unknown credential")
+	ErrUnknownCredential = newSentinel("auth: unknown credential", failInvalidToken)
 	// ErrExpired: the credential has expired.
-	ErrExpired = errors.New("auth: credential expired")
+	ErrExpired = newSentinel("auth: credential expired", failInvalidToken)
 	// ErrRevoked: the credential has been revoked.
-	ErrRevoked = errors.New("auth: credential revoked")
+	ErrRevoked = newSentinel("auth: credential revoked", failInvalidToken)
 	// ErrUnavailable: the verifier could not reach what it needs (a key
 	// store, a JWKS endpoint). Answered 503 with Retry-After: the request is
 	// neither allowed nor declared invalid.
-	ErrUnavailable = errors.New("auth: verification temporarily unavailable")
+	ErrUnavailable = newSentinel("auth: verification temporarily unavailable", failUnavailable)
 	// ErrInsufficientScope: the principal lacks a scope the route requires.
-	ErrInsufficientScope = errors.New("auth: insufficient scope")
+	ErrInsufficientScope = newSentinel("auth: insufficient scope", failInsufficientScope)
 	// ErrNoPrincipal: a scope check ran on a request that no Authenticator
 	// authenticated. It fails closed with 401.
-	ErrNoPrincipal = errors.New("auth: no authenticated principal")
+	ErrNoPrincipal = newSentinel("auth: no authenticated principal", failNoCredential)
 	// ErrNoAccount: the principal acts for no account (see
 	// [RequireAccount]): an API key or a client that no account owns.
 	// Answered 403 insufficient_scope.
-	ErrNoAccount = errors.New("auth: principal acts for no account")
+	ErrNoAccount = newSentinel("auth: principal acts for no account", failInsufficientScope)
 	// ErrHTTPSRequired: the request arrived over plain HTTP.
-	ErrHTTPSRequired = errors.New("auth: HTTPS required")
+	ErrHTTPSRequired = newSentinel("auth: HTTPS required", failHTTPSRequired)
 	// ErrThrottled: the client address or the credential has had too many
 	// failed attempts in the current window. Answered 429 with Retry-After
 	// before any verifier runs. The error is a [*ThrottledError].
-	ErrThrottled = errors.New("auth: too many failed attempts")
+	ErrThrottled = newSentinel("auth: too many failed attempts", failThrottled)
 	// ErrRateLimited: the principal exceeded its request rate limit.
 	// Answered 429 with Retry-After and RateLimit headers.
-	ErrRateLimited = errors.New("auth: rate limit exceeded")
+	ErrRateLimited = newSentinel("auth: rate limit exceeded", failThrottled)
+
+	// The next four are not reasons to refuse a request. Should one come
+	// in a verifier's error all the same, it is answered invalid_token,
+	// as any failure with no meaning of its own.
+
 	// ErrInvalidScope: a scope string or token does not follow RFC 6749 §3.3
 	// or exceeds the limits.
-	ErrInvalidScope = errors.New("auth: invalid scope")
+	ErrInvalidScope = newSentinel("auth: invalid scope", failInvalidToken)
 	// ErrUnknownScope: a well-formed scope is not in the [ScopeCatalog]
 	// in force. [ScopeCatalog.Check] wraps it with the scope's name and
 	// the known ones; packages that issue credentials wrap it so callers
 	// can tell this refusal from the others.
-	ErrUnknownScope = errors.New("auth: unknown scope")
+	ErrUnknownScope = newSentinel("auth: unknown scope", failInvalidToken)
 	// ErrNoClaims: the principal carries no JWT claims.
-	ErrNoClaims = errors.New("auth: principal has no claims")
-	// ErrInvalidConfig: New, RequireHTTPS or another constructor (such as
-	// [NewScopeCatalog]) was given an unusable configuration.
-	ErrInvalidConfig = errors.New("auth: invalid config")
+	ErrNoClaims = newSentinel("auth: principal has no claims", failInvalidToken)
+	// ErrInvalidConfig: a constructor was given an unusable
+	// configuration. [New], [NewThrottle], [NewAttemptCounter],
+	// [NewScopeCatalog] and the constructors of every package of this
+	// module return an error matching it. [RequireHTTPS], whose signature
+	// has no error, panics instead, with an error wrapping this one: an
+	// unusable configuration there is a programming error in a literal,
+	// caught when the handler chain is built.
+	ErrInvalidConfig = newSentinel("auth: invalid config", failInvalidToken)
 
 	// ErrInvalidProof: the request's DPoP proof (RFC 9449 §4.3) is
 	// missing, repeated, too large, malformed, signed wrongly, made for
 	// another request or access token, too old or too new, or replayed.
 	// Answered 401 with error="invalid_dpop_proof". A [ProofChecker]
-	// wraps it with the reason.
-	ErrInvalidProof = errors.New("auth: invalid DPoP proof")
+	// returns it, or its package's sentinel that matches it, with the
+	// reason.
+	ErrInvalidProof = newSentinel("auth: invalid DPoP proof", failInvalidProof)
 	// ErrUseNonce: the DPoP proof lacks the server's current nonce, or
 	// carries a stale one (RFC 9449 §9). Answered 401 with
 	// error="use_dpop_nonce" and a fresh DPoP-Nonce header, which the
 	// client puts in a new proof. Not counted as a failed attempt.
-	ErrUseNonce = errors.New("auth: DPoP nonce required")
+	ErrUseNonce = newSentinel("auth: DPoP nonce required", failUseNonce)
 	// ErrProofKeyMismatch: the DPoP proof is valid but signed by another
 	// key than the one the access token is bound to (its "cnf" "jkt").
 	// Answered 401 invalid_token, as RFC 9449 §7.1 shows for an invalid
 	// key binding.
-	ErrProofKeyMismatch = errors.New("auth: DPoP proof key is not the token's key")
+	ErrProofKeyMismatch = newSentinel("auth: DPoP proof key is not the token's key", failInvalidToken)
 	// ErrBoundTokenAsBearer: a DPoP-bound access token came with the
 	// Bearer scheme. RFC 9449 §7.2: such a token "MUST" be refused, or
 	// whoever copied it could use it without the key. Answered 401
 	// invalid_token, with or without [Config.DPoP].
-	ErrBoundTokenAsBearer = errors.New("auth: DPoP-bound token presented as Bearer")
+	ErrBoundTokenAsBearer = newSentinel("auth: DPoP-bound token presented as Bearer", failInvalidToken)
 	// ErrTokenNotBound: the DPoP scheme came with a token that is not
 	// DPoP-bound (no "cnf" "jkt"): a proof cannot make a bearer token
 	// sender-constrained. Answered 401 invalid_token.
-	ErrTokenNotBound = errors.New("auth: DPoP scheme with a token that is not DPoP-bound")
+	ErrTokenNotBound = newSentinel("auth: DPoP scheme with a token that is not DPoP-bound", failInvalidToken)
 	// ErrProofWithBearer: a request with a Bearer credential also carried
 	// a DPoP header. One request, one method: answered 400
 	// invalid_request before any verifier runs.
-	ErrProofWithBearer = errors.New("auth: DPoP proof sent with a Bearer credential")
+	ErrProofWithBearer = newSentinel("auth: DPoP proof sent with a Bearer credential", failInvalidRequest)
 	// ErrNotSenderConstrained: a route behind [RequireDPoP] was reached
 	// with a credential that is not a DPoP-bound token checked with its
 	// proof. Answered 401 with only the DPoP challenge.
-	ErrNotSenderConstrained = errors.New("auth: route requires a DPoP-bound access token")
+	ErrNotSenderConstrained = newSentinel("auth: route requires a DPoP-bound access token", failDPoPRequired)
 )
 
 // failKind is the closed set of answers a failed request can get. Each has
@@ -126,9 +159,12 @@ var (
 type failKind uint8
 
 const (
-	failNoCredential failKind = iota
+	// The zero failKind is invalid_token: a sentinel that forgot its
+	// answer refuses, never lets through (failNoCredential does, with
+	// Config.Optional).
+	failInvalidToken failKind = iota
+	failNoCredential
 	failInvalidRequest
-	failInvalidToken
 	failInsufficientScope
 	failHTTPSRequired
 	failUnavailable
@@ -138,36 +174,86 @@ const (
 	failDPoPRequired // 401 invalid_token with only the DPoP challenge
 )
 
-// errURLAndHeader is the reason for a request that carried a credential
-// both in its URL and in its Authorization header.
-var errURLAndHeader = fmt.Errorf("%w: %w", ErrCredentialInURL, ErrMultipleAuthorization)
+// sentinel is the type of this package's sentinels: a constant message,
+// and the answer a request refused for that meaning gets, declared with
+// it so no table elsewhere can forget a sentinel. Only this package
+// makes them, so no other error can pose as one. also lists sentinels
+// it matches too (errURLAndHeader's); nil for the exported ones, which
+// are leaves as errors.New's are.
+type sentinel struct {
+	msg  string
+	kind failKind
+	also []error
+}
 
-// kindOf maps an error to the answer. The parser's and the Throttle's own
-// errors are recognised by identity; a verifier's error is unavailable if
-// it wraps ErrUnavailable and invalid_token otherwise, so anything not
-// recognised never lets a request through. One errors.Is, not one per
-// kind, keeps the refusal path cheap.
+func newSentinel(msg string, kind failKind) error { return &sentinel{msg: msg, kind: kind} }
+
+func (e *sentinel) Error() string   { return e.msg }
+func (e *sentinel) Unwrap() []error { return e.also }
+
+// errURLAndHeader is the reason for a request that carried a credential
+// both in its URL and in its Authorization header: invalid_request, and
+// it matches ErrCredentialInURL (the exposure the operator must act on)
+// and ErrMultipleAuthorization.
+var errURLAndHeader error = &sentinel{
+	msg:  ErrCredentialInURL.Error() + ": " + ErrMultipleAuthorization.Error(),
+	kind: failInvalidRequest,
+	also: []error{ErrCredentialInURL, ErrMultipleAuthorization},
+}
+
+// meaning returns the first of this package's sentinels in err's tree,
+// in the order errors.Is visits it (the error, then what it wraps, the
+// first of several first), or nil when there is none. A package's
+// sentinel (a reason.Error) is one step from its meaning.
+func meaning(err error) *sentinel {
+	for {
+		switch e := err.(type) {
+		case *sentinel:
+			return e
+		case *reason.Error:
+			err = e.Unwrap()
+		case interface{ Unwrap() error }:
+			err = e.Unwrap()
+		case interface{ Unwrap() []error }:
+			for _, w := range e.Unwrap() {
+				if s := meaning(w); s != nil {
+					return s
+				}
+			}
+			return nil
+		default:
+			return nil
+		}
+	}
+}
+
+// kindOf maps an error to the answer its meaning declares. An error with
+// no meaning is answered invalid_token: nothing unrecognised lets a
+// request through. The Authenticator has already confined what verifiers
+// and proof checkers may mean (verifierError, proofCheckerError), so
+// every error that reaches here is one of its own or one of theirs that
+// it accepts.
 func kindOf(err error) failKind {
-	switch err {
-	case ErrNoCredential, ErrUnsupportedScheme, ErrCredentialInURL:
-		return failNoCredential
-	case ErrMultipleAuthorization, errURLAndHeader, ErrProofWithBearer:
-		return failInvalidRequest
-	case ErrMalformedCredential, ErrCredentialTooLong, ErrUnknownShape, ErrBoundTokenAsBearer, ErrTokenNotBound:
-		return failInvalidToken
-	case ErrNotSenderConstrained:
-		return failDPoPRequired
-	}
-	switch e := err.(type) {
-	case *ThrottledError:
-		return failThrottled
-	case *proofError:
-		return e.kind
-	}
-	if errors.Is(err, ErrUnavailable) {
-		return failUnavailable
+	if s := meaning(err); s != nil {
+		return s.kind
 	}
 	return failInvalidToken
+}
+
+// verifierError confines a Verifier's error to what a verifier may mean:
+// invalid_token or unavailable. Any other meaning, or none, is wrapped
+// with ErrInvalidCredential (ErrUnavailable if it matches that by an Is
+// method of its own), so a verifier can neither answer as the parser nor
+// have a credential taken for no credential. The errors of this module's
+// verifiers pass unchanged, with no allocation.
+func verifierError(err error) error {
+	if s := meaning(err); s != nil && (s.kind == failInvalidToken || s.kind == failUnavailable) {
+		return err
+	}
+	if errors.Is(err, ErrUnavailable) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidCredential, err)
 }
 
 // body is a constant response body with its Content-Length value built

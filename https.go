@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -47,20 +48,23 @@ type HTTPSConfig struct {
 // Put it first in the chain, before the [Authenticator], so a plain-HTTP
 // request is refused before its credential is looked at.
 //
-// RequireHTTPS panics if a trusted proxy prefix is invalid or the HSTS
-// value cannot be sent as a header: both are programming errors in
-// configuration literals.
+// RequireHTTPS panics, with an error wrapping [ErrInvalidConfig], if a
+// trusted proxy prefix is invalid or the HSTS value cannot be sent as a
+// header: where [NewThrottle] returns such an error, RequireHTTPS has no
+// error to return, and both are programming errors in configuration
+// literals, caught when the handler chain is built rather than on a
+// request. The middleware it returns panics if next is nil.
 func RequireHTTPS(cfg HTTPSConfig) func(http.Handler) http.Handler {
-	proxies, err := trustedPrefixes("TrustedProxies", cfg.TrustedProxies)
+	proxies, err := trustedPrefixes("HTTPSConfig.TrustedProxies", cfg.TrustedProxies)
 	if err != nil {
-		panic("auth: RequireHTTPS: " + err.Error())
+		panic(err)
 	}
 	hsts := cfg.HSTS
 	if hsts == "" {
 		hsts = DefaultHSTS
 	}
 	if !validRealm(hsts) { // printable ASCII, no quotes: also fits HSTS
-		panic("auth: RequireHTTPS: HSTS value is not a valid header value")
+		panic(fmt.Errorf("%w: HTTPSConfig.HSTS is not a valid header value", ErrInvalidConfig))
 	}
 	var hstsValue []string
 	if !cfg.OmitHSTS {

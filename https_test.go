@@ -92,18 +92,31 @@ func TestRequireHTTPSConfig(t *testing.T) {
 	if !errors.Is(got, ErrHTTPSRequired) {
 		t.Errorf("OnFailure reason = %v, want ErrHTTPSRequired", got)
 	}
-	for name, cfg := range map[string]HTTPSConfig{
-		"invalid prefix": {TrustedProxies: []netip.Prefix{{}}},
-		"bad hsts":       {HSTS: "max-age=1\r\nX: y"},
+	// A configuration RequireHTTPS cannot use is a programming error: it
+	// panics, with what NewThrottle would return for the same mistake.
+	for _, tt := range []struct {
+		name string
+		cfg  HTTPSConfig
+		msg  string
+	}{
+		{"invalid prefix", HTTPSConfig{TrustedProxies: []netip.Prefix{{}}}, "auth: invalid config: HTTPSConfig.TrustedProxies[0] is not a valid prefix"},
+		{"bad hsts", HTTPSConfig{HSTS: "max-age=1\r\nX: y"}, "auth: invalid config: HTTPSConfig.HSTS is not a valid header value"},
 	} {
-		t.Run(name, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			defer func() {
-				if recover() == nil {
-					t.Error("no panic")
+				err, _ := recover().(error)
+				if !errors.Is(err, ErrInvalidConfig) {
+					t.Fatalf("panic value %v, want an error matching ErrInvalidConfig", err)
+				}
+				if err.Error() != tt.msg {
+					t.Errorf("panic message %q, want %q", err, tt.msg)
 				}
 			}()
-			RequireHTTPS(cfg)
+			RequireHTTPS(tt.cfg)
 		})
+	}
+	if _, err := NewThrottle(ThrottleConfig{TrustedProxies: []netip.Prefix{{}}}); !errors.Is(err, ErrInvalidConfig) {
+		t.Errorf("NewThrottle with an invalid prefix: %v, want ErrInvalidConfig", err)
 	}
 }
 

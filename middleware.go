@@ -282,7 +282,7 @@ func (a *Authenticator) verifierFor(cred string) *shaped {
 func (a *Authenticator) verify(r *http.Request, c presented) (*Principal, string, error) {
 	p, err := c.s.v.Verify(r.Context(), c.cred)
 	if err != nil {
-		return nil, c.cred, err
+		return nil, c.cred, verifierError(err)
 	}
 	if p == nil {
 		// Fail closed on a verifier that breaks its contract.
@@ -303,7 +303,7 @@ func (a *Authenticator) verify(r *http.Request, c presented) (*Principal, string
 		return nil, c.cred, ErrTokenNotBound
 	}
 	if err := a.dpop.CheckProof(r, c.proof, c.cred, p.KeyThumbprint); err != nil {
-		return nil, c.cred, classifyProof(err)
+		return nil, c.cred, proofCheckerError(err)
 	}
 	// The verifier's principal may be cached and shared: the request's
 	// own copy records the proof.

@@ -105,6 +105,14 @@ type principalKey struct{}
 // NewContext returns a copy of ctx that carries p. The [Authenticator]
 // calls it for every authenticated request; tests and custom middleware may
 // call it too.
+//
+// NewContext replaces the principal only. The route checks behind it
+// ([RequireScopes], [RequireAnyScope], [RequireUser], [RequireAccount],
+// [RequireDPoP]) still answer with the realm of the Authenticator in
+// front and report their refusals, with p, to its [Config.OnFailure],
+// whatever put the principal in the context. With no Authenticator in
+// front there are no hooks to call: they answer with [DefaultRealm] and
+// report to nobody.
 func NewContext(ctx context.Context, p *Principal) context.Context {
 	return &authContext{Context: ctx, p: p}
 }
@@ -118,7 +126,8 @@ func FromContext(ctx context.Context) (*Principal, bool) {
 }
 
 // responderKey finds the failure writer of the Authenticator that
-// authenticated the request, so RequireScopes answers with its realm.
+// authenticated the request, so RequireScopes answers with its realm and
+// reports to its hooks.
 type responderKey struct{}
 
 // authContext carries the principal and the failure writer in one
@@ -139,6 +148,9 @@ func (c *authContext) Value(key any) any {
 		if c.resp != nil {
 			return c.resp
 		}
+		// A context from NewContext has no writer of its own: the
+		// Authenticator's, further up, keeps answering and reporting
+		// for the principal a user's middleware put in its place.
 	}
 	return c.Context.Value(key)
 }

@@ -191,6 +191,13 @@ func (s *Scopes) UnmarshalText(b []byte) error {
 //
 //	mux.Handle("GET /v1/data", authn.Handler(auth.RequireScopes("data:read")(h)))
 //
+// A refusal is answered with that Authenticator's realm and reported to
+// its [Config.OnFailure] ([ErrInsufficientScope] with the principal, or
+// [ErrNoPrincipal]), also when middleware between them replaced the
+// principal with [NewContext]. With no Authenticator in front there are
+// no hooks to call: the answer has [DefaultRealm] and nothing is
+// reported.
+//
 // RequireScopes panics if a scope is not a valid scope-token or if none is
 // given: both are programming errors in a literal, caught when the route is
 // built rather than on a request.
@@ -250,7 +257,8 @@ func requireScopes(name string, ok func(Scopes, ...string) bool, scopes []string
 // token, see [Principal.IsUser]). An application acting for itself, with
 // an API key or a client-credentials token, gets 403 insufficient_scope:
 // it holds no user's consent, whatever its scopes. A request with no
-// principal gets 401, as with [RequireScopes].
+// principal gets 401, as with [RequireScopes], and refusals are reported
+// as RequireScopes reports them.
 func RequireUser(next http.Handler) http.Handler {
 	if next == nil {
 		panic("auth: RequireUser: nil handler")

@@ -4,10 +4,12 @@ import "context"
 
 // Verifier checks one credential and returns the principal it stands for.
 //
-// On failure Verify returns a nil principal and an error that wraps one of
-// [ErrInvalidCredential], [ErrUnknownCredential], [ErrExpired],
-// [ErrRevoked] or [ErrUnavailable]; any other error is treated as
-// [ErrInvalidCredential]. A Verifier that cannot reach its store or key set
+// On failure Verify returns a nil principal and an error that matches one
+// of [ErrInvalidCredential], [ErrUnknownCredential], [ErrExpired],
+// [ErrRevoked] or [ErrUnavailable]: best, a sentinel of the verifier's own
+// package built to share that meaning, returned as it is (see Errors in
+// the package documentation). The [Authenticator] wraps any other error
+// with [ErrInvalidCredential]. A Verifier that cannot reach its store or key set
 // must return [ErrUnavailable], never a verdict: the request is then
 // answered 503 and neither allowed nor refused as invalid.
 //

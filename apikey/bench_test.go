@@ -112,6 +112,23 @@ func BenchmarkVerifyAPIKeyMalformed(b *testing.B) {
 	runBench(b, h, benchRequest(bad), http.StatusUnauthorized, store)
 }
 
+// BenchmarkVerifyAPIKeyUnknown: a well-formed key whose ID no key has,
+// through the whole chain; answered from the negative cache after the
+// first request, with the generic 401.
+func BenchmarkVerifyAPIKeyUnknown(b *testing.B) {
+	h, _, store := benchChain(b)
+	// A valid key of another store: well formed, unknown to this one.
+	other, err := apikey.NewManager(apikey.ManagerConfig{Store: apikey.NewMemoryStore()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	unknown, _, err := other.Create(context.Background(), apikey.CreateParams{Name: "other", Owner: "app-2"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runBench(b, h, benchRequest(unknown), http.StatusUnauthorized, store)
+}
+
 type refRecord struct {
 	hash  [sha256.Size]byte
 	owner string

@@ -60,7 +60,8 @@ type Parsed struct {
 //
 // Parse does no I/O and never allocates. Its errors are exactly
 // [ErrMalformed], [ErrWrongEnvironment] or [ErrChecksum] (comparable with
-// ==); they never echo the key.
+// ==, and each matching [auth.ErrInvalidCredential]); they never echo the
+// key.
 func Parse(key string) (Parsed, error) {
 	return parse(key, "")
 }

@@ -198,24 +198,25 @@ func (v *Verifier) MatchShape(credential string) bool {
 // expired key (a rotated-out key expires at the end of its grace period).
 // It returns the key's principal, shared between requests and read-only.
 //
-// Errors wrap a root sentinel and a reason of this package:
-// [auth.ErrInvalidCredential] with [ErrMalformed], [ErrWrongPrefix],
-// [ErrWrongEnvironment], [ErrChecksum] or [ErrSecretMismatch];
-// [auth.ErrUnknownCredential] with [ErrNotFound]; [auth.ErrRevoked];
-// [auth.ErrExpired]; and [auth.ErrUnavailable] with the store's error or
-// [ErrUnknownPepper].
+// Errors are a sentinel of this package that shares a root meaning, as it
+// is: [ErrMalformed], [ErrWrongPrefix], [ErrWrongEnvironment],
+// [ErrChecksum] or [ErrSecretMismatch] ([auth.ErrInvalidCredential]);
+// [ErrNotFound] ([auth.ErrUnknownCredential]); errors matching
+// [auth.ErrRevoked] or [auth.ErrExpired]; and [ErrUnknownPepper]
+// ([auth.ErrUnavailable]). A store failure matches [auth.ErrUnavailable]
+// and wraps the store's error.
 func (v *Verifier) Verify(ctx context.Context, credential string) (*auth.Principal, error) {
 	k, err := parse(credential, v.prefix)
 	if err != nil {
-		return nil, verifyError(err)
+		return nil, err
 	}
 	if !v.acceptsEnv(k.Env) {
-		return nil, errVerifyEnv
+		return nil, ErrWrongEnvironment
 	}
 	now := v.now()
 	e, negative := v.cache.get(k.ID, now)
 	if negative {
-		return nil, errVerifyUnknown
+		return nil, ErrNotFound
 	}
 	if e == nil {
 		if e, err = v.load(ctx, k.ID, now); err != nil {
@@ -227,18 +228,18 @@ func (v *Verifier) Verify(ctx context.Context, credential string) (*auth.Princip
 	if !e.matchesSeen(credential) {
 		sum, ok := v.hasher.hash(credential, e.pepper)
 		if !ok {
-			return nil, errVerifyPepper
+			return nil, ErrUnknownPepper
 		}
 		if !equalHash(&sum, &e.hash) {
-			return nil, errVerifySecret
+			return nil, ErrSecretMismatch
 		}
 		e.rememberSeen(credential)
 	}
 	if e.revoked {
-		return nil, errVerifyRevoked
+		return nil, errRevoked
 	}
 	if e.expired(now) {
-		return nil, errVerifyExpired
+		return nil, errExpired
 	}
 	if !v.closed.Load() {
 		v.used.mark(e, now)
@@ -258,12 +259,12 @@ func (v *Verifier) load(ctx context.Context, id string, now time.Time) (*entry, 
 	case errors.Is(err, ErrNotFound):
 		// Cloned: id is a piece of the presented key.
 		v.cache.putNegative(strings.Clone(id), gen, now)
-		return nil, errVerifyUnknown
+		return nil, ErrNotFound
 	case err != nil:
 		// Fail closed, and not as "invalid": the key may be fine.
-		return nil, fmt.Errorf("%w: key store: %w", auth.ErrUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", errKeyStore, err)
 	case rec.ID != id:
-		return nil, fmt.Errorf("%w: key store returned the wrong record", auth.ErrUnavailable)
+		return nil, fmt.Errorf("%w: it returned the wrong record", errKeyStore)
 	}
 	e := newEntry(&rec)
 	v.cache.putPositive(rec.ID, e, gen, now)

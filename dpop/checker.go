@@ -241,11 +241,11 @@ func (c *Checker) CheckProof(r *http.Request, proof, accessToken, jkt string) er
 	if jkt == "" || accessToken == "" {
 		// A proof never makes a bearer token sender-constrained: without
 		// the token's binding there is nothing to check the key against.
-		return errKeyMismatch
+		return ErrKeyMismatch
 	}
 	scheme, host, ok := auth.RequestOrigin(r, c.proxies)
 	if !ok {
-		return errURI
+		return ErrURI
 	}
 	t := target{method: r.Method, scheme: scheme, host: host, path: requestPath(r), token: accessToken, jkt: jkt}
 	_, err := c.check(r.Context(), proof, &t)
@@ -270,19 +270,19 @@ func requestPath(r *http.Request) string {
 // dpop_jkt or of a bound refresh token.
 //
 // A request with no DPoP header gets [ErrNoProof], one with several
-// [ErrMalformed]; both wrap [auth.ErrInvalidProof].
+// [ErrMalformed]; both match [auth.ErrInvalidProof].
 func (c *Checker) CheckTokenRequest(r *http.Request, endpoint string) (string, error) {
 	proofs := r.Header["Dpop"]
 	switch len(proofs) {
 	case 0:
-		return "", errNoProof
+		return "", ErrNoProof
 	case 1:
 	default:
 		return "", errMultipleProof
 	}
 	u, err := url.Parse(endpoint)
 	if err != nil || u.Host == "" {
-		return "", errURI
+		return "", ErrURI
 	}
 	t := target{method: r.Method, scheme: u.Scheme, host: u.Host, path: u.EscapedPath()}
 	return c.check(r.Context(), proofs[0], &t)
@@ -317,33 +317,33 @@ const (
 func (c *Checker) check(ctx context.Context, proof string, t *target) (string, error) {
 	// 1. Size and shape, before anything is decoded.
 	if len(proof) > c.maxSize {
-		return "", errTooLarge
+		return "", ErrTooLarge
 	}
 	d1 := strings.IndexByte(proof, '.')
 	if d1 < 0 {
-		return "", errMalformed
+		return "", ErrMalformed
 	}
 	d2 := strings.IndexByte(proof[d1+1:], '.')
 	if d2 < 0 {
-		return "", errMalformed
+		return "", ErrMalformed
 	}
 	d2 += d1 + 1
 	if strings.IndexByte(proof[d2+1:], '.') >= 0 {
-		return "", errMalformed
+		return "", ErrMalformed
 	}
 	hlen, plen, slen := d1, d2-d1-1, len(proof)-d2-1
 	switch {
 	case hlen == 0 || plen == 0 || slen == 0:
-		return "", errMalformed
+		return "", ErrMalformed
 	case hlen > maxHeaderChars || plen > maxPayloadChars || slen > maxSignatureChars:
-		return "", errTooLarge
+		return "", ErrTooLarge
 	}
 
 	// 2. The header and its key.
 	var hbuf [maxHeaderChars * 3 / 4]byte
 	n, err := b64.Decode(hbuf[:], []byte(proof[:d1]))
 	if err != nil {
-		return "", errMalformed
+		return "", ErrMalformed
 	}
 	alg, jwk, err := c.parseHeader(string(hbuf[:n]))
 	if err != nil {
@@ -358,43 +358,43 @@ func (c *Checker) check(ctx context.Context, proof string, t *target) (string, e
 	var pbuf [maxPayloadChars * 3 / 4]byte
 	n, err = b64.Decode(pbuf[:], []byte(proof[d1+1:d2]))
 	if err != nil {
-		return "", errMalformed
+		return "", ErrMalformed
 	}
 	var pc proofClaims
 	if err := parseProofClaims(string(pbuf[:n]), &pc); err != nil {
 		return "", err
 	}
 	if pc.has&(hasJTI|hasHTM|hasHTU|hasIAT) != hasJTI|hasHTM|hasHTU|hasIAT {
-		return "", errMissingClaim
+		return "", ErrMissingClaim
 	}
 
 	// 4. The request it was made for. Methods are case-sensitive (RFC
 	// 9110 §9.1).
 	if pc.htm != t.method {
-		return "", errMethod
+		return "", ErrMethod
 	}
 	if !matchURI(pc.htu, t.scheme, t.host, t.path) {
-		return "", errURI
+		return "", ErrURI
 	}
 
 	// 5. Fresh: RFC 9449 §11.1 bounds replays by time first.
 	now := c.now()
 	nowS := float64(now.UnixNano()) / 1e9
 	if math.Abs(nowS-pc.iat) > c.window {
-		return "", errIssuedAt
+		return "", ErrIssuedAt
 	}
 
 	// 6. RFC 9449 §4.3, check 11: with an access token, "ath" is its
 	// hash, so the proof cannot be moved to another token.
 	if t.token != "" {
 		if pc.has&hasATH == 0 {
-			return "", errMissingClaim
+			return "", ErrMissingClaim
 		}
 		sum := sha256.Sum256([]byte(t.token))
 		var enc [43]byte
 		base64.RawURLEncoding.Encode(enc[:], sum[:])
 		if pc.ath != string(enc[:]) {
-			return "", errTokenHash
+			return "", ErrTokenHash
 		}
 	}
 
@@ -402,24 +402,24 @@ func (c *Checker) check(ctx context.Context, proof string, t *target) (string, e
 	// for: the nonce is public, so answering without a signature tells
 	// nothing.
 	if c.nonces != nil && !c.nonces.valid(pc.nonce, now) {
-		return "", errNonce
+		return "", ErrNonce
 	}
 
 	// 8. The signature, with the key in the header.
 	var sbuf [maxSignatureChars * 3 / 4]byte
 	n, err = b64.Decode(sbuf[:], []byte(proof[d2+1:]))
 	if err != nil {
-		return "", errMalformed
+		return "", ErrMalformed
 	}
 	if !alg.Verify(key.key, []byte(proof[:d2]), sbuf[:n]) {
-		return "", errSignature
+		return "", ErrSignature
 	}
 
 	// 9. The binding: the token's cnf.jkt (RFC 9449 §4.3, check 12).
 	var jkt [43]byte
 	base64.RawURLEncoding.Encode(jkt[:], key.thumbprintSum[:])
 	if t.jkt != "" && t.jkt != string(jkt[:]) {
-		return "", errKeyMismatch
+		return "", ErrKeyMismatch
 	}
 
 	// 10. Once: claimed last, so only proofs that passed everything
@@ -432,9 +432,9 @@ func (c *Checker) check(ctx context.Context, proof string, t *target) (string, e
 	fresh, err := c.replay.ClaimProof(ctx, rk, now, expires)
 	switch {
 	case err != nil:
-		return "", errReplayCheck
+		return "", ErrReplayCheck
 	case !fresh:
-		return "", errReplay
+		return "", ErrReplay
 	}
 	return string(jkt[:]), nil
 }
@@ -447,7 +447,7 @@ func (c *Checker) check(ctx context.Context, proof string, t *target) (string, e
 func (c *Checker) parseHeader(h string) (*jws.Algorithm, string, error) {
 	m, ok := jws.NewMembers(h)
 	if !ok {
-		return nil, "", errMalformed
+		return nil, "", ErrMalformed
 	}
 	var algName, typ, jwk string
 	var seen uint8
@@ -465,12 +465,12 @@ func (c *Checker) parseHeader(h string) (*jws.Algorithm, string, error) {
 		case "jwk":
 			bit = 4
 		case "crit", "b64":
-			return nil, "", errMalformed
+			return nil, "", ErrMalformed
 		default:
 			continue
 		}
 		if seen&bit != 0 {
-			return nil, "", errMalformed
+			return nil, "", ErrMalformed
 		}
 		seen |= bit
 		if bit == 4 {
@@ -479,7 +479,7 @@ func (c *Checker) parseHeader(h string) (*jws.Algorithm, string, error) {
 		}
 		s, ok := jws.JSONString(val)
 		if !ok {
-			return nil, "", errMalformed
+			return nil, "", ErrMalformed
 		}
 		if bit == 1 {
 			algName = s
@@ -488,11 +488,11 @@ func (c *Checker) parseHeader(h string) (*jws.Algorithm, string, error) {
 		}
 	}
 	if !m.End() || seen&1 == 0 {
-		return nil, "", errMalformed
+		return nil, "", ErrMalformed
 	}
 	// RFC 9449 §4.3, check 4 (with RFC 7515 §4.1.9's optional prefix).
 	if !isProofType(typ) {
-		return nil, "", errType
+		return nil, "", ErrType
 	}
 	// Check 5: "none" and HMAC are never in the list.
 	var alg *jws.Algorithm
@@ -503,10 +503,10 @@ func (c *Checker) parseHeader(h string) (*jws.Algorithm, string, error) {
 		}
 	}
 	if alg == nil {
-		return nil, "", errAlgorithm
+		return nil, "", ErrAlgorithm
 	}
 	if seen&4 == 0 {
-		return nil, "", errKey
+		return nil, "", ErrKey
 	}
 	return alg, jwk, nil
 }
@@ -527,7 +527,7 @@ var proofClaimNames = [...]string{"jti", "htm", "htu", "iat", "ath", "nonce"}
 func parseProofClaims(p string, pc *proofClaims) error {
 	m, ok := jws.NewMembers(p)
 	if !ok {
-		return errMalformed
+		return ErrMalformed
 	}
 	for {
 		name, val, ok := m.Next()
@@ -545,36 +545,36 @@ func parseProofClaims(p string, pc *proofClaims) error {
 			if len(name) <= len("nonce") {
 				for _, n := range proofClaimNames {
 					if strings.EqualFold(n, name) {
-						return errMalformed
+						return ErrMalformed
 					}
 				}
 			}
 			continue
 		}
 		if pc.has&bit != 0 {
-			return errMalformed
+			return ErrMalformed
 		}
 		pc.has |= bit
 		if bit == hasIAT {
 			// RFC 7519 §2 NumericDate: a JSON number, never a string.
 			if val == "" || (val[0] != '-' && (val[0] < '0' || val[0] > '9')) {
-				return errMalformed
+				return ErrMalformed
 			}
 			f, err := strconv.ParseFloat(val, 64)
 			if err != nil || math.IsInf(f, 0) || math.Abs(f) > 253402300799 {
-				return errMalformed
+				return ErrMalformed
 			}
 			pc.iat = f
 			continue
 		}
 		s, ok := jws.JSONString(val)
 		if !ok {
-			return errMalformed
+			return ErrMalformed
 		}
 		switch bit {
 		case hasJTI:
 			if s == "" || len(s) > maxJTILength {
-				return errMalformed
+				return ErrMalformed
 			}
 			pc.jti = s
 		case hasHTM:
@@ -588,7 +588,7 @@ func parseProofClaims(p string, pc *proofClaims) error {
 		}
 	}
 	if !m.End() {
-		return errMalformed
+		return ErrMalformed
 	}
 	return nil
 }

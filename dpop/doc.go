@@ -56,8 +56,8 @@
 //	a bearer token
 //	replay store down           503  Retry-After
 //
-// The reason, a sentinel of this package wrapped with one of package
-// auth, goes to the Authenticator's OnFailure hook.
+// The reason, a sentinel of this package that matches the one of package
+// auth choosing the answer, goes to the Authenticator's OnFailure hook.
 //
 // # Security model
 //

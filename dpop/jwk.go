@@ -43,7 +43,7 @@ const maxRSABytes = 1024
 func parseJWK(raw string, alg *jws.Algorithm) (*publicKey, error) {
 	m, ok := jws.NewMembers(raw)
 	if !ok {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	var k publicKey
 	var seen uint16
@@ -70,23 +70,23 @@ func parseJWK(raw string, alg *jws.Algorithm) (*publicKey, error) {
 		default:
 			for _, p := range privateMembers {
 				if name == p {
-					return nil, errKey
+					return nil, ErrKey
 				}
 			}
 			continue // "kid", "use", "alg", "key_ops" and the like
 		}
 		if seen&bit != 0 {
-			return nil, errKey
+			return nil, ErrKey
 		}
 		seen |= bit
 		s, ok := jws.JSONString(val)
 		if !ok {
-			return nil, errKey
+			return nil, ErrKey
 		}
 		*dst = s
 	}
 	if !m.End() {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	var err error
 	switch {
@@ -99,10 +99,10 @@ func parseJWK(raw string, alg *jws.Algorithm) (*publicKey, error) {
 	default:
 		// A key type the algorithm cannot use, or members of another
 		// type mixed in: refused, never guessed at.
-		return nil, errKey
+		return nil, ErrKey
 	}
 	if err != nil || !alg.Fits(k.key) {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	k.thumbprintSum = k.thumbprint()
 	return &k, nil
@@ -126,20 +126,20 @@ func curveName(c elliptic.Curve) string {
 // point must be on the curve.
 func ecKey(k *publicKey, curve elliptic.Curve) (crypto.PublicKey, error) {
 	if k.crv != curveName(curve) {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	size := (curve.Params().BitSize + 7) / 8
 	var buf [1 + 2*66]byte
 	buf[0] = 4 // uncompressed point (SEC 1 §2.3.3)
 	if n, err := b64.Decode(buf[1:], []byte(k.x)); err != nil || n != size || len(k.x) != b64.EncodedLen(size) {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	if n, err := b64.Decode(buf[1+size:], []byte(k.y)); err != nil || n != size || len(k.y) != b64.EncodedLen(size) {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	pub, err := ecdsa.ParseUncompressedPublicKey(curve, buf[:1+2*size])
 	if err != nil {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	return pub, nil
 }
@@ -147,11 +147,11 @@ func ecKey(k *publicKey, curve elliptic.Curve) (crypto.PublicKey, error) {
 // edKey builds the Ed25519 key of k (RFC 8037 §2).
 func edKey(k *publicKey) (crypto.PublicKey, error) {
 	if k.crv != "Ed25519" || len(k.x) != b64.EncodedLen(ed25519.PublicKeySize) {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	pub := make(ed25519.PublicKey, ed25519.PublicKeySize)
 	if n, err := b64.Decode(pub, []byte(k.x)); err != nil || n != ed25519.PublicKeySize {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	return pub, nil
 }
@@ -161,16 +161,16 @@ func edKey(k *publicKey) (crypto.PublicKey, error) {
 // that fits an int, without leading zeros.
 func rsaKey(k *publicKey) (crypto.PublicKey, error) {
 	if len(k.n) > b64.EncodedLen(maxRSABytes) || len(k.e) > b64.EncodedLen(4) {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	n, err := b64.DecodeString(k.n)
 	if err != nil || len(n) == 0 || n[0] == 0 {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	var ebuf [4]byte
 	el, err := b64.Decode(ebuf[:], []byte(k.e))
 	if err != nil || el == 0 || ebuf[0] == 0 {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	e := 0
 	for _, c := range ebuf[:el] {
@@ -178,7 +178,7 @@ func rsaKey(k *publicKey) (crypto.PublicKey, error) {
 	}
 	pub := &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: e}
 	if pub.N.BitLen() < jws.MinRSABits || e < 3 || e&1 == 0 || e > 1<<31-1 {
-		return nil, errKey
+		return nil, ErrKey
 	}
 	return pub, nil
 }

@@ -134,6 +134,24 @@ func BenchmarkJWTJWKSRepeated(b *testing.B)   { benchRemote(b, false, 1000) }
 func BenchmarkJWTKeyfuncFirstSight(b *testing.B) { benchRemote(b, true, 0) }
 func BenchmarkJWTKeyfuncRepeated(b *testing.B)   { benchRemote(b, true, 1000) }
 
+// BenchmarkJWTRefused is a token refused before any signature check,
+// through Authenticator.Handler: the cost of the refusal path itself (the
+// error and its classification), not of cryptography. malformed fails to
+// decode; unknownkey names a "kid" the verifier does not trust.
+func BenchmarkJWTRefused(b *testing.B) {
+	k, tok := benchToken(b, jwt.ES256)
+	stranger := newTestKey(b, jwt.ES256, "stranger", 1)
+	for _, bc := range []struct{ name, tok string }{
+		{"malformed", tok[:strings.IndexByte(tok, '.')] + ".!!!." + tok[strings.LastIndexByte(tok, '.')+1:]},
+		{"unknownkey", stranger.token(b, claims(nil))},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			v := newVerifier(b, jwt.Config{Algorithms: []string{jwt.ES256}, Keys: []jwt.PublicKey{k.public()}})
+			serveBenchStatus(b, v, bc.tok, http.StatusUnauthorized)
+		})
+	}
+}
+
 func benchRemote(b *testing.B, viaKeyfunc bool, cacheSize int) {
 	for _, alg := range benchAlgs {
 		b.Run(alg, func(b *testing.B) {
@@ -169,6 +187,12 @@ func benchHandler(b *testing.B, alg string, cacheSize int) {
 // serveBench measures requests bearing tok through Authenticator.Handler
 // with v.
 func serveBench(b *testing.B, v *jwt.Verifier, tok string) {
+	serveBenchStatus(b, v, tok, http.StatusNoContent)
+}
+
+// serveBenchStatus is serveBench for a request answered with status
+// want.
+func serveBenchStatus(b *testing.B, v *jwt.Verifier, tok string, want int) {
 	a, err := auth.New(auth.Config{Verifiers: []auth.Verifier{v}})
 	if err != nil {
 		b.Fatal(err)
@@ -184,8 +208,8 @@ func serveBench(b *testing.B, v *jwt.Verifier, tok string) {
 	for b.Loop() {
 		h.ServeHTTP(w, r)
 	}
-	if w.status != http.StatusNoContent {
-		b.Fatalf("got status %d, want 204", w.status)
+	if w.status != want {
+		b.Fatalf("got status %d, want %d", w.status, want)
 	}
 }
 

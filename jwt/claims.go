@@ -32,7 +32,7 @@ const maxKeyIDLength = 256
 func parseHeader(h string, out *header) error {
 	m, ok := jws.NewMembers(h)
 	if !ok {
-		return errMalformed
+		return ErrMalformed
 	}
 	var seenAlg bool
 	for {
@@ -44,32 +44,32 @@ func parseHeader(h string, out *header) error {
 		switch name {
 		case "alg":
 			if seenAlg {
-				return errMalformed
+				return ErrMalformed
 			}
 			seenAlg, dst = true, &out.alg
 		case "kid":
 			if out.hasKid {
-				return errMalformed
+				return ErrMalformed
 			}
 			out.hasKid, dst = true, &out.kid
 		case "typ":
 			if out.hasTyp {
-				return errMalformed
+				return ErrMalformed
 			}
 			out.hasTyp, dst = true, &out.typ
 		case "crit", "b64":
-			return errMalformed
+			return ErrMalformed
 		default:
 			continue
 		}
 		s, ok := jws.JSONString(val)
 		if !ok {
-			return errMalformed
+			return ErrMalformed
 		}
 		*dst = s
 	}
 	if !m.End() || !seenAlg || len(out.kid) > maxKeyIDLength {
-		return errMalformed
+		return ErrMalformed
 	}
 	return nil
 }
@@ -121,13 +121,13 @@ const maxNumericDate = 253402300799
 func parseClaims(p string, c *tokenClaims) error {
 	m, ok := jws.NewMembers(p)
 	if !ok {
-		return errMalformed
+		return ErrMalformed
 	}
 	for {
 		name, val, ok := m.Next()
 		if !ok {
 			if !m.End() {
-				return errMalformed
+				return ErrMalformed
 			}
 			return nil
 		}
@@ -136,12 +136,12 @@ func parseClaims(p string, c *tokenClaims) error {
 			if isCaseVariant(name) {
 				// "ISS" or "Exp": a decoder that folds case would
 				// read it as the claim we checked.
-				return errInvalidClaim
+				return ErrInvalidClaim
 			}
 			continue
 		}
 		if c.has&bit != 0 {
-			return errInvalidClaim // RFC 7519 §4: names must be unique
+			return ErrInvalidClaim // RFC 7519 §4: names must be unique
 		}
 		c.has |= bit
 		var err error
@@ -201,7 +201,7 @@ func isCaseVariant(name string) bool {
 func claimString(val string) (string, error) {
 	s, ok := jws.JSONString(val)
 	if !ok {
-		return "", errInvalidClaim
+		return "", ErrInvalidClaim
 	}
 	return s, nil
 }
@@ -210,11 +210,11 @@ func claimString(val string) (string, error) {
 // string, within year 9999.
 func numericDate(val string) (float64, error) {
 	if val == "" || (val[0] != '-' && (val[0] < '0' || val[0] > '9')) {
-		return 0, errInvalidClaim
+		return 0, ErrInvalidClaim
 	}
 	f, err := strconv.ParseFloat(val, 64)
 	if err != nil || math.Abs(f) > maxNumericDate {
-		return 0, errInvalidClaim
+		return 0, ErrInvalidClaim
 	}
 	return f, nil
 }
@@ -231,11 +231,11 @@ func audienceMatches(raw string, want []string) error {
 		if slices.Contains(want, s) {
 			return nil
 		}
-		return errAudience
+		return ErrAudience
 	}
 	e, ok := jws.NewElements(raw)
 	if !ok {
-		return errInvalidClaim
+		return ErrInvalidClaim
 	}
 	found := false
 	for {
@@ -245,12 +245,12 @@ func audienceMatches(raw string, want []string) error {
 		}
 		s, ok := jws.JSONString(el)
 		if !ok {
-			return errInvalidClaim
+			return ErrInvalidClaim
 		}
 		found = found || slices.Contains(want, s)
 	}
 	if !found {
-		return errAudience
+		return ErrAudience
 	}
 	return nil
 }
@@ -262,7 +262,7 @@ func (c *tokenClaims) scopes() (auth.Scopes, error) {
 	if c.has&hasScope != 0 {
 		s, err := auth.ParseScopes(c.scope)
 		if err != nil {
-			return auth.Scopes{}, errInvalidClaim
+			return auth.Scopes{}, ErrInvalidClaim
 		}
 		return s, nil
 	}
@@ -272,13 +272,13 @@ func (c *tokenClaims) scopes() (auth.Scopes, error) {
 	if s, ok := jws.JSONString(c.scp); ok {
 		sc, err := auth.ParseScopes(s)
 		if err != nil {
-			return auth.Scopes{}, errInvalidClaim
+			return auth.Scopes{}, ErrInvalidClaim
 		}
 		return sc, nil
 	}
 	e, ok := jws.NewElements(c.scp)
 	if !ok {
-		return auth.Scopes{}, errInvalidClaim
+		return auth.Scopes{}, ErrInvalidClaim
 	}
 	var toks []string
 	for {
@@ -288,13 +288,13 @@ func (c *tokenClaims) scopes() (auth.Scopes, error) {
 		}
 		s, ok := jws.JSONString(el)
 		if !ok || len(toks) >= auth.MaxScopes {
-			return auth.Scopes{}, errInvalidClaim
+			return auth.Scopes{}, ErrInvalidClaim
 		}
 		toks = append(toks, s)
 	}
 	sc, err := auth.NewScopes(toks...)
 	if err != nil {
-		return auth.Scopes{}, errInvalidClaim
+		return auth.Scopes{}, ErrInvalidClaim
 	}
 	return sc, nil
 }
@@ -315,7 +315,7 @@ func (c *tokenClaims) keyThumbprint() (string, error) {
 	}
 	m, ok := jws.NewMembers(c.cnf)
 	if !ok {
-		return "", errInvalidClaim
+		return "", ErrInvalidClaim
 	}
 	var jkt string
 	for {
@@ -324,16 +324,16 @@ func (c *tokenClaims) keyThumbprint() (string, error) {
 			break
 		}
 		if name != "jkt" || jkt != "" {
-			return "", errInvalidClaim
+			return "", ErrInvalidClaim
 		}
 		s, ok := jws.JSONString(val)
 		if !ok || !isThumbprint(s) {
-			return "", errInvalidClaim
+			return "", ErrInvalidClaim
 		}
 		jkt = s
 	}
 	if !m.End() || jkt == "" {
-		return "", errInvalidClaim
+		return "", ErrInvalidClaim
 	}
 	return jkt, nil
 }

@@ -88,7 +88,8 @@
 // A cached token is held to both rules as at first sight, and to the
 // retirement of its key even when that becomes known after it was cached.
 //
-// Errors wrap both a sentinel of this package (for logs, through the
-// Authenticator's OnFailure hook) and a sentinel of package auth, which
-// chooses the constant response.
+// Errors are a sentinel of this package (for logs, through the
+// Authenticator's OnFailure hook), each of which matches the sentinel of
+// package auth that chooses the constant response (see its Errors
+// section).
 package jwt

@@ -177,7 +177,7 @@ func bindKey(key crypto.PublicKey, kid string, alg *algorithm) (jwkset.JWK, bool
 }
 
 // lookup returns the key named kid from the sources, and the key set it
-// belongs to if any, or errUnknownKey. A key bound to another algorithm
+// belongs to if any, or ErrUnknownKey. A key bound to another algorithm
 // than alg is refused (RFC 8725 §3.1): an RS256 key never checks a PS256
 // token.
 func (v *Verifier) lookup(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, *KeyManager, error) {
@@ -187,14 +187,14 @@ func (v *Verifier) lookup(ctx context.Context, kid string, alg *algorithm) (cryp
 			if errors.Is(err, jwkset.ErrKeyNotFound) {
 				continue
 			}
-			return nil, nil, errNoKeys
+			return nil, nil, ErrNoKeys
 		}
 		if string(j.Marshal().ALG) != alg.Name {
-			return nil, nil, errAlgorithm
+			return nil, nil, ErrAlgorithm
 		}
 		return j.Key(), src.keySet, nil
 	}
-	return nil, nil, errUnknownKey
+	return nil, nil, ErrUnknownKey
 }
 
 // checkKidless verifies a token without "kid" with at most
@@ -207,14 +207,14 @@ func (v *Verifier) checkKidless(ctx context.Context, alg *algorithm, signed, sig
 	for _, src := range v.sources {
 		keys, err := src.store.KeyReadAll(ctx)
 		if err != nil {
-			return errNoKeys
+			return ErrNoKeys
 		}
 		for _, j := range keys {
 			if string(j.Marshal().ALG) != alg.Name {
 				continue
 			}
 			if tries == maxKidlessTries {
-				return errBadSignature
+				return ErrBadSignature
 			}
 			tries++
 			if alg.Verify(j.Key(), signed, sig) {
@@ -225,9 +225,9 @@ func (v *Verifier) checkKidless(ctx context.Context, alg *algorithm, signed, sig
 	}
 	switch {
 	case tries > 0:
-		return errBadSignature
+		return ErrBadSignature
 	case !v.allLoaded():
-		return errNoKeys
+		return ErrNoKeys
 	}
-	return errUnknownKey
+	return ErrUnknownKey
 }

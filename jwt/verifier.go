@@ -191,15 +191,17 @@ func (v *Verifier) MatchShape(credential string) bool {
 //     retirement plus leeway;
 //  7. Config.Revoked.
 //
-// Errors wrap a sentinel of this package and [auth.ErrInvalidCredential],
-// [auth.ErrExpired], [auth.ErrRevoked] or, when no keys could be loaded or
-// the revocation check failed, [auth.ErrUnavailable].
+// Errors are a sentinel of this package, or wrap one, and so match
+// [auth.ErrInvalidCredential], [auth.ErrExpired] ([ErrExpired]),
+// [auth.ErrRevoked] ([ErrRevoked]) or, when no keys could be loaded
+// ([ErrNoKeys]) or the revocation check failed ([ErrRevocationCheck]),
+// [auth.ErrUnavailable].
 //
 // The principal is shared with later requests for the same token when the
 // cache is on: treat it as read-only.
 func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, error) {
 	if len(token) > v.maxSize {
-		return nil, errMalformed
+		return nil, ErrMalformed
 	}
 	if v.cache != nil {
 		if e := v.cache.get(token); e != nil {
@@ -242,19 +244,19 @@ func (v *Verifier) verify(ctx context.Context, token string, c *tokenClaims, by 
 	// dots), the JSON serialisation (none) and 100 000 dots stop here.
 	d1 := strings.IndexByte(token, '.')
 	if d1 < 0 {
-		return nil, errMalformed
+		return nil, ErrMalformed
 	}
 	d2 := strings.IndexByte(token[d1+1:], '.')
 	if d2 < 0 {
-		return nil, errMalformed
+		return nil, ErrMalformed
 	}
 	d2 += d1 + 1
 	if strings.IndexByte(token[d2+1:], '.') >= 0 {
-		return nil, errMalformed
+		return nil, ErrMalformed
 	}
 	hlen, plen, slen := d1, d2-d1-1, len(token)-d2-1
 	if hlen == 0 || plen == 0 || slen == 0 || hlen > maxHeaderLength || slen > maxSignatureLength {
-		return nil, errMalformed
+		return nil, ErrMalformed
 	}
 
 	// One copy of the token as bytes serves every decoder and the
@@ -265,7 +267,7 @@ func (v *Verifier) verify(ctx context.Context, token string, c *tokenClaims, by 
 	var hbuf [maxHeaderLength * 3 / 4]byte
 	n, err := b64.Decode(hbuf[:], tb[:d1])
 	if err != nil {
-		return nil, errMalformed
+		return nil, ErrMalformed
 	}
 	var h header
 	if err := parseHeader(string(hbuf[:n]), &h); err != nil {
@@ -273,17 +275,17 @@ func (v *Verifier) verify(ctx context.Context, token string, c *tokenClaims, by 
 	}
 	alg := v.allowedAlgorithm(h.alg)
 	if alg == nil {
-		return nil, errAlgorithm
+		return nil, ErrAlgorithm
 	}
 	if !v.anyType && !(h.hasTyp && isAccessTokenType(h.typ)) {
-		return nil, errType
+		return nil, ErrType
 	}
 
 	// The claims, decoded once: the issuer is needed before the key.
 	payload := make([]byte, b64.DecodedLen(plen))
 	n, err = b64.Decode(payload, tb[d1+1:d2])
 	if err != nil {
-		return nil, errMalformed
+		return nil, ErrMalformed
 	}
 	payload = payload[:n]
 	if err := parseClaims(string(payload), c); err != nil {
@@ -293,14 +295,14 @@ func (v *Verifier) verify(ctx context.Context, token string, c *tokenClaims, by 
 	// before any key lookup, so tokens of other issuers never cause a
 	// JWKS fetch.
 	if c.has&hasIss == 0 || c.iss != v.issuer {
-		return nil, errIssuer
+		return nil, ErrIssuer
 	}
 
 	// 4 and 5. The key and the signature.
 	var sbuf [512]byte
 	n, err = b64.Decode(sbuf[:], tb[d2+1:])
 	if err != nil {
-		return nil, errMalformed
+		return nil, ErrMalformed
 	}
 	if err := v.checkSignature(ctx, &h, alg, tb[:d2], sbuf[:n], by); err != nil {
 		return nil, err
@@ -351,7 +353,7 @@ func (v *Verifier) checkSignature(ctx context.Context, h *header, alg *algorithm
 		return err
 	}
 	if !alg.Verify(key, signed, sig) {
-		return errBadSignature
+		return ErrBadSignature
 	}
 	*by = signingKey{keySet: ks, kid: h.kid}
 	return nil
@@ -364,7 +366,7 @@ func (v *Verifier) checkSignature(ctx context.Context, h *header, alg *algorithm
 // rate limit.
 func (v *Verifier) key(ctx context.Context, kid string, alg *algorithm) (crypto.PublicKey, *KeyManager, error) {
 	key, ks, err := v.lookup(ctx, kid, alg)
-	if err != errUnknownKey || !v.refreshable() {
+	if err != ErrUnknownKey || !v.refreshable() {
 		return key, ks, err
 	}
 	var t *time.Timer // made only when there is a fetch to wait for
@@ -385,7 +387,7 @@ wait:
 		case <-ctx.Done():
 			break wait
 		}
-		if key, ks, err = v.lookup(ctx, kid, alg); err != errUnknownKey {
+		if key, ks, err = v.lookup(ctx, kid, alg); err != ErrUnknownKey {
 			return key, ks, err
 		}
 		v.mu.Lock()
@@ -398,26 +400,26 @@ wait:
 	if !v.allLoaded() {
 		// The key may be in a source that never loaded: neither
 		// accept nor refuse (fail closed with 503).
-		return nil, nil, errNoKeys
+		return nil, nil, ErrNoKeys
 	}
-	return nil, nil, errUnknownKey
+	return nil, nil, ErrUnknownKey
 }
 
 func (v *Verifier) checkClaims(c *tokenClaims) error {
 	if c.has&hasExp == 0 {
-		return errMissingClaim
+		return ErrMissingClaim
 	}
 	if err := v.checkTimes(c.exp, c.nbf, c.iat, c.has); err != nil {
 		return err
 	}
 	if c.has&hasAud == 0 {
-		return errMissingClaim
+		return ErrMissingClaim
 	}
 	if err := audienceMatches(c.aud, v.audiences); err != nil {
 		return err
 	}
 	if c.has&v.required != v.required {
-		return errMissingClaim
+		return ErrMissingClaim
 	}
 	return v.checkLifetime(c)
 }
@@ -432,12 +434,12 @@ func (v *Verifier) checkClaims(c *tokenClaims) error {
 func (v *Verifier) checkLifetime(c *tokenClaims) error {
 	if c.has&hasIat != 0 {
 		if c.exp-c.iat > v.lifetime {
-			return errLifetimeTooLong
+			return ErrLifetimeTooLong
 		}
 		return nil
 	}
 	if now := float64(v.now().UnixNano()) / 1e9; c.exp-now > v.lifetime+v.leeway {
-		return errLifetimeTooLong
+		return ErrLifetimeTooLong
 	}
 	return nil
 }
@@ -447,13 +449,13 @@ func (v *Verifier) checkLifetime(c *tokenClaims) error {
 func (v *Verifier) checkTimes(exp, nbf, iat float64, has uint16) error {
 	now := float64(v.now().UnixNano()) / 1e9
 	if now >= exp+v.leeway {
-		return errExpired
+		return ErrExpired
 	}
 	if has&hasNbf != 0 && nbf > now+v.leeway {
-		return errNotYetValid
+		return ErrNotYetValid
 	}
 	if has&hasIat != 0 && iat > now+v.leeway {
-		return errNotYetValid
+		return ErrNotYetValid
 	}
 	return nil
 }
@@ -469,11 +471,11 @@ func (v *Verifier) checkRetired(by *signingKey, iat float64, has uint16) error {
 	retired, ok := by.keySet.retiredAt(by.kid)
 	switch {
 	case !ok:
-		return errUnknownKey
+		return ErrUnknownKey
 	case math.IsInf(retired, 1):
 		return nil
 	case has&hasIat == 0 || iat > retired+v.leeway:
-		return errRetiredKey
+		return ErrRetiredKey
 	}
 	return nil
 }
@@ -484,10 +486,10 @@ func (v *Verifier) checkRevoked(ctx context.Context, jti string) error {
 	}
 	revoked, err := v.revoked(ctx, jti)
 	if err != nil {
-		return fmt.Errorf("%w: %w", errRevocationCheck, err)
+		return fmt.Errorf("%w: %w", ErrRevocationCheck, err)
 	}
 	if revoked {
-		return errRevoked
+		return ErrRevoked
 	}
 	return nil
 }

@@ -59,8 +59,8 @@ func NewAccountResolver(cfg AccountResolverConfig) (*AccountResolver, error) {
 
 // Account returns the ID of the account p acts for. It fails with an
 // error wrapping [auth.ErrNoAccount] and the reason when p acts for none,
-// and with one wrapping [auth.ErrUnavailable] when a store could not
-// answer. It has the shape of an [auth.AccountFunc].
+// and with one wrapping [ErrUnavailable] (which matches
+// [auth.ErrUnavailable]) when a store could not answer. It has the shape of an [auth.AccountFunc].
 func (r *AccountResolver) Account(ctx context.Context, p *auth.Principal) (string, error) {
 	if p == nil {
 		return "", fmt.Errorf("%w: no principal", auth.ErrNoAccount)
@@ -77,7 +77,7 @@ func (r *AccountResolver) Account(ctx context.Context, p *auth.Principal) (strin
 			// vouches for it.
 			return "", fmt.Errorf("%w: client %s does not exist", auth.ErrNoAccount, p.ClientID)
 		case err != nil:
-			return "", fmt.Errorf("%w: client store: %w", auth.ErrUnavailable, err)
+			return "", fmt.Errorf("%w: client store: %w", ErrUnavailable, err)
 		}
 		if c.Owner == "" {
 			return "", fmt.Errorf("%w: client %s is operator-managed (no owner)", auth.ErrNoAccount, p.ClientID)
@@ -92,7 +92,7 @@ func (r *AccountResolver) Account(ctx context.Context, p *auth.Principal) (strin
 	ok, err := r.isAccount(ctx, id)
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("%w: account lookup: %w", auth.ErrUnavailable, err)
+		return "", fmt.Errorf("%w: account lookup: %w", ErrUnavailable, err)
 	case !ok:
 		// The ID is not echoed: an API key's owner may be any label.
 		return "", fmt.Errorf("%w: the %v credential's owner is not an account", auth.ErrNoAccount, p.Method)

@@ -63,7 +63,7 @@ type ClientGateConfig struct {
 // safe for concurrent use.
 //
 // The gate learns of a change in the next CacheTTL, or at once when told
-// with [ClientGate.Invalidate]. The [Get] does not tell it: a server
+// with [ClientGate.Invalidate]. The [ClientManager] does not tell it: a server
 // that changes clients in-process calls Invalidate itself, and a server on
 // github.com/audexum/auth/sqlstore has Store.Follow do it for every
 // change any process makes.
@@ -123,8 +123,9 @@ func NewClientGate(cfg ClientGateConfig) (*ClientGate, error) {
 // Verify verifies the token with the wrapped verifier, then checks that
 // its client (the principal's ClientID) still exists. A token of a
 // deleted or unknown client, or one without a client ID, fails with
-// [auth.ErrRevoked] and [ErrClientDeleted]; a store that cannot answer
-// fails with [auth.ErrUnavailable], never a verdict. Errors of the wrapped
+// [ErrClientDeleted] (which matches [auth.ErrRevoked]); a store that
+// cannot answer fails with [ErrUnavailable] (which matches
+// [auth.ErrUnavailable]), never a verdict. Errors of the wrapped
 // verifier are returned as they are.
 func (g *ClientGate) Verify(ctx context.Context, credential string) (*auth.Principal, error) {
 	p, err := g.next.Verify(ctx, credential)
@@ -136,12 +137,10 @@ func (g *ClientGate) Verify(ctx context.Context, credential string) (*auth.Princ
 	case err != nil:
 		return nil, err
 	case !ok:
-		return nil, errClientDeleted
+		return nil, ErrClientDeleted
 	}
 	return p, nil
 }
-
-var errClientDeleted = fmt.Errorf("%w: %w", auth.ErrRevoked, ErrClientDeleted)
 
 // exists reports whether the client id exists, from the cache or the
 // store.
@@ -164,7 +163,7 @@ func (g *ClientGate) exists(ctx context.Context, id string) (bool, error) {
 		return false, nil
 	case err != nil:
 		// Fail closed, and not as "revoked": the client may be fine.
-		return false, fmt.Errorf("%w: client store: %w", auth.ErrUnavailable, err)
+		return false, fmt.Errorf("%w: client store: %w", ErrUnavailable, err)
 	}
 	g.put(id, true, gen, now)
 	return true, nil

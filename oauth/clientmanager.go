@@ -27,7 +27,7 @@ const MaxOwnerLength = 200
 // maxRedirectURIs bounds the redirect URIs of one client.
 const maxRedirectURIs = 20
 
-// ClientManagerConfig configures a [Get].
+// ClientManagerConfig configures a [ClientManager].
 type ClientManagerConfig struct {
 	// Clients stores the clients. Required.
 	Clients ClientStore
@@ -63,9 +63,9 @@ type ClientManagerConfig struct {
 	Now func() time.Time
 }
 
-// Get registers OAuth 2.0 clients and issues their secrets. It is
+// ClientManager registers OAuth 2.0 clients and issues their secrets. It is
 // safe for concurrent use.
-type Get struct {
+type ClientManager struct {
 	store   ClientStore
 	catalog *auth.ScopeCatalog
 	allowed auth.Scopes // the deprecated AllowedScopes, when catalog is nil
@@ -76,7 +76,7 @@ type Get struct {
 // NewClientManager returns a ClientManager for cfg. It fails with an error wrapping
 // [ErrInvalidConfig] if cfg.Clients is nil, SecretGrace is negative, or
 // both ScopeCatalog and the deprecated AllowedScopes are set.
-func NewClientManager(cfg ClientManagerConfig) (*Get, error) {
+func NewClientManager(cfg ClientManagerConfig) (*ClientManager, error) {
 	if cfg.Clients == nil {
 		return nil, fmt.Errorf("%w: a ClientStore is required", ErrInvalidConfig)
 	}
@@ -86,7 +86,7 @@ func NewClientManager(cfg ClientManagerConfig) (*Get, error) {
 	if cfg.ScopeCatalog != nil && cfg.AllowedScopes.Len() > 0 {
 		return nil, fmt.Errorf("%w: set ScopeCatalog or the deprecated AllowedScopes, not both", ErrInvalidConfig)
 	}
-	r := &Get{store: cfg.Clients, catalog: cfg.ScopeCatalog, allowed: cfg.AllowedScopes, grace: cfg.SecretGrace, now: cfg.Now}
+	r := &ClientManager{store: cfg.Clients, catalog: cfg.ScopeCatalog, allowed: cfg.AllowedScopes, grace: cfg.SecretGrace, now: cfg.Now}
 	if r.grace == 0 {
 		r.grace = DefaultSecretGrace
 	}
@@ -145,7 +145,7 @@ type Registration struct {
 // [ErrInvalidRedirectURI] for a registration it refuses (also wrapping
 // [auth.ErrUnknownScope] for a scope outside the catalog), or the store's
 // error.
-func (r *Get) Register(ctx context.Context, reg Registration) (*Client, string, error) {
+func (r *ClientManager) Register(ctx context.Context, reg Registration) (*Client, string, error) {
 	c, err := r.validate(reg)
 	if err != nil {
 		return nil, "", err
@@ -170,7 +170,7 @@ func (r *Get) Register(ctx context.Context, reg Registration) (*Client, string, 
 	return c.Clone(), secret, nil
 }
 
-func (r *Get) validate(reg Registration) (*Client, error) {
+func (r *ClientManager) validate(reg Registration) (*Client, error) {
 	if !label.Valid(reg.Name, maxNameLength) {
 		return nil, fmt.Errorf("%w: name must be 1 to %d bytes of UTF-8, not only white space, without control or format characters", ErrInvalidClientConfig, maxNameLength)
 	}
@@ -250,7 +250,7 @@ func validOwner(owner string) bool {
 // checkScopes enforces the scope catalog, or the deprecated
 // AllowedScopes, on a registration. The default scopes are within the
 // scopes, so checking these covers both.
-func (r *Get) checkScopes(s auth.Scopes) error {
+func (r *ClientManager) checkScopes(s auth.Scopes) error {
 	switch {
 	case r.catalog != nil:
 		if err := r.catalog.Check(s); err != nil {
@@ -266,7 +266,7 @@ func (r *Get) checkScopes(s auth.Scopes) error {
 // it (once). The previous secrets keep working for the grace period
 // (ClientManagerConfig.SecretGrace), then stop. It fails with [ErrNotFound] for
 // an unknown client and [ErrInvalidClientConfig] for a public client.
-func (r *Get) RotateSecret(ctx context.Context, clientID string) (string, error) {
+func (r *ClientManager) RotateSecret(ctx context.Context, clientID string) (string, error) {
 	c, err := r.store.Client(ctx, clientID)
 	if err != nil {
 		return "", err
@@ -282,20 +282,20 @@ func (r *Get) RotateSecret(ctx context.Context, clientID string) (string, error)
 	return secret, nil
 }
 
-// Client returns the registered client with the given ID, or an error
+// Get returns the registered client with the given ID, or an error
 // wrapping [ErrNotFound].
-func (r *Get) Client(ctx context.Context, clientID string) (*Client, error) {
+func (r *ClientManager) Get(ctx context.Context, clientID string) (*Client, error) {
 	return r.store.Client(ctx, clientID)
 }
 
 // List returns every registered client, ordered by ID.
-func (r *Get) List(ctx context.Context) ([]*Client, error) {
+func (r *ClientManager) List(ctx context.Context) ([]*Client, error) {
 	return r.store.ListClients(ctx)
 }
 
 // Delete removes a client. Tokens already issued to it stay valid until
 // they expire or are revoked.
-func (r *Get) Delete(ctx context.Context, clientID string) error {
+func (r *ClientManager) Delete(ctx context.Context, clientID string) error {
 	return r.store.DeleteClient(ctx, clientID)
 }
 

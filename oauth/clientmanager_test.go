@@ -197,7 +197,7 @@ func TestRotateSecret(t *testing.T) {
 	if second == first {
 		t.Fatalf("rotation returned the same secret")
 	}
-	got, err := reg.Client(ctx, client.ID)
+	got, err := reg.Get(ctx, client.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

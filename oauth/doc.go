@@ -75,7 +75,7 @@
 //
 // # Clients and secrets
 //
-// [Get.Register] creates a server (client_credentials), web
+// [ClientManager.Register] creates a server (client_credentials), web
 // (authorization_code) or mobile (public, no secret) client with exact
 // redirect URIs, and returns its secret once:
 //
@@ -85,7 +85,7 @@
 // a prefix that secret scanners can match. The store keeps its SHA-256
 // only, compared in constant time: with this much entropy a fast hash is
 // as safe as a slow one, and a password hash on the token path would be a
-// denial-of-service lever. [Get.RotateSecret] issues a new secret and
+// denial-of-service lever. [ClientManager.RotateSecret] issues a new secret and
 // keeps the old one valid for a grace period. Clients authenticate with
 // client_secret_basic (RFC 6749 §2.3.1, form-urlencoded ID and secret) or
 // client_secret_post, never both; repeated failures for one client ID are

@@ -1,15 +1,28 @@
 package oauth
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/internal/reason"
+)
 
 // Sentinel errors. Handlers report them, wrapped with %w, to
 // [Config.OnEvent]; match them with [errors.Is]. None of them is ever
 // written to a response: clients see only the RFC 6749 §5.2 error codes,
 // each with one constant description.
+//
+// Four share a meaning with a sentinel of the root package (see Errors
+// in its documentation) and match it: [ErrInvalidConfig]
+// [auth.ErrInvalidConfig], [ErrUnavailable] [auth.ErrUnavailable],
+// [ErrClientDeleted] [auth.ErrRevoked] and [ErrDPoPRequired]
+// [auth.ErrInvalidProof]. The others are the authorization server's own
+// (its refusals are answered by RFC 6749 codes, not by the
+// Authenticator) and are plain.
 var (
 	// ErrInvalidConfig: NewServer or NewClientManager was given an unusable
 	// Config.
-	ErrInvalidConfig = errors.New("oauth: invalid config")
+	ErrInvalidConfig = reason.New(auth.ErrInvalidConfig, "oauth: invalid config")
 
 	// ErrNotFound: a store has no such client, code, grant or token.
 	ErrNotFound = errors.New("oauth: not found")
@@ -70,19 +83,19 @@ var (
 	// authorization request.
 	ErrAccessDenied = errors.New("oauth: access denied")
 	// ErrClientDeleted: an access token verified, but its client no
-	// longer exists (see [ClientGate]). Wrapped with auth.ErrRevoked, so
+	// longer exists (see [ClientGate]). It matches [auth.ErrRevoked], so
 	// the API answers 401 invalid_token.
-	ErrClientDeleted = errors.New("oauth: the token's client was deleted")
+	ErrClientDeleted = reason.New(auth.ErrRevoked, "oauth: the token's client was deleted")
 	// ErrUnavailable: a store or the signer failed. Answered 503
 	// temporarily_unavailable: neither a grant nor a refusal.
-	ErrUnavailable = errors.New("oauth: temporarily unavailable")
+	ErrUnavailable = reason.New(auth.ErrUnavailable, "oauth: temporarily unavailable")
 
 	// ErrDPoPRequired: a token request came without a DPoP proof from a
 	// client registered with RequireDPoP, or to refresh a refresh token
 	// bound to a key. Answered invalid_dpop_proof (RFC 9449 §5); a
 	// proof that is there but invalid is answered the same, with a
 	// sentinel of package dpop as the reason.
-	ErrDPoPRequired = errors.New("oauth: DPoP proof required")
+	ErrDPoPRequired = reason.New(auth.ErrInvalidProof, "oauth: DPoP proof required")
 	// ErrDPoPKey: the token request's DPoP proof is valid but signed by
 	// another key than the one the code (dpop_jkt) or the refresh token
 	// is bound to. Wrapped with ErrInvalidGrant: nothing is issued. A

@@ -10,7 +10,7 @@ import (
 const maxRedirectURILength = 2000
 
 // ValidateRedirectURI reports whether s may be registered as a client's
-// redirect URI, with the rule [Get.Register] applies to each one. If
+// redirect URI, with the rule [ClientManager.Register] applies to each one. If
 // not, the error wraps [ErrInvalidRedirectURI] and its text names the rule
 // broken, in words meant for the person registering the client (a
 // developer portal shows it next to the field); it quotes s when s is

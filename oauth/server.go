@@ -35,7 +35,7 @@ type Server struct {
 	verifier auth.Verifier
 	clients  ClientStore
 	grants   GrantStore
-	registry *Get
+	registry *ClientManager
 	// scopes are the catalog's names (or the deprecated Config.Scopes):
 	// when not empty, no scope outside them is authorized or issued.
 	scopes   auth.Scopes
@@ -187,9 +187,9 @@ func checkIssuer(iss string) error {
 	return nil
 }
 
-// ClientManager returns the client registry, to register clients and rotate
+// ClientManager returns the client manager, to register clients and rotate
 // their secrets.
-func (s *Server) ClientManager() *Get { return s.registry }
+func (s *Server) ClientManager() *ClientManager { return s.registry }
 
 // Issuer returns the issuer identifier.
 func (s *Server) Issuer() string { return s.issuer }

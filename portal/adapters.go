@@ -120,7 +120,7 @@ type ClientLister interface {
 type ClientManagerApps struct {
 	// Manager registers the applications and issues their secrets, with
 	// the server's scope catalog. Required.
-	Manager *oauth.Get
+	Manager *oauth.ClientManager
 	// Clients lists an account's applications: the ClientManager's own
 	// ClientStore. Required.
 	Clients ClientLister
@@ -160,7 +160,7 @@ func (a ClientManagerApps) ListApps(ctx context.Context, owner string) ([]App, e
 
 // App implements [Applications]: the ClientManager's Client.
 func (a ClientManagerApps) App(ctx context.Context, id string) (App, error) {
-	c, err := a.Manager.Client(ctx, id)
+	c, err := a.Manager.Get(ctx, id)
 	if err != nil {
 		return App{}, appErr(err)
 	}

@@ -1,15 +1,26 @@
 package portal
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/internal/reason"
+)
 
 // Sentinel errors. The stores the portal calls return them (wrapped with
 // %w or as they are) so the portal can choose its answer; match them with
 // [errors.Is]. None of them, and no other error, is ever written to a
 // page: people see one constant text per kind of failure, and the error
 // goes to [Config.OnError].
+//
+// [ErrInvalidConfig] matches [auth.ErrInvalidConfig] (see Errors in the
+// root package's documentation). The others are the portal's own and
+// share no meaning with the root package's: a person's username and
+// password are not a credential the Authenticator judges.
 var (
-	// ErrInvalidConfig: New was given an unusable Config.
-	ErrInvalidConfig = errors.New("portal: invalid config")
+	// ErrInvalidConfig: New was given an unusable Config. It matches
+	// [auth.ErrInvalidConfig].
+	ErrInvalidConfig = reason.New(auth.ErrInvalidConfig, "portal: invalid config")
 
 	// ErrNotFound: a store has no such account, session, key or
 	// application. The portal answers 404, exactly as for a record that

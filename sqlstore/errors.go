@@ -1,15 +1,24 @@
 package sqlstore
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/audexum/auth"
+	"github.com/audexum/auth/internal/reason"
+)
 
 // Sentinel errors. Errors from the database itself are returned wrapped
 // with %w, never replaced by one of these, so the cause stays visible; the
 // verifiers of the other packages turn any such error into
-// [github.com/audexum/auth.ErrUnavailable] (503), never into a verdict on a
-// credential.
+// [auth.ErrUnavailable] (503), never into a verdict on a credential.
+//
+// [ErrInvalidConfig] matches [auth.ErrInvalidConfig] (see Errors in the
+// root package's documentation). The others share no meaning with the
+// root package's: what a store failure means is the caller's to say.
 var (
-	// ErrInvalidConfig: Open was given an unusable Config.
-	ErrInvalidConfig = errors.New("sqlstore: invalid config")
+	// ErrInvalidConfig: Open was given an unusable Config. It matches
+	// [auth.ErrInvalidConfig].
+	ErrInvalidConfig = reason.New(auth.ErrInvalidConfig, "sqlstore: invalid config")
 	// ErrSchemaTooNew: the database was migrated by a newer version of this
 	// package. Open refuses to touch it rather than guess what the newer
 	// schema means.

@@ -158,7 +158,7 @@ func TestSystemEnforcesScopeCatalog(t *testing.T) {
 		_, _, err := m.Create(ctx, apikey.CreateParams{Name: "k", Owner: "o", Scopes: bad})
 		return err
 	}
-	register := func(r *oauth.Get) error {
+	register := func(r *oauth.ClientManager) error {
 		_, _, err := r.Register(ctx, oauth.Registration{Name: "c", Type: oauth.ClientServer, Scopes: bad})
 		return err
 	}

@@ -40,7 +40,7 @@ type system struct {
 	keys     *apikey.Manager
 	clients  oauth.ClientStore
 	grants   oauth.GrantStore
-	registry *oauth.Get
+	registry *oauth.ClientManager
 	users    *userStore
 	// signing and kek are set for the commands that use the signing
 	// keys (openSigningSystem) only.
@@ -181,7 +181,7 @@ func (s *system) keyManager(grace time.Duration) (*apikey.Manager, error) {
 // enforces the scope catalog (the one serve's authorization server
 // builds enforces the same); grace, if not zero, is how long a rotated
 // secret keeps working.
-func (s *system) clientRegistry(grace time.Duration) (*oauth.Get, error) {
+func (s *system) clientRegistry(grace time.Duration) (*oauth.ClientManager, error) {
 	return oauth.NewClientManager(oauth.ClientManagerConfig{Clients: s.clients, ScopeCatalog: scopeCatalog, SecretGrace: grace})
 }
 
