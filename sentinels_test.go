@@ -151,7 +151,7 @@ var sentinels = []struct {
 	{"sqlstore", "ErrConnectionSetup", sqlstore.ErrConnectionSetup, nil, "sqlstore: database connection not set up as required"},
 	{"sqlstore", "ErrCorruptRecord", sqlstore.ErrCorruptRecord, nil, "sqlstore: stored record is invalid"},
 	{"sqlstore", "ErrKeySetConflict", sqlstore.ErrKeySetConflict, nil, "sqlstore: signing key set changed since it was loaded"},
-	{"sqlstore", "ErrUnencryptedSigningKeys", sqlstore.ErrUnencryptedSigningKeys, nil, "sqlstore: WARNING: signing keys are stored unencrypted; set a key-encryption key (AUDEXUM_KEY_ENCRYPTION_KEY)"},
+	{"sqlstore", "ErrUnencryptedSigningKeys", sqlstore.ErrUnencryptedSigningKeys, nil, "sqlstore: WARNING: signing keys are stored unencrypted; set a key-encryption key (Config.KeyEncryptionKey)"},
 	{"sqlstore", "ErrKeyEncryptionKeyRequired", sqlstore.ErrKeyEncryptionKeyRequired, nil, "sqlstore: signing keys are encrypted: a key-encryption key is required"},
 	{"sqlstore", "ErrWrongKeyEncryptionKey", sqlstore.ErrWrongKeyEncryptionKey, nil, "sqlstore: signing keys were encrypted under another key-encryption key"},
 	{"sqlstore", "ErrUserExists", sqlstore.ErrUserExists, nil, "sqlstore: user already exists"},
