@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/audexum/auth/internal/forwarded"
 )
 
 // DefaultHSTS is the Strict-Transport-Security value [RequireHTTPS] sends
@@ -101,5 +103,5 @@ func isHTTPS(r *http.Request, proxies []netip.Prefix) bool {
 	if len(v) != 1 || !strings.EqualFold(strings.TrimSpace(v[0]), "https") {
 		return false
 	}
-	return fromTrustedProxy(r, proxies)
+	return forwarded.Trusted(r, proxies)
 }
