@@ -11,8 +11,7 @@ import (
 // ClientNetwork returns the network a request comes from, as counted by
 // every limiter of this module: the client's IPv4 address as a /32, or
 // its IPv6 /64 (one subscriber's allocation, so rotating addresses within
-// it gains nothing). It is the only place in the module that reads
-// r.RemoteAddr or X-Forwarded-For.
+// it gains nothing).
 //
 // The client is the immediate peer (r.RemoteAddr), unless the peer is in
 // trustedProxies: then X-Forwarded-For is read from the right, skipping
@@ -25,12 +24,10 @@ import (
 // trusted proxy, the leftmost is the client (a client inside a trusted
 // network); if the header is absent, the proxy itself is.
 //
-// The result is the zero (invalid) Prefix when the address cannot be read:
-// an unparsable RemoteAddr, or an X-Forwarded-For entry at the client's
-// position that is not an address (only a misconfigured proxy writes
-// that), or a chain longer than 32 trusted hops. Limiters count all such
-// requests together, apart from the proxy's own network, so a garbled
-// header cannot borrow the proxy's count nor spread over many counts.
+// The result is the zero (invalid) Prefix when the address cannot be read
+// (an unparsable RemoteAddr, a non-address X-Forwarded-For entry at the
+// client's position, a chain over 32 trusted hops). Limiters count all
+// such requests together, apart from the proxy's own network.
 //
 // Trust only networks where every host is a proxy you run: anyone inside
 // a trusted network can claim any client address.
