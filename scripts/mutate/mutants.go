@@ -79,8 +79,8 @@ var mutants = []mutant{
 
 	// --- auth: errors.go
 	{ID: "auth/unavailable-answered-invalid", File: "errors.go",
-		Old: "ErrUnavailable = newSentinel(\"auth: verification temporarily unavailable\", failUnavailable)",
-		New: "ErrUnavailable = newSentinel(\"auth: verification temporarily unavailable\", failInvalidToken)",
+		Old: "newSentinel(\"auth: verification temporarily unavailable\", failUnavailable)",
+		New: "newSentinel(\"auth: verification temporarily unavailable\", failInvalidToken)",
 		Why: "an unreachable store or key set is 503, never a verdict on the credential"},
 	{ID: "auth/verifier-meaning-unconfined", File: "errors.go",
 		Old: "if s := meaning(err); s != nil && (s.kind == failInvalidToken || s.kind == failUnavailable) {", New: "if true {",
