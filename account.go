@@ -33,21 +33,15 @@ func AccountFromContext(ctx context.Context) (string, bool) {
 // the request's principal acts for, puts that account's ID in the request
 // context ([AccountFromContext]) and calls next.
 //
-// A principal that acts for no account gets 403 with error="insufficient_scope",
-// the same constant answer as [RequireUser] gives: the caller learns that
-// its credential may not do this, never why. A resolve that cannot tell
-// gets 503 temporarily_unavailable (fail closed, and no verdict on the
-// credential). A request with no principal gets 401, as with
-// [RequireScopes]. The reason goes to [Config.OnFailure] with the
-// principal: resolve's error, or [ErrUnavailable] wrapping it; the
-// Authenticator in front is found as RequireScopes finds it, whatever put
-// the principal in the context.
+// A principal that acts for no account gets 403 insufficient_scope, as
+// from [RequireUser]: the caller never learns why. A resolve that cannot
+// tell gets 503 (fail closed, no verdict on the credential); no principal
+// gets 401. The reason, resolve's error or [ErrUnavailable] wrapping it,
+// is reported with the principal as [RequireScopes] reports. Put
+// RequireScopes first, so a credential without the route's scope costs no
+// account lookup.
 //
-// Put the cheaper checks first: RequireScopes before RequireAccount, so a
-// credential without the route's scope costs no account lookup.
-//
-// RequireAccount panics if resolve is nil, and the middleware panics if
-// next is nil: both are programming errors.
+// RequireAccount panics if resolve is nil, and the middleware if next is.
 func RequireAccount(resolve AccountFunc) func(http.Handler) http.Handler {
 	if resolve == nil {
 		panic("auth: RequireAccount: nil AccountFunc")

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/audexum/auth/internal/forwarded"
 )
 
 var testProxies = []netip.Prefix{
@@ -110,7 +112,7 @@ func FuzzClientNetwork(f *testing.F) {
 		default:
 			t.Fatalf("ClientNetwork(%q, %q) = %s: not an IPv4 /32 or IPv6 /64", remote, xff, got)
 		}
-		if !fromTrustedProxy(r, testProxies) {
+		if !forwarded.Trusted(r, testProxies) {
 			delete(r.Header, "X-Forwarded-For")
 			if again := ClientNetwork(r, testProxies); again != got {
 				t.Fatalf("untrusted peer %q: X-Forwarded-For %q changed the network from %s to %s", remote, xff, again, got)

@@ -15,23 +15,17 @@
 //     that act for a person, [RequireUser] (only a user's own consent, an
 //     authorization-code token, will do) or [RequireAccount] (also an API
 //     key or a client-credentials token of an application that the
-//     person's account owns; [AccountFromContext] names the account).
+//     person's account owns).
 //
-// The scopes the server knows are declared once, each with a one-line
-// description, in a [ScopeCatalog] from [NewScopeCatalog]. Give that one
-// catalog to every place that issues credentials (the apikey package's
-// ManagerConfig, the oauth package's Config) so that no API key, client or
-// access token carries a scope the server does not define, and describe
-// scopes on consent pages with [ScopeCatalog.Describe]. Scopes are
+// Declare the server's scopes once, in a [ScopeCatalog], and give it to
+// every place that issues credentials (apikey.ManagerConfig, oauth.Config)
+// so that none carries a scope the server does not define. Scopes are
 // case-sensitive everywhere: "Data:Read" is not "data:read".
 //
-// A [Throttle] in [Config.Throttle] refuses callers that keep failing, and
+// A [Throttle] in [Config.Throttle] refuses callers that keep failing;
 // [Authenticator.Ready] tells a health check whether every verifier has
-// what it needs (a token verifier's keys).
-//
-// Sender-constrained tokens (DPoP, RFC 9449) are accepted when
-// [Config.DPoP] holds a [ProofChecker] (package dpop's Checker): see
-// Sender-constrained tokens below.
+// what it needs. [Config.DPoP] accepts sender-constrained tokens (see
+// below).
 //
 // # Quick start
 //
@@ -50,11 +44,10 @@
 //
 // # Failure responses
 //
-// The caller learns which kind of failure happened and nothing more. Every
-// response below is constant: the same bytes whatever the internal reason,
-// so an expired key, an unknown key and a bad signature cannot be told
-// apart. All carry Content-Type: application/json and Cache-Control:
-// no-store.
+// The caller learns which kind of failure happened and nothing more: each
+// response below is the same bytes whatever the internal reason (an
+// expired key, an unknown key and a bad signature cannot be told apart).
+// All carry Content-Type: application/json and Cache-Control: no-store.
 //
 //	no credential (or another scheme)  401  WWW-Authenticate: Bearer realm="api"
 //	                                        {"error":"unauthorized","message":"Authentication failed"}
@@ -71,13 +64,11 @@
 //	too many failures, or over the     429  Retry-After: seconds left in the window
 //	rate limit (with a Throttle)            {"error":"too_many_requests","message":"Too many requests"}
 //
-// The reason, a sentinel error (see Errors below), goes to
-// [Config.OnFailure]; [LogFailures] logs it with log/slog. The package
-// never logs by itself.
+// The reason, a sentinel error (see Errors), goes to [Config.OnFailure];
+// [LogFailures] logs it with log/slog. The package never logs by itself.
 //
-// With [Config.DPoP] set, every 401 and 400 above carries a second
-// challenge, the DPoP one with the proof algorithms (RFC 9449 §7.1), for
-// example
+// With [Config.DPoP] set, every 401 and 400 above also carries the DPoP
+// challenge with the proof algorithms (RFC 9449 §7.1), for example
 //
 //	WWW-Authenticate: Bearer realm="api", error="invalid_token"
 //	WWW-Authenticate: DPoP realm="api", error="invalid_token", algs="ES256 EdDSA RS256 PS256"
@@ -96,17 +87,13 @@
 //
 // # Errors
 //
-// Every package of this module reports failures with the sentinel errors
-// of its errors.go, matched with [errors.Is], and with one mechanism. The
-// sentinels of this package are the meanings the packages share:
-// [ErrInvalidCredential], [ErrUnknownCredential], [ErrExpired],
-// [ErrRevoked], [ErrUnavailable], [ErrInvalidProof], [ErrUseNonce],
-// [ErrProofKeyMismatch], [ErrInvalidConfig] and the others. A package's
-// sentinel that shares one matches it: jwt.ErrExpired reads "jwt: token
-// expired" and matches [ErrExpired] as well as itself, apikey.ErrNotFound
-// matches [ErrUnknownCredential], and every package's ErrInvalidConfig
-// matches [ErrInvalidConfig]. A hook matches the precise reason or the
-// shared meaning, as it needs:
+// Every package of this module reports failures with the sentinels of its
+// errors.go, matched with [errors.Is]. This package's sentinels are the
+// meanings they share: a package's sentinel that shares one matches it as
+// well as itself (jwt.ErrExpired, "jwt: token expired", matches
+// [ErrExpired]; apikey.ErrNotFound matches [ErrUnknownCredential]; every
+// package's ErrInvalidConfig matches [ErrInvalidConfig]), so a hook
+// matches the precise reason or the shared meaning:
 //
 //	switch {
 //	case errors.Is(e.Err, apikey.ErrSecretMismatch):
@@ -115,26 +102,24 @@
 //		// an expired credential, whatever its kind
 //	}
 //
-// Verifiers return their package's sentinel itself, so refusing a
-// credential allocates no error; the sentinel is one [errors.Unwrap] from
-// its meaning. Detail is added with fmt.Errorf("%w: detail", err), so every
-// message reads "package: reason[: detail]". A sentinel that shares no
-// meaning (apikey.ErrDuplicateID, oauth.ErrInvalidGrant) is a plain
+// Verifiers return their sentinel itself, so refusing a credential
+// allocates no error. Detail is added with fmt.Errorf("%w: detail", err):
+// every message reads "package: reason[: detail]". A sentinel that shares
+// no meaning (apikey.ErrDuplicateID, oauth.ErrInvalidGrant) is a plain
 // errors.New.
 //
-// The [Authenticator] answers a failure by its meaning: the first of this
-// package's sentinels in the error, in the order errors.Is looks, each of
-// which stands for one row of the table above. A [Verifier]'s error must
-// mean an invalid_token row or [ErrUnavailable], a [ProofChecker]'s
-// [ErrInvalidProof], [ErrUseNonce], [ErrProofKeyMismatch] or
-// [ErrUnavailable]; anything else they return is wrapped with
-// [ErrInvalidCredential] or [ErrInvalidProof], so a verifier can neither
-// answer as the request parser does nor have a credential it refused
-// taken for no credential at all.
+// The [Authenticator] answers by the first of this package's sentinels
+// that errors.Is meets in the error; each declares its row of the table
+// above. A [Verifier]'s error must mean an invalid_token row or
+// [ErrUnavailable]; a [ProofChecker]'s, [ErrInvalidProof], [ErrUseNonce],
+// [ErrProofKeyMismatch] or [ErrUnavailable]. Anything else they return is
+// wrapped with [ErrInvalidCredential] or [ErrInvalidProof] ([ErrUnavailable]
+// if it matches that through an Is method of its own), so a plug-in can
+// neither answer as the request parser does nor have a credential it
+// refused taken for no credential at all.
 //
-// Constructors ([New], [NewThrottle], [NewScopeCatalog] and those of the
-// other packages) return an error matching [ErrInvalidConfig] for an
-// unusable configuration. [RequireHTTPS], which has no error to return,
+// Constructors return an error matching [ErrInvalidConfig] for an
+// unusable configuration; [RequireHTTPS], which has no error to return,
 // panics with one when the handler chain is built, never on a request.
 //
 // # Security model
@@ -142,74 +127,47 @@
 // The credential comes only from a single Authorization header with the
 // Bearer scheme (RFC 6750 §2.1). Several Authorization headers are refused
 // rather than resolved, since a proxy and this server might pick different
-// ones. A credential in the URL query (access_token) is never used: URLs
-// end up in logs and browser history. A request carrying one is refused,
-// and the exposure is reported to [Config.OnFailure] as
-// [ErrCredentialInURL] so the operator can rotate the credential. Form
-// bodies are never read.
+// ones. A credential in the URL query (access_token) is never used, since
+// URLs end up in logs and browser history: the request is refused and the
+// exposure reported as [ErrCredentialInURL] so the operator can rotate the
+// credential. Form bodies are never read.
 //
-// The credential's length ([Config.MaxCredentialLength], 4096 bytes by
-// default) and syntax are checked before anything else, without
-// allocating. Then exactly one [Verifier] sees it, chosen by shape (see
-// [ShapeMatcher]), so an API key never reaches a JWT parser and a token
-// never reaches the key store; a shape no verifier claims is refused
-// without calling any.
+// The credential's length ([Config.MaxCredentialLength]) and syntax are
+// checked first, without allocating. Then exactly one [Verifier] sees it,
+// chosen by shape ([ShapeMatcher]), so an API key never reaches a JWT
+// parser and a token never reaches the key store; a shape no verifier
+// claims is refused without calling any.
 //
 // Everything fails closed: an error a verifier did not classify, a
 // verifier that returns no principal, and a scope check on a route that no
 // Authenticator guards are all refusals. A verifier that cannot reach its
-// store or keys answers [ErrUnavailable], which is 503 and neither a pass
-// nor a "bad credential".
-//
-// [RequireHTTPS] believes X-Forwarded-Proto only from the proxy networks
-// it is given. Plain HTTP is answered 403 with Connection: close and never
-// redirected.
+// store or keys answers [ErrUnavailable]: 503, neither a pass nor a "bad
+// credential".
 //
 // # Sender-constrained tokens
 //
-// A bearer token works for whoever holds a copy. A DPoP-bound token
-// (its "cnf" claim names a key, [Principal.KeyThumbprint]) works only
-// with "Authorization: DPoP <token>" and exactly one DPoP header holding
-// a fresh proof, signed by that key, for this request. The Authenticator
-// verifies the token with the [Verifier] that claims it, exactly as for
-// Bearer, then hands the proof to the [ProofChecker], so verifiers stay
-// about credentials alone. The principal of such a request has
-// [Principal.SenderConstrained] set; [RequireDPoP] makes a route accept
-// nothing else.
-//
+// A bearer token works for whoever holds a copy. A DPoP-bound token (its
+// "cnf" claim names a key, [Principal.KeyThumbprint]) works only as
+// "Authorization: DPoP <token>" with one DPoP header holding a fresh proof
+// signed by that key. The Authenticator verifies the token as for Bearer,
+// then hands the proof to the [ProofChecker], so verifiers stay about
+// credentials alone; [RequireDPoP] makes a route accept nothing else.
 // There is no downgrade: a bound token presented as Bearer is refused,
 // with or without Config.DPoP, and a proof cannot make a bearer token
-// sender-constrained. The DPoP header is bounded ([MaxProofLength])
-// before anything parses it.
+// sender-constrained.
 //
 // # Throttling and attempt limits
 //
-// Every limiter of this module counts with one [AttemptCounter] and one
-// client-network rule, [ClientNetwork] (an IPv4 address or an IPv6 /64;
-// X-Forwarded-For only from trusted proxies, rightmost untrusted hop). The
-// counter reserves an attempt before the expensive or secret-dependent
-// check, so a burst of any size evaluates no more than the limit; it
-// records only failures (a success gives its reservation back); it hashes
-// long identities before they reach a key; and it blocks per network and
-// per (identity, network), never per identity alone, so nobody can lock
-// someone else out by failing on purpose. An identity-wide ceiling, where
-// one is set, only lowers what a network that has already failed for that
-// identity may try. [PasswordAttempts] is the policy for passwords.
-//
-// A [Throttle] in [Config.Throttle] applies it to API keys and tokens:
-// failed attempts per client network (10 a minute by default), refused with
-// 429 before any verifier runs, and optionally per credential ID. It can
-// also limit each principal's request rate, with RateLimit-Limit,
-// RateLimit-Remaining and RateLimit-Reset headers. Counts live in a
-// [Limiter]: the default in-memory one has a fixed size; a fleet counts as
-// one by giving every instance a Limiter on a shared store (wrapped in a
-// [CachedLimiter]).
+// Every limiter of this module (API keys and tokens in a [Throttle],
+// client secrets, sign-in) counts with one [AttemptCounter], whose rules
+// keep a burst from evaluating more than the limit and a stranger from
+// locking anyone out, and one client-network rule, [ClientNetwork].
+// [PasswordAttempts] is the policy for passwords. Counts live in a
+// [Limiter]; a fleet counts as one through a shared Limiter.
 //
 // # Context
 //
 // [NewContext] and [FromContext] are the only way to store and read the
 // principal: the context key is unexported. A [Principal] may be shared by
 // concurrent requests (verifiers cache them); treat it as read-only.
-// [Config.Optional] lets anonymous requests through with no principal in
-// the context, and [RequireScopes] refuses those with 401.
 package auth

@@ -13,17 +13,10 @@ import (
 // set a lower limit of its own.
 const MaxProofLength = 8 << 10
 
-// ProofChecker checks DPoP proofs (RFC 9449) for an [Authenticator]; set
-// one in [Config.DPoP]. The Checker of package
-// github.com/audexum/auth/dpop is one.
-//
-// The [Verifier] interface stays about credentials alone: the
-// Authenticator verifies the access token with the verifier that claims
-// it, exactly as for Bearer, and only then asks the ProofChecker about the
-// proof, which needs the request (method, URL, headers) and the token's
-// binding.
-//
-// Implementations must be safe for concurrent use.
+// ProofChecker checks DPoP proofs (RFC 9449) for an [Authenticator] (see
+// Sender-constrained tokens in the package documentation); set one in
+// [Config.DPoP]. Package dpop's Checker is one. Implementations must be
+// safe for concurrent use.
 type ProofChecker interface {
 	// CheckProof checks proof, the value of the request's one DPoP
 	// header field (at most [MaxProofLength] bytes), against r, against
@@ -31,14 +24,9 @@ type ProofChecker interface {
 	// already verified) and against jkt, the RFC 7638 thumbprint of the
 	// key the token is bound to (Principal.KeyThumbprint). It returns nil
 	// only when every check of RFC 9449 §4.3 passes and the proof has not
-	// been accepted before.
-	//
-	// On failure the error wraps [ErrInvalidProof] (answered
-	// invalid_dpop_proof), [ErrUseNonce] (use_dpop_nonce, with
-	// Nonce() in DPoP-Nonce), [ErrProofKeyMismatch] (invalid_token) or
-	// [ErrUnavailable] (503: a replay store that cannot answer is neither
-	// a pass nor a verdict). Any other error is answered
-	// invalid_dpop_proof.
+	// been accepted before. A failure must mean [ErrInvalidProof],
+	// [ErrUseNonce] (the answer carries Nonce()), [ErrProofKeyMismatch] or
+	// [ErrUnavailable] (a replay store that cannot answer).
 	CheckProof(r *http.Request, proof, accessToken, jkt string) error
 
 	// Algorithms returns the JWS algorithms accepted in proofs, named in
@@ -104,9 +92,8 @@ func checkAlgorithms(algs []string) error {
 //	WWW-Authenticate: DPoP realm="api", error="invalid_token", algs="ES256 EdDSA RS256"
 //
 // so the client knows to come back with a DPoP-bound token; the body is
-// the generic invalid_token one. A request with no principal gets 401 as
-// with [RequireScopes], and refusals are reported as RequireScopes
-// reports them ([ErrNotSenderConstrained] with the principal).
+// the generic invalid_token one. No principal gets 401 and refusals are
+// reported ([ErrNotSenderConstrained]), as with [RequireScopes].
 //
 // Use it on routes where a copied token must be worthless: payments,
 // account changes, anything a mobile app calls with tokens that could leak

@@ -11,145 +11,83 @@ import (
 	"github.com/audexum/auth/internal/reason"
 )
 
-// Sentinel errors. The [Authenticator] reports them, wrapped with %w, to
-// [Config.OnFailure]; match them with [errors.Is]. None of them is ever
-// written to a response: the caller sees only the generic answers listed in
-// the package documentation.
-//
-// They are also the meanings every package of this module shares, with
-// one mechanism (see Errors in the package documentation). A package's
-// sentinel that shares a meaning matches it: jwt.ErrExpired ("jwt: token
-// expired") matches ErrExpired, and every package's ErrInvalidConfig
-// matches this one. A verifier returns its package's sentinel as it is,
-// with no allocation, and detail is added with fmt.Errorf("%w: detail",
-// err), so every message reads "package: reason[: detail]". A package's
-// sentinel that shares no meaning (apikey.ErrDuplicateID) is a plain
-// errors.New.
-//
-// Each sentinel below declares the answer a request refused for it gets;
-// the answer to an error is that of the first of these sentinels
-// [errors.Is] meets in it. A [Verifier]'s error may mean [ErrUnavailable]
-// (503) or anything answered invalid_token: [ErrInvalidCredential],
-// [ErrUnknownCredential], [ErrExpired], [ErrRevoked] or a package's
-// sentinel that shares one of them. A [ProofChecker]'s error may mean
-// [ErrInvalidProof], [ErrUseNonce], [ErrProofKeyMismatch] or
-// [ErrUnavailable]. The Authenticator wraps any other error of theirs
-// with ErrInvalidCredential or ErrInvalidProof (ErrUnavailable if it
-// matches that by an Is method of its own), so a verifier can never
-// answer as the request parser does, let alone have a request let
-// through as anonymous.
+// Sentinel errors, the meanings every package of this module shares (see
+// Errors in the package documentation). The [Authenticator] reports them,
+// wrapped with %w, to [Config.OnFailure]; none is ever written to a
+// response. Each declares the answer a request refused for it gets.
 var (
-	// ErrNoCredential: the request carried no credential the Authenticator
-	// accepts (no Authorization header, or a scheme other than Bearer and,
-	// with [Config.DPoP], DPoP).
+	// ErrNoCredential: no Authorization header, or a scheme other than
+	// Bearer and, with [Config.DPoP], DPoP.
 	ErrNoCredential = newSentinel("auth: no credential", failNoCredential)
-	// ErrUnsupportedScheme: the Authorization header uses a scheme other
-	// than Bearer. Answered like ErrNoCredential (RFC 6750 §3.1).
-	ErrUnsupportedScheme = newSentinel("auth: unsupported authorization scheme", failNoCredential)
-	// ErrMultipleAuthorization: the request carried more than one
-	// Authorization header. Answered 400 invalid_request.
+	// ErrUnsupportedScheme is answered like ErrNoCredential (RFC 6750 §3.1).
+	ErrUnsupportedScheme     = newSentinel("auth: unsupported authorization scheme", failNoCredential)
 	ErrMultipleAuthorization = newSentinel("auth: more than one Authorization header", failInvalidRequest)
-	// ErrCredentialInURL: the request carried an access_token query
-	// parameter. The credential is exposed in logs and history and is never
-	// used. Alone it is answered like ErrNoCredential; with a header
-	// credential, 400 invalid_request (RFC 6750 §2: one method only), and
-	// the reason matches ErrMultipleAuthorization too.
+	// ErrCredentialInURL: an access_token query parameter, never used.
+	// Alone it is answered like ErrNoCredential; with a header credential,
+	// 400 invalid_request (RFC 6750 §2: one method only), and the reason
+	// matches ErrMultipleAuthorization too.
 	ErrCredentialInURL = newSentinel("auth: credential exposed in URL query", failNoCredential)
-	// ErrMalformedCredential: the Bearer credential is empty or not an RFC
-	// 6750 b64token.
+	// ErrMalformedCredential: empty, or not an RFC 6750 b64token.
 	ErrMalformedCredential = newSentinel("auth: malformed bearer credential", failInvalidToken)
-	// ErrCredentialTooLong: the credential exceeds Config.MaxCredentialLength.
-	ErrCredentialTooLong = newSentinel("auth: credential too long", failInvalidToken)
-	// ErrUnknownShape: no configured Verifier claims a credential of this
-	// shape; no verifier was called.
-	ErrUnknownShape = newSentinel("auth: credential of unknown shape", failInvalidToken)
-	// ErrInvalidCredential: the credential failed verification.
+	ErrCredentialTooLong   = newSentinel("auth: credential too long", failInvalidToken)
+	// ErrUnknownShape: no Verifier claims the credential; none was called.
+	ErrUnknownShape      = newSentinel("auth: credential of unknown shape", failInvalidToken)
 	ErrInvalidCredential = newSentinel("auth: invalid credential", failInvalidToken)
-	// ErrUnknownCredential: the credential is well formed but not known.
 	ErrUnknownCredential = newSentinel("auth: unknown credential", failInvalidToken)
-	// ErrExpired: the credential has expired.
-	ErrExpired = newSentinel("auth: credential expired", failInvalidToken)
-	// ErrRevoked: the credential has been revoked.
-	ErrRevoked = newSentinel("auth: credential revoked", failInvalidToken)
-	// ErrUnavailable: the verifier could not reach what it needs (a key
-	// store, a JWKS endpoint). Answered 503 with Retry-After: the request is
+	ErrExpired           = newSentinel("auth: credential expired", failInvalidToken)
+	ErrRevoked           = newSentinel("auth: credential revoked", failInvalidToken)
+	// ErrUnavailable: a verifier could not reach its store or keys; 503,
 	// neither allowed nor declared invalid.
-	ErrUnavailable = newSentinel("auth: verification temporarily unavailable", failUnavailable)
-	// ErrInsufficientScope: the principal lacks a scope the route requires.
+	ErrUnavailable       = newSentinel("auth: verification temporarily unavailable", failUnavailable)
 	ErrInsufficientScope = newSentinel("auth: insufficient scope", failInsufficientScope)
-	// ErrNoPrincipal: a scope check ran on a request that no Authenticator
-	// authenticated. It fails closed with 401.
+	// ErrNoPrincipal: a route check on a request with no principal; 401.
 	ErrNoPrincipal = newSentinel("auth: no authenticated principal", failNoCredential)
-	// ErrNoAccount: the principal acts for no account (see
-	// [RequireAccount]): an API key or a client that no account owns.
-	// Answered 403 insufficient_scope.
-	ErrNoAccount = newSentinel("auth: principal acts for no account", failInsufficientScope)
-	// ErrHTTPSRequired: the request arrived over plain HTTP.
+	// ErrNoAccount: see [RequireAccount]; 403 insufficient_scope.
+	ErrNoAccount     = newSentinel("auth: principal acts for no account", failInsufficientScope)
 	ErrHTTPSRequired = newSentinel("auth: HTTPS required", failHTTPSRequired)
-	// ErrThrottled: the client address or the credential has had too many
-	// failed attempts in the current window. Answered 429 with Retry-After
-	// before any verifier runs. The error is a [*ThrottledError].
-	ErrThrottled = newSentinel("auth: too many failed attempts", failThrottled)
-	// ErrRateLimited: the principal exceeded its request rate limit.
-	// Answered 429 with Retry-After and RateLimit headers.
+	// ErrThrottled and ErrRateLimited come in a [*ThrottledError]; 429
+	// with Retry-After (and RateLimit headers for ErrRateLimited).
+	ErrThrottled   = newSentinel("auth: too many failed attempts", failThrottled)
 	ErrRateLimited = newSentinel("auth: rate limit exceeded", failThrottled)
 
 	// The next four are not reasons to refuse a request. Should one come
 	// in a verifier's error all the same, it is answered invalid_token,
 	// as any failure with no meaning of its own.
 
-	// ErrInvalidScope: a scope string or token does not follow RFC 6749 §3.3
-	// or exceeds the limits.
+	// ErrInvalidScope: not RFC 6749 §3.3 scope syntax, or over the limits.
 	ErrInvalidScope = newSentinel("auth: invalid scope", failInvalidToken)
-	// ErrUnknownScope: a well-formed scope is not in the [ScopeCatalog]
-	// in force. [ScopeCatalog.Check] wraps it with the scope's name and
-	// the known ones; packages that issue credentials wrap it so callers
-	// can tell this refusal from the others.
+	// ErrUnknownScope: a scope not in the [ScopeCatalog]; packages that
+	// issue credentials wrap it (see [ScopeCatalog.Check]).
 	ErrUnknownScope = newSentinel("auth: unknown scope", failInvalidToken)
-	// ErrNoClaims: the principal carries no JWT claims.
-	ErrNoClaims = newSentinel("auth: principal has no claims", failInvalidToken)
-	// ErrInvalidConfig: a constructor was given an unusable
-	// configuration. [New], [NewThrottle], [NewAttemptCounter],
-	// [NewScopeCatalog] and the constructors of every package of this
-	// module return an error matching it. [RequireHTTPS], whose signature
-	// has no error, panics instead, with an error wrapping this one: an
-	// unusable configuration there is a programming error in a literal,
-	// caught when the handler chain is built.
+	ErrNoClaims     = newSentinel("auth: principal has no claims", failInvalidToken)
+	// ErrInvalidConfig is matched by the error of every constructor of
+	// this module given an unusable configuration, and by the panic of
+	// [RequireHTTPS], caught when the handler chain is built.
 	ErrInvalidConfig = newSentinel("auth: invalid config", failInvalidToken)
 
-	// ErrInvalidProof: the request's DPoP proof (RFC 9449 §4.3) is
-	// missing, repeated, too large, malformed, signed wrongly, made for
-	// another request or access token, too old or too new, or replayed.
-	// Answered 401 with error="invalid_dpop_proof". A [ProofChecker]
-	// returns it, or its package's sentinel that matches it, with the
-	// reason.
+	// ErrInvalidProof: the DPoP proof (RFC 9449 §4.3) is missing,
+	// repeated, too large, malformed, signed wrongly, made for another
+	// request or token, out of its time window, or replayed; 401
+	// invalid_dpop_proof.
 	ErrInvalidProof = newSentinel("auth: invalid DPoP proof", failInvalidProof)
-	// ErrUseNonce: the DPoP proof lacks the server's current nonce, or
-	// carries a stale one (RFC 9449 §9). Answered 401 with
-	// error="use_dpop_nonce" and a fresh DPoP-Nonce header, which the
-	// client puts in a new proof. Not counted as a failed attempt.
+	// ErrUseNonce: the proof lacks the server's current nonce (RFC 9449
+	// §9); 401 use_dpop_nonce with a fresh DPoP-Nonce. Not counted as a
+	// failed attempt.
 	ErrUseNonce = newSentinel("auth: DPoP nonce required", failUseNonce)
-	// ErrProofKeyMismatch: the DPoP proof is valid but signed by another
-	// key than the one the access token is bound to (its "cnf" "jkt").
-	// Answered 401 invalid_token, as RFC 9449 §7.1 shows for an invalid
-	// key binding.
+	// ErrProofKeyMismatch: a valid proof by another key than the token's
+	// "cnf" "jkt"; invalid_token, as RFC 9449 §7.1 shows.
 	ErrProofKeyMismatch = newSentinel("auth: DPoP proof key is not the token's key", failInvalidToken)
-	// ErrBoundTokenAsBearer: a DPoP-bound access token came with the
-	// Bearer scheme. RFC 9449 §7.2: such a token "MUST" be refused, or
-	// whoever copied it could use it without the key. Answered 401
-	// invalid_token, with or without [Config.DPoP].
+	// ErrBoundTokenAsBearer: refused as RFC 9449 §7.2 says ("MUST"),
+	// with or without [Config.DPoP]: a copy is useless without the key.
 	ErrBoundTokenAsBearer = newSentinel("auth: DPoP-bound token presented as Bearer", failInvalidToken)
-	// ErrTokenNotBound: the DPoP scheme came with a token that is not
-	// DPoP-bound (no "cnf" "jkt"): a proof cannot make a bearer token
-	// sender-constrained. Answered 401 invalid_token.
+	// ErrTokenNotBound: a token without "cnf" "jkt" under the DPoP
+	// scheme: a proof cannot make a bearer token sender-constrained.
 	ErrTokenNotBound = newSentinel("auth: DPoP scheme with a token that is not DPoP-bound", failInvalidToken)
-	// ErrProofWithBearer: a request with a Bearer credential also carried
-	// a DPoP header. One request, one method: answered 400
+	// ErrProofWithBearer: a DPoP header beside a Bearer credential; 400
 	// invalid_request before any verifier runs.
 	ErrProofWithBearer = newSentinel("auth: DPoP proof sent with a Bearer credential", failInvalidRequest)
-	// ErrNotSenderConstrained: a route behind [RequireDPoP] was reached
-	// with a credential that is not a DPoP-bound token checked with its
-	// proof. Answered 401 with only the DPoP challenge.
+	// ErrNotSenderConstrained: see [RequireDPoP]; 401 with only the DPoP
+	// challenge.
 	ErrNotSenderConstrained = newSentinel("auth: route requires a DPoP-bound access token", failDPoPRequired)
 )
 

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/audexum/auth/internal/forwarded"
 )
 
 // DefaultHSTS is the Strict-Transport-Security value [RequireHTTPS] sends
@@ -48,12 +50,10 @@ type HTTPSConfig struct {
 // Put it first in the chain, before the [Authenticator], so a plain-HTTP
 // request is refused before its credential is looked at.
 //
-// RequireHTTPS panics, with an error wrapping [ErrInvalidConfig], if a
-// trusted proxy prefix is invalid or the HSTS value cannot be sent as a
-// header: where [NewThrottle] returns such an error, RequireHTTPS has no
-// error to return, and both are programming errors in configuration
-// literals, caught when the handler chain is built rather than on a
-// request. The middleware it returns panics if next is nil.
+// RequireHTTPS has no error to return: it panics, with an error wrapping
+// [ErrInvalidConfig], if a trusted proxy prefix is invalid or the HSTS
+// value cannot be sent as a header, a programming error in a literal caught
+// when the handler chain is built. The middleware panics if next is nil.
 func RequireHTTPS(cfg HTTPSConfig) func(http.Handler) http.Handler {
 	proxies, err := trustedPrefixes("HTTPSConfig.TrustedProxies", cfg.TrustedProxies)
 	if err != nil {
@@ -101,5 +101,5 @@ func isHTTPS(r *http.Request, proxies []netip.Prefix) bool {
 	if len(v) != 1 || !strings.EqualFold(strings.TrimSpace(v[0]), "https") {
 		return false
 	}
-	return fromTrustedProxy(r, proxies)
+	return forwarded.Trusted(r, proxies)
 }

@@ -11,11 +11,9 @@ import (
 // Config configures an [Authenticator]. The zero value of every field is
 // the secure choice; only Verifiers must be set.
 type Config struct {
-	// Verifiers check credentials. Each credential goes to the first
-	// verifier whose [ShapeMatcher] claims it; a credential no verifier
-	// claims is refused as invalid_token without calling any. A verifier
-	// that does not implement ShapeMatcher claims everything and must be
-	// last. At least one is required.
+	// Verifiers check credentials: each goes to the first verifier whose
+	// [ShapeMatcher] claims it (none: invalid_token). A verifier without
+	// ShapeMatcher claims everything and must be last. Required.
 	Verifiers []Verifier
 
 	// Realm is the realm named in WWW-Authenticate. If empty,
@@ -23,9 +21,8 @@ type Config struct {
 	// backslashes.
 	Realm string
 
-	// MaxCredentialLength caps the Bearer credential, in bytes, checked
-	// before anything else is done with it. If zero,
-	// [DefaultMaxCredentialLength].
+	// MaxCredentialLength caps the credential, in bytes, checked before
+	// anything else. If zero, [DefaultMaxCredentialLength].
 	MaxCredentialLength int
 
 	// Optional lets a request with no credential through without a
@@ -50,9 +47,8 @@ type Config struct {
 	// before the next handler runs.
 	OnSuccess func(Event)
 
-	// Throttle, if set, limits failed attempts per client address and per
-	// credential ID, and optionally each principal's request rate (see
-	// [NewThrottle]). Throttled requests get 429 before any verifier runs.
+	// Throttle, if set, limits failed attempts and request rates (see
+	// [Throttle]); throttled requests get 429 before any verifier runs.
 	Throttle *Throttle
 
 	// OnFailure, if set, is called for each refused request with the
@@ -62,16 +58,12 @@ type Config struct {
 	// slog hook.
 	OnFailure func(Event)
 
-	// DPoP, if set, accepts sender-constrained access tokens (RFC 9449):
-	// "Authorization: DPoP <token>" with exactly one DPoP header holding
-	// a proof, which this checker verifies against the request and the
-	// token's key binding (package dpop's Checker). Bearer credentials
-	// keep working beside it, and every challenge then names both schemes.
-	//
-	// Whether or not it is set, a DPoP-bound token (one whose verifier
-	// reports a [Principal.KeyThumbprint]) presented as Bearer is
-	// refused: a copied token must be useless without its key. If nil,
-	// the DPoP scheme is not recognised (401, as for any other scheme).
+	// DPoP, if set, accepts sender-constrained access tokens (RFC 9449),
+	// "Authorization: DPoP <token>" with one DPoP header holding a proof
+	// this checker verifies (package dpop's Checker). Bearer credentials
+	// keep working beside it, and every challenge names both schemes. If
+	// nil, the DPoP scheme is answered as any other scheme; a DPoP-bound
+	// token presented as Bearer is refused either way.
 	DPoP ProofChecker
 }
 
@@ -170,19 +162,11 @@ func (a *Authenticator) Ready() bool {
 // is the core of [Authenticator.Handler], for callers that need the
 // decision without the response (a WebSocket upgrade, a gRPC gateway).
 //
-// On failure the principal is nil and the error wraps a sentinel of this
-// package: [ErrNoCredential] or [ErrUnsupportedScheme] when r carries no
-// Bearer credential (also when it carries one only in its URL, reported as
-// [ErrCredentialInURL]), [ErrMultipleAuthorization],
-// [ErrCredentialInURL] or [ErrProofWithBearer] for a malformed request,
-// [ErrUnavailable] when verification could not be done, [ErrInvalidProof]
-// or [ErrUseNonce] for a DPoP proof the [ProofChecker] refused, and
-// otherwise an invalid-credential error. Authenticate does not look at
-// Optional or AllowPreflight, which are about what Handler does with the
-// answer.
-//
-// With the DPoP scheme the token is verified first, by the verifier that
-// claims it, and the proof checked after, against the token's
+// On failure the principal is nil and the error wraps one of this
+// package's sentinels, which says the answer (see Errors in the package
+// documentation). Authenticate ignores Optional and AllowPreflight, which
+// are about what Handler does with the answer. With the DPoP scheme the
+// token is verified first, then the proof against its
 // [Principal.KeyThumbprint]; the principal returned is then a copy with
 // [Principal.SenderConstrained] set.
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {

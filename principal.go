@@ -106,13 +106,11 @@ type principalKey struct{}
 // calls it for every authenticated request; tests and custom middleware may
 // call it too.
 //
-// NewContext replaces the principal only. The route checks behind it
-// ([RequireScopes], [RequireAnyScope], [RequireUser], [RequireAccount],
-// [RequireDPoP]) still answer with the realm of the Authenticator in
-// front and report their refusals, with p, to its [Config.OnFailure],
-// whatever put the principal in the context. With no Authenticator in
-// front there are no hooks to call: they answer with [DefaultRealm] and
-// report to nobody.
+// NewContext replaces the principal only: the route checks behind it
+// ([RequireScopes], [RequireUser], [RequireAccount], [RequireDPoP]) still
+// answer with the realm of the Authenticator in front and report their
+// refusals, with p, to its [Config.OnFailure]. With no Authenticator in
+// front they answer with [DefaultRealm] and report to nobody.
 func NewContext(ctx context.Context, p *Principal) context.Context {
 	return &authContext{Context: ctx, p: p}
 }

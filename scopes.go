@@ -193,14 +193,10 @@ func (s *Scopes) UnmarshalText(b []byte) error {
 //
 // A refusal is answered with that Authenticator's realm and reported to
 // its [Config.OnFailure] ([ErrInsufficientScope] with the principal, or
-// [ErrNoPrincipal]), also when middleware between them replaced the
-// principal with [NewContext]. With no Authenticator in front there are
-// no hooks to call: the answer has [DefaultRealm] and nothing is
-// reported.
+// [ErrNoPrincipal]), as [NewContext] explains.
 //
-// RequireScopes panics if a scope is not a valid scope-token or if none is
-// given: both are programming errors in a literal, caught when the route is
-// built rather than on a request.
+// RequireScopes panics, when the route is built, if a scope is not a valid
+// scope-token or none is given: a programming error in a literal.
 func RequireScopes(scopes ...string) func(http.Handler) http.Handler {
 	return requireScopes("RequireScopes", Scopes.HasAll, scopes)
 }
@@ -256,9 +252,8 @@ func requireScopes(name string, ok func(Scopes, ...string) bool, scopes []string
 // its principal is a user acting through a client (an authorization-code
 // token, see [Principal.IsUser]). An application acting for itself, with
 // an API key or a client-credentials token, gets 403 insufficient_scope:
-// it holds no user's consent, whatever its scopes. A request with no
-// principal gets 401, as with [RequireScopes], and refusals are reported
-// as RequireScopes reports them.
+// it holds no user's consent, whatever its scopes. No principal gets 401
+// and refusals are reported, as with [RequireScopes].
 func RequireUser(next http.Handler) http.Handler {
 	if next == nil {
 		panic("auth: RequireUser: nil handler")

@@ -4,19 +4,15 @@ import "context"
 
 // Verifier checks one credential and returns the principal it stands for.
 //
-// On failure Verify returns a nil principal and an error that matches one
-// of [ErrInvalidCredential], [ErrUnknownCredential], [ErrExpired],
-// [ErrRevoked] or [ErrUnavailable]: best, a sentinel of the verifier's own
-// package built to share that meaning, returned as it is (see Errors in
-// the package documentation). The [Authenticator] wraps any other error
-// with [ErrInvalidCredential]. A Verifier that cannot reach its store or key set
-// must return [ErrUnavailable], never a verdict: the request is then
-// answered 503 and neither allowed nor refused as invalid.
+// On failure Verify returns a nil principal and an error matching
+// [ErrInvalidCredential], [ErrUnknownCredential], [ErrExpired],
+// [ErrRevoked] or, when it cannot reach its store or keys (never a
+// verdict), [ErrUnavailable]: best, its package's own sentinel with that
+// meaning (see Errors in the package documentation).
 //
-// Verify is called concurrently and must be safe for concurrent use. The
-// credential it receives has already been checked for length and RFC 6750
-// syntax, and is a credential whose shape the Verifier claimed (see
-// [ShapeMatcher]).
+// Verify must be safe for concurrent use. The credential has already been
+// checked for length and RFC 6750 syntax, and has a shape the Verifier
+// claimed ([ShapeMatcher]).
 type Verifier interface {
 	Verify(ctx context.Context, credential string) (*Principal, error)
 }

@@ -20,10 +20,9 @@
 // [Manager.Create] returns the key once; only its hash is stored. Clients
 // send it as "Authorization: Bearer <key>".
 //
-// Give the Manager the server's [auth.ScopeCatalog] in
-// [ManagerConfig.ScopeCatalog], the same one the oauth package gets, and
-// it refuses keys with a scope the server does not define ("data:raed",
-// or "Data:Read": scopes are case-sensitive) with [auth.ErrUnknownScope].
+// Give the Manager the server's [auth.ScopeCatalog]
+// ([ManagerConfig.ScopeCatalog]) to refuse keys with a scope the server
+// does not define ("data:raed", or "Data:Read": scopes are case-sensitive).
 //
 // # Key format
 //
@@ -50,41 +49,34 @@
 //
 // # Storage
 //
-// A [Record] holds the key's ID, the SHA-256 of the whole key (or its
-// HMAC-SHA256 with a versioned server pepper, see [Hasher]), its name,
-// description, owner, scopes, timestamps and rotation links. It never holds
-// the key or any part of its secret. Keys are compared by hash in constant
-// time. A slow hash (bcrypt, argon2) is not needed and not used: keys are
+// A [Record] holds the key's ID and a hash of the whole key (SHA-256, or
+// HMAC-SHA256 with a versioned server pepper, see [Hasher]), never any part
+// of its secret. Keys are compared by hash in constant time. A slow hash (bcrypt, argon2) is not needed and not used: keys are
 // random and long, so a stolen hash cannot be reversed by guessing, and a
 // fast hash keeps verification cheap.
 //
 // # Lifecycle
 //
 // Keys expire after 90 days unless created with another TTL or, by
-// explicit choice, with none. [Manager.Rotate] replaces a key with a new one
-// (same name, owner and scopes) and lets the old one work for a grace
-// period (24 h by default, at most 7 days). [Manager.Revoke] stops a key.
+// explicit choice, with none. [Manager.Rotate] replaces a key and lets the
+// old one work for a grace period; [Manager.Revoke] stops a key;
 // [Manager.Expiring] lists keys to send expiry notices for.
 //
 // # Verification and caching
 //
-// The Verifier checks format and checksum, looks the ID up (cache, then
-// store), compares hashes, then checks revocation and expiry. Every refusal
-// is the same 401 to the client; the reason goes to the Authenticator's
-// OnFailure hook. A correct checksum and a known ID with a wrong secret is
-// reported as [ErrSecretMismatch]: it is not a typo but someone forging
-// keys for an ID they know. A store error is answered 503, never 401 and
-// never allowed.
+// [Verifier.Verify] lists its checks. Every refusal is the same 401 to the
+// client; the reason goes to the Authenticator's OnFailure hook. A correct
+// checksum and a known ID with a wrong secret is reported as
+// [ErrSecretMismatch]: not a typo but someone forging keys for an ID they
+// know. A store error is answered 503, never 401 and never allowed.
 //
-// Looked-up keys are cached for 30 s and unknown IDs for 5 s. While a
-// key's record is cached, the key that last matched its hash is also kept
-// in memory (masked), so a repeated key is confirmed with a constant-time
-// comparison instead of a hash: the process already sees every key sent to
-// it, and nothing about a key is ever written anywhere but as a hash. Revocation
-// and rotation through a [Manager] the Verifier was built on take effect on
-// the very next request. Changes made by another process become visible
-// within the cache TTL, or at once through [Verifier.Invalidate]. Last-use
-// times are recorded at minute precision, in memory, and written to the
-// store in the background and on [Verifier.Close], so the store is not on
-// the request path.
+// Looked-up keys and unknown IDs are cached briefly ([Config.CacheTTL]).
+// While a key's record is cached, the key that last matched its hash is
+// kept in memory (masked), so a repeated key is confirmed with a
+// constant-time comparison instead of a hash: the process already sees
+// every key sent to it, and nothing about a key is ever written anywhere
+// but as a hash. Changes through the [Manager] the Verifier was built on
+// take effect on the very next request. Last-use times are recorded in
+// memory and written to the store in the background
+// ([Config.LastUsedInterval]), so the store is not on the request path.
 package apikey

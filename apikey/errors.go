@@ -7,17 +7,10 @@ import (
 	"github.com/audexum/auth/internal/reason"
 )
 
-// Sentinel errors. Match them with [errors.Is].
-//
-// The reasons a key is refused share a meaning with a sentinel of the
-// root package (see Errors in its documentation): [ErrMalformed],
-// [ErrWrongPrefix], [ErrWrongEnvironment], [ErrChecksum] and
-// [ErrSecretMismatch] match [auth.ErrInvalidCredential], [ErrNotFound]
-// matches [auth.ErrUnknownCredential], [ErrUnknownPepper] matches
-// [auth.ErrUnavailable], and [ErrInvalidConfig] matches
-// [auth.ErrInvalidConfig]. [Parse] and [Verifier] return them as they
-// are, so the [auth.Authenticator] picks the answer by the shared meaning
-// and a hook can match the precise reason. The others share no meaning.
+// Sentinel errors; match them with [errors.Is]. The reasons a key is
+// refused match the root package's sentinel named in their declaration
+// (see Errors in package auth), which decides the answer; [Parse] and
+// [Verifier] return them as they are. The others share no meaning.
 var (
 	// ErrMalformed: the key has the wrong length, a wrong separator, or a
 	// character outside the base62 alphabet.
@@ -40,9 +33,7 @@ var (
 	// request is answered as unavailable, never allowed.
 	ErrUnknownPepper = reason.New(auth.ErrUnavailable, "apikey: key hashed with an unknown pepper version")
 
-	// ErrNotFound: no key has this ID.
-	ErrNotFound = reason.New(auth.ErrUnknownCredential, "apikey: key not found")
-	// ErrDuplicateID: a key with this ID already exists.
+	ErrNotFound    = reason.New(auth.ErrUnknownCredential, "apikey: key not found")
 	ErrDuplicateID = errors.New("apikey: duplicate key ID")
 	// ErrAlreadyRevoked: the key was revoked before; the first revocation
 	// (time and reason) is kept.
@@ -50,16 +41,13 @@ var (
 	// ErrNotActive: a rotation found the key revoked, expired or already
 	// rotated. [Manager.Rotate] wraps it with the precise reason
 	// ([auth.ErrRevoked], [auth.ErrExpired] or [ErrAlreadyRotated]).
-	ErrNotActive = errors.New("apikey: key is not active")
-	// ErrAlreadyRotated: the key has already been replaced by a rotation.
+	ErrNotActive      = errors.New("apikey: key is not active")
 	ErrAlreadyRotated = errors.New("apikey: key already rotated")
 
-	// ErrInvalidConfig: a constructor was given an unusable config.
 	ErrInvalidConfig = reason.New(auth.ErrInvalidConfig, "apikey: invalid config")
 	// ErrInvalidParams: [Manager.Create] was given unusable parameters.
 	ErrInvalidParams = errors.New("apikey: invalid key parameters")
-	// ErrClosed: the verifier was closed.
-	ErrClosed = errors.New("apikey: verifier closed")
+	ErrClosed        = errors.New("apikey: verifier closed")
 )
 
 // The verifier's reasons that the package exports no sentinel for: the

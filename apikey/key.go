@@ -48,20 +48,12 @@ type Parsed struct {
 	ID     string
 }
 
-// Parse checks that key has the format
-//
-//	<prefix>_<env>_<id>_<secret><checksum>
-//
-// with a prefix of 2 to 8 lower-case letters or digits, env "live" or
-// "test", a 12-character id, a 32-character secret and a 6-character
-// checksum, the last three in base62, and that the checksum matches. It
-// says nothing about whether the key exists: that is [Verifier.Verify]'s
-// job.
-//
-// Parse does no I/O and never allocates. Its errors are exactly
-// [ErrMalformed], [ErrWrongEnvironment] or [ErrChecksum] (comparable with
-// ==, and each matching [auth.ErrInvalidCredential]); they never echo the
-// key.
+// Parse checks that key has the format of the package documentation (Key
+// format), any valid prefix, and that the checksum matches. It says nothing
+// about whether the key exists: that is [Verifier.Verify]'s job. It does no
+// I/O and never allocates. Its errors are exactly [ErrMalformed],
+// [ErrWrongEnvironment] or [ErrChecksum] (comparable with ==); they never
+// echo the key.
 func Parse(key string) (Parsed, error) {
 	return parse(key, "")
 }

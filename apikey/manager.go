@@ -56,14 +56,11 @@ type ManagerConfig struct {
 	// longer all in it, so no new key carries a scope the server does not
 	// define. Give the same catalog to the oauth package.
 	//
-	// If nil, keys may have any well-formed scopes, as before catalogs
-	// existed. That is not a weaker default than it looks: the catalog
-	// says which scopes exist, not who may have them, so it never grants
-	// anything; a key has only the scopes its creator gives it, and
-	// [auth.RequireScopes] fails closed. What a nil catalog loses is the
-	// refusal of typos and of scopes that have no meaning yet. An
-	// application that lets untrusted users choose scopes must decide
-	// which they may have before calling Create, catalog or not.
+	// If nil, keys may have any well-formed scopes. That is not weaker
+	// than it looks: a catalog says which scopes exist, not who may have
+	// them, so it grants nothing; a nil one only loses the refusal of
+	// typos and of scopes with no meaning yet. Where untrusted users choose
+	// scopes, decide which they may have before calling Create either way.
 	ScopeCatalog *auth.ScopeCatalog
 
 	// Now returns the current time. If nil, [time.Now].
@@ -72,9 +69,6 @@ type ManagerConfig struct {
 
 // Manager creates, lists, rotates and revokes keys. Create one with
 // [NewManager]; it is safe for concurrent use.
-//
-// A [Verifier] built with [Config.Manager] sees revocations and
-// rotations made through the Manager on the very next request.
 type Manager struct {
 	store  Store
 	hasher *Hasher
@@ -184,10 +178,9 @@ type CreateParams struct {
 	// Description is optional, at most [MaxDescriptionLength] bytes.
 	Description string
 	// Owner is who the key acts for: the principal's Subject. For a key
-	// that belongs to an account (listed in that account's developer
-	// portal, acting for it at routes behind auth.RequireAccount), the
-	// account's ID, never a name that could be renamed; otherwise any
-	// label (the reference CLI uses the key's name). Required; at most
+	// that belongs to an account (in its developer portal, acting for it
+	// behind auth.RequireAccount), the account's ID, never a name that
+	// could be renamed; otherwise any label. Required; at most
 	// [MaxOwnerLength] bytes.
 	Owner string
 	// Scopes are the permissions the key grants. Grant the fewest that
@@ -356,11 +349,10 @@ func (m *Manager) Revoke(ctx context.Context, id, reason string) error {
 // one succeeds. It refuses a key that is revoked, expired or already
 // rotated with an error wrapping [ErrNotActive] and [auth.ErrRevoked],
 // [auth.ErrExpired] or [ErrAlreadyRotated]; an unknown ID gives
-// [ErrNotFound]. A key with a scope that is no longer in the
-// [ManagerConfig.ScopeCatalog] is not rotated either (an error wrapping
-// [ErrInvalidParams] and [auth.ErrUnknownScope]): the new key would be a
-// new credential with that scope. Revoke it and create one with the scopes
-// the catalog has.
+// [ErrNotFound]. A key with a scope no longer in the
+// [ManagerConfig.ScopeCatalog] is not rotated (an error wrapping
+// [ErrInvalidParams] and [auth.ErrUnknownScope]): revoke it and create one
+// with the scopes the catalog has.
 func (m *Manager) Rotate(ctx context.Context, id string) (key string, rec Record, err error) {
 	return m.RotateWithGrace(ctx, id, m.grace)
 }

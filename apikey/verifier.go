@@ -169,10 +169,6 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 // well-formed key of this verifier's prefix names, without looking it up
 // or checking its secret, so failures can be reported (and, where a
 // [auth.Throttle] is told to, counted) per key. It does not allocate.
-//
-// Key IDs are public. A Throttle with PerCredential set refuses the real
-// key too once its ID has had too many failures, so anyone who knows an ID
-// can lock its owner out for a window; that is why it is off by default.
 func (v *Verifier) CredentialID(credential string) (string, bool) {
 	k, err := parse(credential, v.prefix)
 	if err != nil {
@@ -198,13 +194,9 @@ func (v *Verifier) MatchShape(credential string) bool {
 // expired key (a rotated-out key expires at the end of its grace period).
 // It returns the key's principal, shared between requests and read-only.
 //
-// Errors are a sentinel of this package that shares a root meaning, as it
-// is: [ErrMalformed], [ErrWrongPrefix], [ErrWrongEnvironment],
-// [ErrChecksum] or [ErrSecretMismatch] ([auth.ErrInvalidCredential]);
-// [ErrNotFound] ([auth.ErrUnknownCredential]); errors matching
-// [auth.ErrRevoked] or [auth.ErrExpired]; and [ErrUnknownPepper]
-// ([auth.ErrUnavailable]). A store failure matches [auth.ErrUnavailable]
-// and wraps the store's error.
+// Errors are this package's sentinels as they are, errors matching
+// [auth.ErrRevoked] or [auth.ErrExpired], or, for a store failure, an
+// error matching [auth.ErrUnavailable] that wraps the store's.
 func (v *Verifier) Verify(ctx context.Context, credential string) (*auth.Principal, error) {
 	k, err := parse(credential, v.prefix)
 	if err != nil {

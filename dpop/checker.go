@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/audexum/auth"
+	"github.com/audexum/auth/internal/forwarded"
 	"github.com/audexum/auth/internal/jws"
 )
 
@@ -67,11 +68,14 @@ type Config struct {
 	Window time.Duration
 
 	// TrustedProxies lists the networks of reverse proxies in front of
-	// the server. A request from one of them is checked against the
-	// scheme and host its X-Forwarded-Proto and X-Forwarded-Host name,
-	// the URI the client used, by the rules of [auth.RequestOrigin]; from
-	// any other peer, against the request's own. Use the networks given
-	// to [auth.RequireHTTPS] and the Throttle.
+	// the server (as for [auth.ClientNetwork]; use the networks given to
+	// [auth.RequireHTTPS] and the Throttle). A proof from behind one of
+	// them names the scheme and host of its X-Forwarded-Proto and
+	// X-Forwarded-Host, each believed only as exactly one header with
+	// one value (https or http; a host with an optional port): a list,
+	// or any other value, refuses the proof. From any other peer both
+	// headers are ignored and the request's own scheme (TLS or not) and
+	// Host count.
 	TrustedProxies []netip.Prefix
 
 	// Replay remembers accepted proofs, so each is accepted once. If nil,
@@ -243,7 +247,7 @@ func (c *Checker) CheckProof(r *http.Request, proof, accessToken, jkt string) er
 		// the token's binding there is nothing to check the key against.
 		return ErrKeyMismatch
 	}
-	scheme, host, ok := auth.RequestOrigin(r, c.proxies)
+	scheme, host, ok := forwarded.Origin(r, c.proxies)
 	if !ok {
 		return ErrURI
 	}

@@ -7,18 +7,10 @@ import (
 	"github.com/audexum/auth/internal/reason"
 )
 
-// Sentinel errors. Match them with [errors.Is]. None of them ever reaches
-// a response.
-//
-// Every error a [Checker] returns for a proof is, or wraps, exactly one of
-// them, and each shares a meaning with a sentinel of the root package
-// (see Errors in its documentation): [ErrNonce] matches
-// [auth.ErrUseNonce], [ErrKeyMismatch] [auth.ErrProofKeyMismatch],
-// [ErrReplayCheck] and [ErrReplayCacheFull] [auth.ErrUnavailable], and
-// the other reasons a proof is refused [auth.ErrInvalidProof]. So the
-// [auth.Authenticator] picks the answer by the shared meaning and an
-// observer hook can tell the reasons apart. [ErrInvalidConfig] matches
-// [auth.ErrInvalidConfig].
+// Sentinel errors; match them with [errors.Is]. Every error a [Checker]
+// returns for a proof is, or wraps, exactly one of them, and each matches
+// the root package's sentinel named in its declaration (see Errors in
+// package auth), which decides the answer. None ever reaches a response.
 var (
 	// ErrNoProof: the request carries no DPoP header (token requests
 	// only: the Authenticator asks for a proof only when the DPoP scheme
@@ -43,14 +35,12 @@ var (
 	// can verify with (a wrong type or curve, an RSA key under 2048
 	// bits, a point not on the curve), or it holds private key material
 	// (RFC 9449 §4.3, check 7).
-	ErrKey = reason.New(auth.ErrInvalidProof, "dpop: unusable or private jwk")
-	// ErrSignature: the signature does not verify with the header's jwk.
+	ErrKey       = reason.New(auth.ErrInvalidProof, "dpop: unusable or private jwk")
 	ErrSignature = reason.New(auth.ErrInvalidProof, "dpop: bad signature")
 	// ErrMissingClaim: "jti", "htm", "htu" or "iat" is absent, or "ath"
 	// where an access token is presented.
 	ErrMissingClaim = reason.New(auth.ErrInvalidProof, "dpop: required claim missing")
-	// ErrMethod: "htm" is not the request's method.
-	ErrMethod = reason.New(auth.ErrInvalidProof, "dpop: htm is not the request method")
+	ErrMethod       = reason.New(auth.ErrInvalidProof, "dpop: htm is not the request method")
 	// ErrURI: "htu" is not the request's URI (scheme, host and path,
 	// compared after RFC 3986 normalization), has a query or fragment,
 	// or is not an absolute http(s) URI.
@@ -64,27 +54,21 @@ var (
 	// ErrReplay: a proof with this "jti" and key was accepted before,
 	// within the window (RFC 9449 §11.1).
 	ErrReplay = reason.New(auth.ErrInvalidProof, "dpop: proof replayed")
-	// ErrNonce: the server requires a nonce ([Config.RequireNonce]) and
-	// the proof has none, or a stale or foreign one. It matches
-	// [auth.ErrUseNonce]: the client retries with the nonce of the
-	// DPoP-Nonce header.
+	// ErrNonce: with [Config.RequireNonce], no nonce or a stale or
+	// foreign one; the client retries with the DPoP-Nonce header's.
 	ErrNonce = reason.New(auth.ErrUseNonce, "dpop: nonce missing or stale")
-	// ErrKeyMismatch: the proof is valid but its key is not the one the
-	// access token is bound to (its "cnf" "jkt"), or not the one an
-	// authorization code or refresh token is bound to. It matches
-	// [auth.ErrProofKeyMismatch].
+	// ErrKeyMismatch: a valid proof by another key than the one the
+	// access token ("cnf" "jkt"), code or refresh token is bound to.
 	ErrKeyMismatch = reason.New(auth.ErrProofKeyMismatch, "dpop: proof key is not the bound key")
-	// ErrReplayCheck: the [ReplayStore] failed, or is full. It matches
-	// [auth.ErrUnavailable]: a proof whose freshness cannot be checked is
+	// ErrReplayCheck: the [ReplayStore] failed or is full; the proof is
 	// neither accepted nor called invalid (503).
 	ErrReplayCheck = reason.New(auth.ErrUnavailable, "dpop: replay check failed")
-	// ErrReplayCacheFull: a [MemoryReplayCache] holds as many unexpired
-	// proofs as it may. Returned by ClaimProof; the Checker then answers
-	// [ErrReplayCheck]. It matches [auth.ErrUnavailable].
+	// ErrReplayCacheFull: returned by a full [MemoryReplayCache]; the
+	// Checker then answers [ErrReplayCheck].
 	ErrReplayCacheFull = reason.New(auth.ErrUnavailable, "dpop: replay cache full")
 
 	// ErrInvalidConfig: [NewChecker] or [NewSigner] was given an unusable
-	// configuration. It matches [auth.ErrInvalidConfig].
+	// configuration.
 	ErrInvalidConfig = reason.New(auth.ErrInvalidConfig, "dpop: invalid config")
 )
 

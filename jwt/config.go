@@ -116,27 +116,22 @@ type Config struct {
 	// and "jku", "x5u" and "jwk" headers are ignored as with every source.
 	//
 	// The storage is read in the background into a copy that requests
-	// use: at once, then every minute (every RefreshInterval if shorter),
-	// and when a token names a "kid" no source has, at most once per
-	// RefreshRateLimit (shared with JWKSURLs). For that unknown "kid" the
+	// use (a request never calls it, nor waits on keyfunc's rate
+	// limiter): at once, then every minute (every RefreshInterval if
+	// shorter), and when a token names a "kid" no source has, at most
+	// once per RefreshRateLimit (shared with JWKSURLs). For that "kid" the
 	// storage is first asked for it, so keyfunc's default storage fetches
 	// its URLs, under keyfunc's own rate limit, within FetchTimeout and
-	// not on the request's context; the request waits for it at most
-	// RefreshWait and is then refused (401) if the key is still unknown.
-	// A request never calls the storage itself: a cached token costs
-	// what it costs with any source, and no request waits on keyfunc's
-	// rate limiter. Fetching stays keyfunc's job (its interval, HTTP
-	// client and rate limit; it reads responses without the MaxJWKSSize
-	// cap, so prefer JWKSURLs where no keyfunc runs already), and Close
-	// does not stop it.
+	// not on the request's context; the request waits at most RefreshWait.
+	// Fetching stays keyfunc's job (its interval, HTTP client and rate
+	// limit, without the MaxJWKSSize cap: prefer JWKSURLs where no
+	// keyfunc runs already), and Close does not stop it.
 	//
 	// A read that finds no usable key fails (OnRefreshError gets url
-	// "keyfunc") and the previous keys stay, as for a JWKS fetch. Until a
-	// read has found keys the Verifier is not Ready, and a token whose
-	// key is in no source is unavailable (503), not invalid: a storage
-	// whose first fetch failed is not taken for one without the key. Keys
-	// the storage no longer holds stop verifying at the next read, cached
-	// tokens included.
+	// "keyfunc") and the previous keys stay. Until a read has found keys
+	// the Verifier is not Ready, and a token whose key is in no source is
+	// unavailable (503), not invalid. Keys the storage no longer holds
+	// stop verifying at the next read, cached tokens included.
 	Keyfunc keyfunc.Keyfunc
 
 	// HTTPClient fetches JWKSURLs. If nil, a client with a FetchTimeout

@@ -8,19 +8,10 @@ import (
 	"github.com/audexum/auth/internal/reason"
 )
 
-// Sentinel errors. Match them with [errors.Is]. None of them ever reaches
-// a response.
-//
-// Every error [Verifier.Verify] returns is, or wraps, one of them, and
-// each of those shares a meaning with a sentinel of the root package
-// (see Errors in its documentation): [ErrExpired] matches
-// [auth.ErrExpired], [ErrRevoked] [auth.ErrRevoked], [ErrNoKeys] and
-// [ErrRevocationCheck] [auth.ErrUnavailable], and the other reasons a
-// token is refused [auth.ErrInvalidCredential]. So the
-// [auth.Authenticator] picks the answer by the shared meaning and an
-// observer hook can tell the reasons apart. [ErrFetch] and [ErrKeyStore]
-// match [auth.ErrUnavailable] too, and [ErrInvalidConfig]
-// [auth.ErrInvalidConfig]; [ErrInvalidClaims] shares no meaning.
+// Sentinel errors; match them with [errors.Is]. Every error
+// [Verifier.Verify] returns is, or wraps, one of them, and each matches the
+// root package's sentinel named in its declaration (see Errors in package
+// auth), which decides the answer. None ever reaches a response.
 var (
 	// ErrMalformed: the token is not a compact JWS of the expected shape
 	// (wrong number of dots, too long, invalid base64url or JSON, a header
@@ -34,13 +25,11 @@ var (
 	// ErrIssuer: the token's "iss" is not the configured issuer.
 	ErrIssuer = reason.New(auth.ErrInvalidCredential, "jwt: wrong issuer")
 	// ErrUnknownKey: no key the verifier trusts matches the token's "kid".
-	ErrUnknownKey = reason.New(auth.ErrInvalidCredential, "jwt: unknown signing key")
-	// ErrBadSignature: the signature does not verify.
+	ErrUnknownKey   = reason.New(auth.ErrInvalidCredential, "jwt: unknown signing key")
 	ErrBadSignature = reason.New(auth.ErrInvalidCredential, "jwt: bad signature")
 	// ErrAudience: the token's "aud" names none of the configured audiences.
 	ErrAudience = reason.New(auth.ErrInvalidCredential, "jwt: wrong audience")
-	// ErrExpired: the token's "exp" has passed.
-	ErrExpired = reason.New(auth.ErrExpired, "jwt: token expired")
+	ErrExpired  = reason.New(auth.ErrExpired, "jwt: token expired")
 	// ErrNotYetValid: the token's "nbf" or "iat" is in the future.
 	ErrNotYetValid = reason.New(auth.ErrInvalidCredential, "jwt: token not yet valid")
 	// ErrLifetimeTooLong: the token's lifetime, "exp" minus "iat",
@@ -50,28 +39,23 @@ var (
 	// that had been retired ([StoredKey.RetiredAt]) more than the leeway
 	// before the token's "iat", or the token has no "iat" to show it was
 	// issued before.
-	ErrRetiredKey = reason.New(auth.ErrInvalidCredential, "jwt: token issued after its key was retired")
-	// ErrMissingClaim: a required claim is absent.
+	ErrRetiredKey   = reason.New(auth.ErrInvalidCredential, "jwt: token issued after its key was retired")
 	ErrMissingClaim = reason.New(auth.ErrInvalidCredential, "jwt: required claim missing")
 	// ErrInvalidClaim: a claim has the wrong type or value (a date as a
 	// string, a duplicated claim, a malformed scope).
 	ErrInvalidClaim = reason.New(auth.ErrInvalidCredential, "jwt: invalid claim")
 	// ErrRevoked: [Config.Revoked] reported the token revoked.
 	ErrRevoked = reason.New(auth.ErrRevoked, "jwt: token revoked")
-	// ErrNoKeys: no verification key has ever been loaded from a key
-	// source the token could belong to, so the token can be neither
-	// accepted nor refused. It matches [auth.ErrUnavailable].
+	// ErrNoKeys: no key was ever loaded from a source the token could
+	// belong to, so it can be neither accepted nor refused.
 	ErrNoKeys = reason.New(auth.ErrUnavailable, "jwt: no verification keys available")
-	// ErrRevocationCheck: [Config.Revoked] failed. It matches
-	// [auth.ErrUnavailable]: a failed check never allows a request.
+	// ErrRevocationCheck: [Config.Revoked] failed; never an allow.
 	ErrRevocationCheck = reason.New(auth.ErrUnavailable, "jwt: revocation check failed")
 	// ErrFetch: a JWKS endpoint could not be fetched or its response was
 	// unusable. Returned by [Verifier.Refresh]; requests see [ErrNoKeys]
 	// or keep using the previous keys.
 	ErrFetch = reason.New(auth.ErrUnavailable, "jwt: fetching JWKS failed")
 
-	// ErrInvalidConfig: a constructor was given an unusable configuration.
-	// It matches [auth.ErrInvalidConfig].
 	ErrInvalidConfig = reason.New(auth.ErrInvalidConfig, "jwt: invalid config")
 	// ErrInvalidClaims: [Signer.Sign] was given claims it cannot mint
 	// (no subject, client or audience, a lifetime out of range, an extra

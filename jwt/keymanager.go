@@ -60,15 +60,14 @@ type KeyManagerConfig struct {
 
 // KeyStore persists the private keys of a [KeyManager], so they survive a
 // restart and several instances share them. Implementations must be safe
-// for concurrent use. Save replaces the whole set (it is a handful of
-// keys); Load returns what the last Save stored, or nothing.
+// for concurrent use. SaveKeys replaces the whole set (a handful of keys);
+// LoadKeys returns what the last SaveKeys stored, or nothing. The keys are
+// secrets: keep them encrypted at rest.
 //
-// A store shared by several instances may refuse a Save computed from a
-// stale copy (another instance rotated meanwhile): [KeyManager.Rotate] then
-// fails without changing anything, and the caller reloads
-// ([KeyManager.Reload]) and decides again.
-//
-// The keys are secrets: a store should keep them encrypted at rest.
+// A shared store may refuse a SaveKeys computed from a stale copy (another
+// instance rotated meanwhile): [KeyManager.Rotate] then fails without
+// changing anything, and the caller reloads ([KeyManager.Reload]) and
+// decides again.
 type KeyStore interface {
 	LoadKeys(ctx context.Context) ([]StoredKey, error)
 	SaveKeys(ctx context.Context, keys []StoredKey) error
@@ -91,9 +90,7 @@ type StoredKey struct {
 	ActivatedAt time.Time
 	// RetiredAt is when the key stopped signing. Zero while it signs or is
 	// next. A retired key is published until RetiredAt plus the maximum
-	// token lifetime and leeway, then dropped. Meanwhile a [Verifier]
-	// given the set refuses tokens of the key issued ("iat") after
-	// RetiredAt plus its leeway.
+	// token lifetime and leeway, then dropped (see [Config.KeyManager]).
 	RetiredAt time.Time
 }
 

@@ -191,13 +191,7 @@ func (v *Verifier) MatchShape(credential string) bool {
 //     retirement plus leeway;
 //  7. Config.Revoked.
 //
-// Errors are a sentinel of this package, or wrap one, and so match
-// [auth.ErrInvalidCredential], [auth.ErrExpired] ([ErrExpired]),
-// [auth.ErrRevoked] ([ErrRevoked]) or, when no keys could be loaded
-// ([ErrNoKeys]) or the revocation check failed ([ErrRevocationCheck]),
-// [auth.ErrUnavailable].
-//
-// The principal is shared with later requests for the same token when the
+// Errors are, or wrap, a sentinel of this package. The principal is shared with later requests for the same token when the
 // cache is on: treat it as read-only.
 func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, error) {
 	if len(token) > v.maxSize {

@@ -14,12 +14,10 @@ type AccountResolverConfig struct {
 	// token acts for its client's Owner. Required.
 	Clients ClientStore
 
-	// IsAccount reports whether id is the ID of an existing account. It
-	// is asked of every account a principal would act for, so an
-	// API key whose owner is a free-form label (keys made before accounts
-	// existed have their name there) or the owner of a deleted account
-	// acts for nobody. An error means it could not tell. Required; with
-	// github.com/audexum/auth/sqlstore it is Store.Users().IsAccount.
+	// IsAccount reports whether id is an existing account's ID, asked of
+	// every account a principal would act for: a key whose owner is a
+	// free-form label or a deleted account acts for nobody. An error means
+	// it could not tell. Required (with sqlstore, Store.Users().IsAccount).
 	IsAccount func(ctx context.Context, id string) (bool, error)
 }
 
@@ -37,9 +35,8 @@ type AccountResolverConfig struct {
 // In every case the account must exist ([AccountResolverConfig.IsAccount]).
 // Create one with [NewAccountResolver]; it is safe for concurrent use.
 //
-// Each call costs a store read for the account, and one more for the
-// client of a client-credentials token: put [auth.RequireScopes] in front,
-// so only credentials with the route's scope pay for it.
+// Each call costs one or two store reads: put [auth.RequireScopes] in
+// front, so only credentials with the route's scope pay for them.
 type AccountResolver struct {
 	clients   ClientStore
 	isAccount func(ctx context.Context, id string) (bool, error)

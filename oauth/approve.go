@@ -19,12 +19,11 @@ func newGrantID() string {
 
 // Approve answers req after the user identified by subject approved it
 // for the granted scopes, which must be within req.Scopes (the user may
-// grant fewer than requested). It stores a new single-use authorization
-// code (only its hash, valid for Config.CodeTTL and bound to the client,
-// the redirect URI, the user, the scopes, the PKCE challenge and the DPoP
-// key of dpop_jkt, if any) and
-// redirects with 303 to the redirect URI with "code", "state" and "iss",
-// keeping any query the registered URI has (RFC 6749 §4.1.2, RFC 9207).
+// grant fewer). It stores a new single-use code (its hash, valid for
+// Config.CodeTTL, bound to the client, redirect URI, user, scopes, PKCE
+// challenge and dpop_jkt key) and redirects with 303 to the redirect URI
+// with "code", "state" and "iss", keeping any query the registered URI
+// has (RFC 6749 §4.1.2, RFC 9207).
 //
 // Approve always writes a response. On failure it redirects with
 // "server_error" (a nil request, an empty subject, a subject equal to the

@@ -184,7 +184,7 @@ func (s *Server) parseAuthorize(r *http.Request, p params, repeated map[string]b
 	// return the authorization error response with the "error" value set
 	// to "invalid_request"." Required here for every client, S256 only.
 	challenge := p.get("code_challenge")
-	if p.get("code_challenge_method") != MethodS256 || !validChallenge(challenge) {
+	if p.get("code_challenge_method") != methodS256 || !validChallenge(challenge) {
 		return redirect("invalid_request", ErrPKCE)
 	}
 	// RFC 9449 §10: the code is bound to this key, so a code stolen on

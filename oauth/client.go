@@ -62,17 +62,15 @@ type Client struct {
 	// during a rotation's grace period. Empty for public clients.
 	Secrets []ClientSecret
 	// RequireDPoP makes every token request of the client carry a valid
-	// DPoP proof (RFC 9449 §5): its access tokens are then always
-	// DPoP-bound, and, for a public client, its refresh tokens too (see
-	// [Config.DPoP]).
+	// DPoP proof (RFC 9449 §5), so all its tokens are bound (see
+	// [Config.DPoP], without which it gets none).
 	RequireDPoP bool
 	// CreatedAt is when the client was registered.
 	CreatedAt time.Time
-	// Owner is the account the client belongs to, as an account ID (a
-	// user's ID, stable where a username may change): a client-credentials
-	// token of the client acts for that account ([AccountResolver]), and
-	// a developer portal lists the client among the account's own. Empty
-	// for a client the operator manages, which acts for no account.
+	// Owner is the ID of the account the client belongs to: its
+	// client-credentials tokens act for that account ([AccountResolver]),
+	// and a developer portal lists it among the account's. Empty for a
+	// client the operator manages, which acts for no account.
 	Owner string
 }
 

@@ -39,11 +39,8 @@ type ClientManagerConfig struct {
 	// scope and the known ones. Give it the catalog the [Server] and the
 	// apikey package get ([Server.ClientManager] does).
 	//
-	// If nil (and AllowedScopes empty), a client may be registered with
-	// any well-formed scopes. The catalog says which scopes exist, not
-	// who may have them: a registration is the application's decision
-	// either way, and a nil catalog only loses the refusal of typos and
-	// of scopes that mean nothing yet.
+	// If nil (and AllowedScopes empty), any well-formed scopes: a catalog
+	// grants nothing, so a nil one only loses the refusal of typos.
 	ScopeCatalog *auth.ScopeCatalog
 
 	// AllowedScopes, if not empty, are the only scopes a client may be
@@ -103,10 +100,8 @@ type Registration struct {
 	Name string
 	// Type is server, web or mobile. Required.
 	Type ClientType
-	// RedirectURIs are the exact redirection endpoints: absolute https
-	// URIs without fragment or userinfo, or http on a loopback address
-	// for native apps. At least one is required with the
-	// authorization_code grant.
+	// RedirectURIs are the exact redirection endpoints, each as
+	// [ValidateRedirectURI] accepts; at least one with authorization_code.
 	RedirectURIs []string
 	// GrantTypes the client may use. If empty: client_credentials for
 	// server clients, authorization_code and refresh_token for web and
@@ -119,20 +114,16 @@ type Registration struct {
 	// DefaultScopes are granted when a request names no scope; they must
 	// be within Scopes. If empty, Scopes.
 	DefaultScopes auth.Scopes
-	// Owner is the account the client belongs to (see [Client.Owner]):
-	// an account ID of at most [MaxOwnerLength] bytes without white space,
-	// control or format characters. The ClientManager does not check that the
-	// account exists; the caller resolved it (a username to its ID, or the
-	// signed-in user of a portal). Empty for an operator-managed client.
+	// Owner is [Client.Owner]: an account ID of at most [MaxOwnerLength]
+	// bytes without white space, control or format characters, which the
+	// ClientManager does not check exists. Empty for an operator-managed
+	// client.
 	Owner string
 
-	// RequireDPoP makes the client's token requests carry a DPoP proof
-	// (RFC 9449), so every token it gets is bound to its key. Set it for
-	// mobile apps that can keep a key in the platform's key store: a
-	// public client's refresh token is then worthless to whoever copies
-	// it (RFC 9700 §2.2.2), which rotation alone only detects after the
-	// fact. The server needs [Config.DPoP]; without it such a client gets
-	// no token at all.
+	// RequireDPoP sets [Client.RequireDPoP]. Set it for mobile apps that
+	// can keep a key in the platform's key store: their refresh tokens are
+	// then worthless to whoever copies them (RFC 9700 §2.2.2), which
+	// rotation alone only detects after the fact.
 	RequireDPoP bool
 }
 

@@ -99,20 +99,16 @@ type Config struct {
 	//     whose scopes (those asked for, or the client's defaults) are not
 	//     all in it;
 	//   - the token endpoint issues no access token with a scope outside
-	//     it, whatever the grant: client_credentials, authorization_code
-	//     and refresh_token alike. A client registered, or a grant
-	//     approved, before a scope left the catalog gets invalid_scope
-	//     for that scope (a refresh token is not spent by the refusal); it
-	//     may still ask for a subset with the "scope" parameter.
+	//     it, whatever the grant. A client or grant from before a scope
+	//     left the catalog gets invalid_scope for that scope (a refresh
+	//     token is not spent by the refusal) and may ask for a subset.
 	//
-	// Its names are listed as scopes_supported in the metadata.
+	// Its names are the metadata's scopes_supported.
 	//
 	// If nil (and Scopes empty), each client's registered scopes are the
-	// only bound, as before catalogs existed. That is not a weaker default
-	// than it looks: the catalog says which scopes exist, not who may
-	// have them, so it never grants anything, and a token never holds
-	// more than its client was registered with. What a nil catalog loses
-	// is the refusal of typos and of scopes withdrawn from service.
+	// only bound. That is not weaker than it looks: a catalog grants
+	// nothing; a nil one only loses the refusal of typos and of scopes
+	// withdrawn from service.
 	ScopeCatalog *auth.ScopeCatalog
 
 	// Scopes, if not empty, are the only scopes clients may be registered
@@ -159,25 +155,21 @@ type Config struct {
 	// failed client authentications at the token, revocation and
 	// introspection endpoints, counted with an [auth.AttemptCounter]
 	// before the client store is asked: after MaxAuthFailures failures for
-	// one client ID from one client network (see [auth.ClientNetwork]),
-	// or MaxNetworkAuthFailures from one network for any client IDs,
-	// within AuthFailureWindow, that network gets 429 with Retry-After
-	// until the window ends, even with the right secret. Nothing is
-	// counted per client ID alone: client IDs are public (they are in
-	// every authorization URL) and secrets are 256-bit, so a per-ID lock
-	// would let anyone lock a client out and protect nothing. The real
-	// client, on its own network, is never refused for someone else's
-	// failures. If zero, [DefaultMaxAuthFailures] (10),
-	// [DefaultMaxNetworkAuthFailures] (50) and [DefaultAuthFailureWindow]
-	// (one minute).
+	// one client ID from one client network ([auth.ClientNetwork]), or
+	// MaxNetworkAuthFailures from one network for any client IDs, within
+	// AuthFailureWindow, that network gets 429 with Retry-After until the
+	// window ends, even with the right secret. Nothing is counted per
+	// client ID alone: client IDs are public and secrets 256-bit, so a
+	// per-ID lock would only let anyone lock a client out. If zero,
+	// [DefaultMaxAuthFailures], [DefaultMaxNetworkAuthFailures] and
+	// [DefaultAuthFailureWindow].
 	MaxAuthFailures        int
 	MaxNetworkAuthFailures int
 	AuthFailureWindow      time.Duration
 
 	// AuthFailureLimiter stores the failure counts. If nil, each Server
 	// counts in its own memory. Give every instance of a fleet the same
-	// shared Limiter (the sqlstore package's Store.Limiter on PostgreSQL,
-	// wrapped in an [auth.CachedLimiter]) so that failures at one count at
+	// shared Limiter (see [auth.Limiter]) so that failures at one count at
 	// all.
 	AuthFailureLimiter auth.Limiter
 
@@ -193,20 +185,14 @@ type Config struct {
 
 	// DPoP, if set, makes the server issue sender-constrained tokens
 	// (RFC 9449): a token request with a valid DPoP proof gets an access
-	// token bound to the proof's key ("cnf" "jkt") and token_type "DPoP";
-	// a public client's refresh tokens issued with a proof are bound to
-	// that key, and refreshing them needs a proof by the same key. An
-	// authorization request may bind its code to a key with dpop_jkt
-	// (§10). A request with an invalid proof gets invalid_dpop_proof; with
-	// [dpop.Config.RequireNonce], one without the current nonce gets
-	// use_dpop_nonce and a DPoP-Nonce. Clients registered with
-	// RequireDPoP must send a proof with every token request. The
-	// algorithms are published as dpop_signing_alg_values_supported.
-	//
-	// The Checker may be the one the resource servers' Authenticator
-	// uses, with its replay store: a proof is then accepted once in all.
-	// If nil, DPoP headers are ignored (tokens are Bearer, RFC 9449 §5),
-	// and clients that require DPoP get no tokens.
+	// token bound to the proof's key ("cnf" "jkt", token_type "DPoP"); a
+	// public client's refresh tokens are bound to it too, and refreshing
+	// them needs a proof by that key. dpop_jkt binds a code to a key
+	// (§10). An invalid proof gets invalid_dpop_proof; with
+	// [dpop.Config.RequireNonce], a missing nonce use_dpop_nonce and a
+	// DPoP-Nonce. It may be the Checker the Authenticator uses, so a proof
+	// is accepted once in all. If nil, DPoP headers are ignored (tokens
+	// are Bearer, RFC 9449 §5) and clients that require DPoP get none.
 	DPoP *dpop.Checker
 
 	// Consent is called by [Server.AuthorizeHandler] for every valid

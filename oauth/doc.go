@@ -43,28 +43,18 @@
 // # Resource servers in the same process
 //
 // Access tokens are self-contained, so two checks need state. Wrap the
-// token verifier in a [ClientGate] (and give the gate, not the verifier,
-// to the Authenticator and to Config.AccessTokenVerifier): the tokens of a
-// deleted client then stop working, instead of living until they expire.
-// Give the Server a [RevocationCache] as Config.Grants and its IsRevoked
-// method to the verifier: the revocation check of every request is then
-// answered from memory, and every revocation the Server makes is seen on
-// the very next request. Both caches are bounded (a size cap, random
-// eviction). A change made by another process reaches the gate when it is
-// told ([ClientGate.Invalidate]; Store.Follow of
-// github.com/audexum/auth/sqlstore does it for every process sharing the
-// database) or after its CacheTTL, and a revocation made by another
-// instance reaches the RevocationCache within its MaxAge.
+// token verifier in a [ClientGate] (given to the Authenticator and as
+// Config.AccessTokenVerifier) so a deleted client's tokens stop working
+// before they expire, and give the Server a [RevocationCache] as
+// Config.Grants, with its IsRevoked for the verifier, so revocation checks
+// are answered from memory. Their docs say how soon each sees a change
+// made by another process.
 //
 // # Endpoints
 //
-//	POST     /oauth/token                              token endpoint (RFC 6749 §3.2)
-//	GET|POST /oauth/authorize                          authorization endpoint (RFC 6749 §3.1)
-//	POST     /oauth/revoke                             revocation (RFC 7009)
-//	POST     /oauth/introspect                         introspection (RFC 7662)
-//	GET      /.well-known/oauth-authorization-server   metadata (RFC 8414), also at
-//	         /.well-known/openid-configuration
-//	GET      /.well-known/jwks.json                    the signing keys
+// [Server.Handler] lists them: token (RFC 6749 §3.2), authorization (RFC
+// 6749 §3.1), revocation (RFC 7009), introspection (RFC 7662), metadata
+// (RFC 8414) and the signing keys.
 //
 // Token, revocation and introspection errors are RFC 6749 §5.2 JSON whose
 // "error_description" is a constant per error code; nothing from the
@@ -83,26 +73,21 @@
 //
 // 256 random bits, only characters that never need URL or form encoding,
 // a prefix that secret scanners can match. The store keeps its SHA-256
-// only, compared in constant time: with this much entropy a fast hash is
-// as safe as a slow one, and a password hash on the token path would be a
-// denial-of-service lever. [ClientManager.RotateSecret] issues a new secret and
-// keeps the old one valid for a grace period. Clients authenticate with
+// only ([HashSecret]), compared in constant time.
+// [ClientManager.RotateSecret] issues a new secret and keeps the old one
+// valid for a grace period. Clients authenticate with
 // client_secret_basic (RFC 6749 §2.3.1, form-urlencoded ID and secret) or
-// client_secret_post, never both; repeated failures for one client ID are
-// answered 429 with Retry-After.
+// client_secret_post, never both; repeated failures from one network are
+// answered 429 ([Config.MaxAuthFailures]).
 //
 // # Authorization code flow
 //
 // The application owns users and pages; the package owns the protocol.
 // [Server.ParseAuthorizeRequest] validates the request: problems with the
 // client or its redirect URI are shown as a 400 page and never redirected
-// (an unverified redirect URI is how codes are stolen); other problems are
-// redirected with "error", "state" and "iss". The application then logs
-// the user in, asks for consent and calls [Server.Approve], which stores a
-// single-use code bound to the client, redirect URI, user, scopes and
-// PKCE challenge, or [Server.Deny]. Pages of this flow send
-// X-Frame-Options: DENY, CSP frame-ancestors 'none' and Referrer-Policy:
-// no-referrer (see [SetPageHeaders]).
+// (an unverified redirect URI is how codes are stolen). The application
+// then logs the user in, asks for consent and calls [Server.Approve] or
+// [Server.Deny]; its pages send the headers of [SetPageHeaders].
 //
 // # Security model
 //
@@ -116,25 +101,16 @@
 //     redemptions exactly one wins, and a replayed code revokes every
 //     token issued from it, also when the replay races the first
 //     redemption (the winner then gets a token that is already revoked).
-//   - Refresh tokens rotate on every use. Presenting a rotated token
-//     again within Config.RefreshGrace (for clients that refresh
-//     concurrently) supersedes the current one, so a grant never has two
-//     live refresh tokens; after it, the whole grant is revoked (RFC 9700
-//     §4.14.2).
-//   - With Config.DPoP (a dpop.Checker), tokens can be sender-constrained
-//     (RFC 9449): a token request with a valid DPoP proof gets an access
-//     token bound to the proof's key (token_type "DPoP"); a public
-//     client's refresh tokens are bound to it too, and refreshing them
-//     takes a proof by the same key (RFC 9700 §2.2.2), checked before the
-//     rotation rules, so a copy without the key can neither be used nor
-//     revoke the grant; dpop_jkt binds a code to the key (§10). A client
-//     registered with RequireDPoP gets no token without a proof.
+//   - Refresh tokens rotate on every use; a rotated token presented after
+//     [Config.RefreshGrace] revokes the whole grant (RFC 9700 §4.14.2).
+//   - With [Config.DPoP], tokens can be sender-constrained (RFC 9449). A
+//     public client's bound refresh token needs a proof by its key,
+//     checked before the rotation rules, so a copy without the key can
+//     neither be used nor revoke the grant (RFC 9700 §2.2.2).
 //   - Codes and refresh tokens, like client secrets, are stored only as
 //     SHA-256 hashes.
-//   - With Config.ScopeCatalog, no scope outside the catalog is
-//     registered, authorized or put in a token, whatever a stored client
-//     or grant says: the request is answered invalid_scope. Scopes are
-//     compared case-sensitively (RFC 6749 §3.3).
+//   - With [Config.ScopeCatalog], no scope outside the catalog is
+//     registered, authorized or put in a token (RFC 6749 §3.3).
 //   - The password and implicit grants are not supported (RFC 9700 §2.4,
 //     §2.1.2).
 //   - A store or signer failure is 503 temporarily_unavailable: never a
@@ -142,9 +118,7 @@
 //
 // # Stores
 //
-// [ClientStore] and [GrantStore] are small interfaces whose every method
-// is one atomic step, so a SQL implementation does each in one statement
-// or transaction. [NewMemoryClientStore] and [NewMemoryGrantStore] keep
-// them in memory; the oauthtest package holds the contract suites every
-// implementation must pass.
+// [ClientStore] and [GrantStore] are small interfaces of atomic steps;
+// [NewMemoryClientStore] and [NewMemoryGrantStore] keep them in memory,
+// and package oauthtest holds the contract suites.
 package oauth

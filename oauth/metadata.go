@@ -39,7 +39,7 @@ func (s *Server) buildMetadata() []byte {
 		RevocationEndpointAuthMethods:          []string{"client_secret_basic", "client_secret_post", "none"},
 		IntrospectionEndpoint:                  s.endpoint(IntrospectionPath),
 		IntrospectionEndpointAuthMethods:       []string{"client_secret_basic", "client_secret_post"},
-		CodeChallengeMethodsSupported:          []string{MethodS256},
+		CodeChallengeMethodsSupported:          []string{methodS256},
 		AuthorizationResponseIssParamSupported: true,
 	}
 	if s.jwks != nil {

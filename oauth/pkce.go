@@ -10,8 +10,8 @@ import (
 // S256 method only (RFC 9700 §2.1.1: "plain" offers no protection if the
 // authorization request leaks).
 
-// MethodS256 is the only code_challenge_method accepted.
-const MethodS256 = "S256"
+// methodS256 is the only code_challenge_method accepted.
+const methodS256 = "S256"
 
 // challengeLength is the length of an S256 code_challenge: RFC 7636 §4.2,
 // "code_challenge = BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))", 32

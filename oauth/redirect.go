@@ -10,13 +10,12 @@ import (
 const maxRedirectURILength = 2000
 
 // ValidateRedirectURI reports whether s may be registered as a client's
-// redirect URI, with the rule [ClientManager.Register] applies to each one. If
-// not, the error wraps [ErrInvalidRedirectURI] and its text names the rule
-// broken, in words meant for the person registering the client (a
-// developer portal shows it next to the field); it quotes s when s is
-// printable ASCII. It does not check the rules that depend on the whole
-// registration (a server client has none, authorization_code needs one,
-// at most 20).
+// redirect URI (absolute https, or http on a loopback address, without
+// fragment or userinfo), as [ClientManager.Register] checks each. If not,
+// the error wraps [ErrInvalidRedirectURI] and its text, meant for the
+// person registering the client, names the rule broken (quoting s when it
+// is printable ASCII). Rules on the whole registration (none for a server
+// client, one or more for authorization_code, at most 20) are not checked.
 func ValidateRedirectURI(s string) error { return validateRedirectURI(s) }
 
 // validateRedirectURI checks a redirect URI at registration and says

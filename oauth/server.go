@@ -24,10 +24,8 @@ const (
 	JWKSPath                = "/.well-known/jwks.json"
 )
 
-// Server is an OAuth 2.0 authorization server: the token, authorize,
-// revocation, introspection, metadata and JWKS endpoints over a client
-// registry and a grant store. Create one with [NewServer]; it is safe for
-// concurrent use.
+// Server is an OAuth 2.0 authorization server (see [Server.Handler]).
+// Create one with [NewServer]; it is safe for concurrent use.
 type Server struct {
 	issuer   string
 	signer   Signer

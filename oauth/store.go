@@ -45,12 +45,10 @@ func (s *ClientSecret) Active(now time.Time) bool {
 // Returned records belong to the caller: a store must not keep or share
 // them. Times may come back rounded to the microsecond, in any location.
 //
-// A store keeps every field of a Client, Owner included. Listing the
-// clients of one owner is not part of the interface, so stores written
-// before owners existed still satisfy it: the stores of this module
-// ([MemoryClientStore] and github.com/audexum/auth/sqlstore's) have
-// ListClientsByOwner(ctx, owner) ([]*Client, error), and code that needs
-// it (a developer portal) declares that one method as its own interface.
+// A store keeps every field of a Client, Owner included. Listing one
+// owner's clients is not required (stores written before owners existed
+// still fit); this module's stores have ListClientsByOwner for the code
+// that needs it (portal.ClientLister).
 type ClientStore interface {
 	// CreateClient adds c. It fails with ErrAlreadyExists if c.ID is
 	// taken.

@@ -66,8 +66,7 @@ type tokenResponse struct {
 // alone for public clients), and grant types client_credentials,
 // authorization_code (with PKCE) and refresh_token. With [Config.DPoP],
 // a request with a DPoP proof gets tokens bound to its key (token_type
-// "DPoP"). Every response carries Cache-Control: no-store and Pragma:
-// no-cache; errors are RFC 6749 §5.2 JSON with a constant description.
+// "DPoP"). Responses are as the package documentation says (Endpoints).
 func (s *Server) TokenHandler() http.Handler { return http.HandlerFunc(s.serveToken) }
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {

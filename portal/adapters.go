@@ -20,11 +20,9 @@ import (
 // ManagerKeys is the [Keys] of an apikey.Manager. Its zero value is not
 // usable: set Manager. It is safe for concurrent use.
 //
-// Give the API's apikey.Verifier the same Manager
-// (apikey.Config.Manager): a key revoked or rotated in the portal
-// is then refused on the very next request in this process, and other
-// processes sharing the store learn of it as they learn of any change
-// (with github.com/audexum/auth/sqlstore, its change log).
+// Give the API's apikey.Verifier the same Manager (apikey.Config.Manager),
+// so a key revoked or rotated in the portal is refused on the very next
+// request in this process; other processes learn of it as of any change.
 type ManagerKeys struct {
 	// Manager manages the keys. Required.
 	Manager *apikey.Manager
@@ -103,10 +101,9 @@ func (k ManagerKeys) RevokeKey(ctx context.Context, id string) error {
 	return keyErr(k.Manager.Revoke(ctx, id, RevokeReason))
 }
 
-// ClientLister lists the OAuth 2.0 clients of one owner, ordered by ID.
-// oauth.MemoryClientStore and the ClientStore of
-// github.com/audexum/auth/sqlstore have this method; oauth.ClientStore
-// does not require it.
+// ClientLister lists the OAuth 2.0 clients of one owner, ordered by ID, as
+// oauth.MemoryClientStore and sqlstore's Clients do (oauth.ClientStore
+// does not require it).
 type ClientLister interface {
 	ListClientsByOwner(ctx context.Context, owner string) ([]*oauth.Client, error)
 }
@@ -114,9 +111,9 @@ type ClientLister interface {
 // ClientManagerApps is the [Applications] of an oauth.ClientManager. Its zero value
 // is not usable: set both fields. It is safe for concurrent use.
 //
-// Give the authorization server the ClientManager's store, and wrap the API's
-// token verifier in an oauth.ClientGate on it, so a deleted application's
-// tokens stop working.
+// Give the authorization server the ClientManager's store, and wrap the
+// API's token verifier in an oauth.ClientGate on it, so a deleted
+// application's tokens are refused from then on.
 type ClientManagerApps struct {
 	// Manager registers the applications and issues their secrets, with
 	// the server's scope catalog. Required.
@@ -158,7 +155,7 @@ func (a ClientManagerApps) ListApps(ctx context.Context, owner string) ([]App, e
 	return out, nil
 }
 
-// App implements [Applications]: the ClientManager's Client.
+// App implements [Applications]: the ClientManager's Get.
 func (a ClientManagerApps) App(ctx context.Context, id string) (App, error) {
 	c, err := a.Manager.Get(ctx, id)
 	if err != nil {
@@ -192,9 +189,7 @@ func (a ClientManagerApps) RotateAppSecret(ctx context.Context, id string) (stri
 	return secret, appErr(err)
 }
 
-// DeleteApp implements [Applications]: the ClientManager's Delete. Tokens
-// already issued to the application are refused from then on where the
-// API checks them through an oauth.ClientGate.
+// DeleteApp implements [Applications]: the ClientManager's Delete.
 func (a ClientManagerApps) DeleteApp(ctx context.Context, id string) error {
 	return appErr(a.Manager.Delete(ctx, id))
 }

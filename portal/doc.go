@@ -4,8 +4,8 @@
 // [Portal], mounted at [MountPath] ("/portal/"), with four sections in its
 // navigation: API Keys, Applications, Monitoring and Account.
 //
-// Every page works without JavaScript: links and forms only. The one
-// script, allowed by its hash, adds copy buttons next to secrets.
+// Every page works without JavaScript; the one script, allowed by its
+// hash, only adds copy buttons next to secrets.
 //
 // # Quick start
 //
@@ -31,23 +31,14 @@
 // The portal reads and changes its data only through the small interfaces
 // [Accounts], [AccountCreator] (sign-up, off unless [Config.SignUp] is
 // set), [Sessions], [Keys], [Applications] and [Usage], with types of its
-// own ([Account], [Session], [Key], [App], [Bucket], [Failure]). It does
-// not import a database package. [ManagerKeys] and [ClientManagerApps] fit this
+// own; it imports no database package. [ManagerKeys] and [ClientManagerApps] fit this
 // module's apikey.Manager and oauth.ClientManager, whatever their store; a
 // server writes the others over its own tables; package portaltest has
-// in-memory ones for tests and examples.
-// Stores report the sentinels of this package ([ErrNotFound],
-// [ErrConflict], [ErrBadCredentials], [ErrUsernameTaken],
-// [ErrInvalidPassword]); any other error is an outage, answered 503 and
-// passed to [Config.OnError].
-//
-// Password hashing belongs to [Accounts]: Authenticate does the slow hash
-// (argon2id in the reference server), and the same work for an unknown
-// username as for a known one.
-//
-// Every store call made for a signed-in person receives a context from
-// [Config.WithActor] naming the actor "portal:USERNAME", so a store's
-// audit trail records who did what.
+// in-memory ones for tests and examples. Stores report this package's
+// sentinels; any other error is an outage, answered 503 and passed to
+// [Config.OnError]. Password hashing belongs to [Accounts]. Every store
+// call made for a signed-in person gets a context from [Config.WithActor],
+// for the store's audit trail.
 //
 // # Security model
 //
@@ -68,12 +59,11 @@
 //
 // Sessions. Signing in creates a new random 256-bit session ID (an ID the
 // browser had before is never kept, so it cannot be fixed by an attacker)
-// in the cookie [CookieName], which is __Host- prefixed, Secure,
-// HttpOnly, SameSite=Lax and Path=/. Stores keep only its SHA-256
-// ([SessionHash]). A session ends after [Config.IdleTimeout] without a
-// request (30 minutes) and [Config.AbsoluteTimeout] after sign-in (12
-// hours), on sign-out, on "sign out everywhere", when the password is
-// changed (every other session), and when its account is deleted.
+// in the cookie [CookieName]: Secure, HttpOnly, SameSite=Lax. Stores keep
+// only its hash ([SessionHash]). A session ends after [Config.IdleTimeout]
+// without a request and [Config.AbsoluteTimeout] after sign-in, on
+// sign-out, on "sign out everywhere", when the password is changed (every
+// other session), and when its account is deleted.
 //
 // Cross-site requests. An unsafe request from another origin is refused
 // with 403 before its session or form is read ([http.CrossOriginProtection],
@@ -81,25 +71,21 @@
 // sign a browser into an account of theirs. The SameSite cookie is a
 // second line.
 //
-// Sign-in. Every attempt is counted with [Config.SignInAttempts] (an
-// [auth.AttemptCounter]) before the password is checked, per network
-// ([auth.ClientNetwork]) and username. With the default counter,
-// [auth.PasswordAttempts], after 5 failures for one username from one
-// network that network gets a 429 page for that username for 15 minutes,
-// whether the username exists or not; after 30 failures, for every
-// username. A wrong password and an unknown username get the same page.
-// Sign-up and wrong current passwords on the password change count too.
+// Sign-in. Every attempt is counted with [Config.SignInAttempts] before
+// the password is checked, per network and username ([auth.PasswordAttempts]
+// by default: a network that fails 5 times for a username gets a 429 page
+// for it for 15 minutes, whether it exists or not). A wrong password and
+// an unknown username get the same page.
 //
 // Isolation. Every page that takes an ID reads the record and compares its
 // owner with the signed-in account before it shows or changes anything;
-// another account's ID is answered with the same 404 page, after the same
-// store call, as an ID that does not exist. Lists are filtered by owner by
-// the store and again by the portal.
+// another account's ID gets the same 404 page, after the same store call,
+// as an ID that does not exist. Lists are filtered by owner by the store
+// and again by the portal.
 //
 // Secrets. A new API key, rotated key or client secret is shown once, in
 // the response to the form that made it: never in a URL, never after a
-// redirect, never stored by the portal, never shown again. Pages that
-// show one are answered to the POST itself, with Cache-Control: no-store.
+// redirect, never stored by the portal, never shown again.
 //
 // Text from stores (names, descriptions, failure reasons) is escaped by
 // html/template, and shown Go-quoted when it holds a control or format

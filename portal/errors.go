@@ -7,19 +7,13 @@ import (
 	"github.com/audexum/auth/internal/reason"
 )
 
-// Sentinel errors. The stores the portal calls return them (wrapped with
-// %w or as they are) so the portal can choose its answer; match them with
-// [errors.Is]. None of them, and no other error, is ever written to a
-// page: people see one constant text per kind of failure, and the error
-// goes to [Config.OnError].
-//
-// [ErrInvalidConfig] matches [auth.ErrInvalidConfig] (see Errors in the
-// root package's documentation). The others are the portal's own and
-// share no meaning with the root package's: a person's username and
-// password are not a credential the Authenticator judges.
+// Sentinel errors; match them with [errors.Is]. The stores the portal
+// calls return them (wrapped with %w or as they are) so the portal can
+// choose its answer. No error is ever written to a page: people see one
+// constant text per kind of failure, and the error goes to
+// [Config.OnError]. Only ErrInvalidConfig shares a root meaning.
 var (
-	// ErrInvalidConfig: New was given an unusable Config. It matches
-	// [auth.ErrInvalidConfig].
+	// ErrInvalidConfig: New was given an unusable Config.
 	ErrInvalidConfig = reason.New(auth.ErrInvalidConfig, "portal: invalid config")
 
 	// ErrNotFound: a store has no such account, session, key or
@@ -32,14 +26,11 @@ var (
 	// action was not done. Answered 409.
 	ErrConflict = errors.New("portal: changed meanwhile")
 
-	// ErrBadCredentials: [Accounts.Authenticate] found no account with
-	// that username and password, or [Accounts.ChangePassword] was given
-	// a wrong current password. The same error, after the same work,
-	// whether the username exists or not.
+	// ErrBadCredentials: from [Accounts.Authenticate] for a wrong username
+	// or password, alike; from [Accounts.ChangePassword] for a wrong
+	// current password.
 	ErrBadCredentials = errors.New("portal: wrong username or password")
 
-	// ErrUsernameTaken: [AccountCreator.CreateAccount] found the username
-	// in use.
 	ErrUsernameTaken = errors.New("portal: username taken")
 
 	// ErrInvalidPassword: the accounts store refused a new password the

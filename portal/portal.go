@@ -13,8 +13,6 @@ import (
 
 // MountPath is where the portal's handler must be mounted: every page and
 // form of the portal is under it.
-//
-//	mux.Handle(portal.MountPath, p)
 const MountPath = "/portal/"
 
 // Session lifetimes.
@@ -56,11 +54,10 @@ type Config struct {
 	ScopeCatalog *auth.ScopeCatalog
 
 	// WithActor returns ctx naming actor as the one who makes the changes
-	// done with it, for the stores' audit trail; with
-	// github.com/audexum/auth/sqlstore, sqlstore.WithActor. The portal
-	// calls the stores, on behalf of a signed-in account, with a context
-	// from WithActor(ctx, "portal:"+username). Required: an application
-	// without an audit trail says so with a function that returns ctx.
+	// done with it, for the stores' audit trail (sqlstore.WithActor). The
+	// portal calls the stores for a signed-in account with
+	// WithActor(ctx, "portal:"+username). Required: an application without
+	// an audit trail says so with a function that returns ctx.
 	WithActor func(ctx context.Context, actor string) context.Context
 
 	// SignInAttempts counts failed sign-ins (and wrong current passwords,
@@ -70,12 +67,11 @@ type Config struct {
 	// a guesser's failures count together.
 	SignInAttempts *auth.AttemptCounter
 
-	// TrustedProxies lists the networks of the reverse proxies in front of
-	// the portal. From them, X-Forwarded-Proto says whether the request
-	// came over HTTPS and X-Forwarded-For which network it came from (see
-	// [auth.RequireHTTPS] and [auth.ClientNetwork]). If empty, the portal
-	// serves only connections it terminated TLS for itself, and counts
-	// sign-ins per peer address.
+	// TrustedProxies lists the reverse proxies in front of the portal,
+	// whose X-Forwarded-Proto and X-Forwarded-For are believed as by
+	// [auth.RequireHTTPS] and [auth.ClientNetwork]. If empty, only
+	// connections the portal terminated TLS for are served, and sign-ins
+	// are counted per peer address.
 	TrustedProxies []netip.Prefix
 
 	// IdleTimeout ends a session after this long without a request. If
@@ -96,10 +92,8 @@ type Config struct {
 	OnError func(r *http.Request, err error)
 }
 
-// Portal is the Developer Portal: server-rendered pages where people sign
-// in and manage their own API keys and OAuth 2.0 applications and watch
-// their usage. It is an [http.Handler] to mount at [MountPath]. Create one
-// with [New]; it is safe for concurrent use.
+// Portal is the Developer Portal, an [http.Handler] to mount at
+// [MountPath]. Create one with [New]; it is safe for concurrent use.
 type Portal struct {
 	accounts  Accounts
 	signUp    AccountCreator

@@ -19,11 +19,10 @@ type Account struct {
 	// in the actor "portal:USERNAME".
 	Username string
 	// PasswordStamp, set by [Accounts.Authenticate], names the password
-	// it just verified, in a form only the store understands (the
-	// reference server gives the stored password hash); empty where the
-	// store has no use for it. The portal never shows it: it hands it
-	// back in [Session.PasswordStamp] when it creates the session, so the
-	// store can refuse a sign-in whose password was changed in between.
+	// it verified in a form only the store understands (the reference
+	// server: the stored hash), or is empty. The portal never shows it: it
+	// hands it back in [Session.PasswordStamp] (see
+	// [Sessions.CreateSession]).
 	PasswordStamp string
 }
 
@@ -151,10 +150,7 @@ type KeyParams struct {
 	TTL time.Duration
 }
 
-// Keys manages API keys. An adapter over an apikey.Manager maps each
-// method to the Manager's (List with Filter{Owner}, Get, Create, RotateWithGrace,
-// Revoke), apikey.ErrNotFound to ErrNotFound, and apikey.ErrNotActive and
-// apikey.ErrAlreadyRevoked to ErrConflict.
+// Keys manages API keys; [ManagerKeys] implements it on an apikey.Manager.
 type Keys interface {
 	// ListKeys returns the keys of the owner, revoked and expired ones
 	// included.
@@ -209,10 +205,8 @@ type AppParams struct {
 	Scopes       auth.Scopes
 }
 
-// Applications manages OAuth 2.0 clients. An adapter over an
-// oauth.ClientManager maps each method to the ClientManager's (Register with the
-// owner, Client, RotateSecret, Delete; a list of the owner's clients) and
-// oauth.ErrNotFound to ErrNotFound.
+// Applications manages OAuth 2.0 clients; [ClientManagerApps] implements
+// it on an oauth.ClientManager.
 type Applications interface {
 	// ListApps returns the applications of the owner.
 	ListApps(ctx context.Context, owner string) ([]App, error)

@@ -1,9 +1,7 @@
 // Package apikeytest provides the contract every [apikey.Store] must meet,
-// as a test suite for implementations to run:
+// as a test suite for implementations to run with [Run]:
 //
-//	func TestStoreContract(t *testing.T) {
-//		apikeytest.Run(t, func(t *testing.T) apikey.Store { return newTestStore(t) })
-//	}
+//	apikeytest.Run(t, func(t *testing.T) apikey.Store { return newTestStore(t) })
 package apikeytest
 
 import (

@@ -31,8 +31,8 @@ func WithActor(ctx context.Context, actor string) context.Context {
 	return context.WithValue(ctx, actorKey{}, actor)
 }
 
-// ActorFrom returns the actor WithActor put in ctx, or "".
-func ActorFrom(ctx context.Context) string {
+// actorFrom returns the actor WithActor put in ctx, or "".
+func actorFrom(ctx context.Context) string {
 	a, _ := ctx.Value(actorKey{}).(string)
 	return a
 }
@@ -43,9 +43,9 @@ type Action struct {
 	Actor, Op, ID string
 }
 
-// DefaultKeyTTL is what a key lives when KeyParams.TTL is zero, and what
-// the key a rotation creates lives.
-const DefaultKeyTTL = 90 * 24 * time.Hour
+// defaultKeyTTL is what a key lives when KeyParams.TTL is zero, and what
+// the key a rotation creates lives (as apikey.DefaultTTL).
+const defaultKeyTTL = 90 * 24 * time.Hour
 
 type account struct {
 	portal.Account
@@ -123,7 +123,7 @@ func (s *Store) Actions() []Action {
 }
 
 func (s *Store) did(ctx context.Context, op, id string) {
-	s.actions = append(s.actions, Action{Actor: ActorFrom(ctx), Op: op, ID: id})
+	s.actions = append(s.actions, Action{Actor: actorFrom(ctx), Op: op, ID: id})
 }
 
 const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -384,7 +384,7 @@ func (s *Store) newKey(p portal.KeyParams, now time.Time) (string, portal.Key) {
 	id := randomID(12)
 	ttl := p.TTL
 	if ttl == 0 {
-		ttl = DefaultKeyTTL
+		ttl = defaultKeyTTL
 	}
 	k := portal.Key{
 		ID: id, Owner: p.Owner, Name: p.Name, Description: p.Description, Scopes: p.Scopes,
@@ -393,7 +393,8 @@ func (s *Store) newKey(p portal.KeyParams, now time.Time) (string, portal.Key) {
 	return "adx_test_" + id + "_" + randomID(38), k
 }
 
-// CreateKey implements [portal.Keys].
+// CreateKey implements [portal.Keys]. A zero TTL means 90 days, as does
+// the key a rotation creates.
 func (s *Store) CreateKey(ctx context.Context, p portal.KeyParams) (string, portal.Key, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,15 +1,21 @@
-package auth
+package forwarded
 
 import (
 	"crypto/tls"
 	"net/http/httptest"
+	"net/netip"
 	"testing"
 )
 
-// TestRequestOrigin is the hostile-input table of the origin a DPoP
+var testProxies = []netip.Prefix{
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("2001:db8:ffff::/48"),
+}
+
+// TestOrigin is the hostile-input table of the origin a DPoP
 // proof's htu is compared with: forwarded values only from trusted
 // proxies, and only when unambiguous.
-func TestRequestOrigin(t *testing.T) {
+func TestOrigin(t *testing.T) {
 	tests := []struct {
 		name, remote, host string
 		tls                bool
@@ -51,7 +57,7 @@ func TestRequestOrigin(t *testing.T) {
 			if tc.fhost != nil {
 				r.Header["X-Forwarded-Host"] = tc.fhost
 			}
-			scheme, host, ok := RequestOrigin(r, testProxies)
+			scheme, host, ok := Origin(r, testProxies)
 			if ok != tc.wantOK || (ok && (scheme != tc.wantScheme || host != tc.want)) {
 				t.Errorf("got %q %q %v, want %q %q %v", scheme, host, ok, tc.wantScheme, tc.want, tc.wantOK)
 			}
