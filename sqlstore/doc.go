@@ -25,40 +25,27 @@
 //
 // # Stores
 //
-// One Store serves every store interface of the toolkit:
+// One Store serves every store interface of the toolkit, each through an
+// accessor named after the type it returns:
 //
-//   - [Store.APIKeys]: [github.com/audexum/auth/apikey.Store];
-//   - [Store.Clients]: [github.com/audexum/auth/oauth.ClientStore];
-//   - [Store.Grants]: [github.com/audexum/auth/oauth.GrantStore];
-//   - [Store.SigningKeys]: [github.com/audexum/auth/jwt.KeyStore], so every
-//     instance signs with and publishes the same keys. Private keys are
-//     sealed with AES-256-GCM under [Config.KeyEncryptionKey] (keys stored
-//     in clear before are sealed by [Open]); [Open] refuses to run without
-//     one unless [Config.InsecurePlaintextSigningKeys] says to store them
-//     in clear, and then [Config.OnWarning] is told so;
-//   - [Store.Limiter]: [github.com/audexum/auth.Limiter], so the throttles
-//     of several instances share their counts;
-//   - [Store.DPoPReplay]: [github.com/audexum/auth/dpop.ReplayStore], so
-//     a fleet accepts each DPoP proof once in all;
-//   - [Store.Audit]: the audit trail. Key and client lifecycle changes
-//     write their audit row in their own transaction, with the actor of
-//     the context ([WithActor]) and the key's or client's owner; a
-//     [FailureRecorder] ([Store.NewFailureRecorder]) counts failed
-//     authentications per minute in memory and adds them to the trail in
-//     the background, with the latest failures of each credential and the
-//     client network they came from;
+//   - [Store.APIKeys], [Store.Clients], [Store.Grants]: the apikey.Store,
+//     oauth.ClientStore and oauth.GrantStore;
+//   - [Store.SigningKeys]: the jwt.KeyStore, so every instance signs with
+//     and publishes the same keys, sealed with AES-256-GCM under
+//     [Config.KeyEncryptionKey] (see there for keys in clear);
+//   - [Store.Limits]: an auth.Limiter, so the throttles of a fleet count
+//     as one; [Store.DPoPReplays]: a dpop.ReplayStore, so a fleet accepts
+//     each DPoP proof once in all;
+//   - [Store.AuditLog]: the audit trail. Lifecycle changes write their row
+//     in their own transaction, with the actor of the context
+//     ([WithActor]); a [FailureRecorder] and a [RequestRecorder] count
+//     failed and successful authentications off the request path, and
+//     [AuditLog.HourlyUsage], [AuditLog.DailyUsage] and
+//     [AuditLog.RecentFailures] read one credential's traffic back;
 //   - [Store.Users]: end users, who are also the accounts that own API
-//     keys ([github.com/audexum/auth/apikey.Record] Owner) and OAuth
-//     clients ([github.com/audexum/auth/oauth.Client] Owner), by user ID;
-//     [Users.IsAccount] is what
-//     [github.com/audexum/auth/oauth.AccountResolver] needs;
-//   - [Store.Sessions]: sign-in sessions of a portal, stored by a hash of
-//     the session ID only;
-//   - a [RequestRecorder] ([Store.NewRequestRecorder]) counts successful
-//     authentications per credential and hour, off the request path as
-//     failures are; [AuditLog.HourlyUsage], [AuditLog.DailyUsage] and
-//     [AuditLog.RecentFailures] read one credential's traffic back, for
-//     a monitoring page.
+//     keys and OAuth clients ([Users.IsAccount] serves
+//     oauth.AccountResolver); [Store.Sessions]: a portal's sign-in
+//     sessions, stored by a hash of the session ID only.
 //
 // # Migrations
 //
@@ -101,41 +88,30 @@
 //
 // # Other processes' caches
 //
-// Servers cache what they read: API key verifiers the keys, the
-// [github.com/audexum/auth/oauth.ClientGate] which clients exist, the
-// [github.com/audexum/auth/jwt.KeyManager] the signing keys. Every change to
-// those records is also written to a change log, in the same transaction
-// as the change, whichever process makes it (a server, the CLI, another
-// instance):
-//
-//   - API keys: creation, revocation, rotation (the old key and the new
-//     one) ([KindAPIKey]);
-//   - OAuth clients: creation, secret rotation, deletion ([KindClient]);
-//   - signing keys: every save of the set, the first keys and each
-//     rotation ([KindSigningKey]).
-//
-// [Store.Follow] follows the log and applies each change to the caches a
-// server has, so a key revoked, a client created or deleted, or a signing
-// key rotated by any process takes effect in every process:
+// Servers cache what they read (API key verifiers the keys,
+// oauth.ClientGate which clients exist, jwt.KeyManager the signing keys).
+// Every change to those records is also written to a change log, in the
+// same transaction as the change, whichever process makes it: API key
+// creation, revocation and rotation ([KindAPIKey]), client creation,
+// secret rotation and deletion ([KindClient]), and every save of the
+// signing keys ([KindSigningKey]). [Store.Follow] applies the log to a
+// server's caches, so a change made by any process takes effect in every
+// process:
 //
 //	go store.Follow(ctx, sqlstore.Followers{
 //		APIKeys:     apiKeyVerifier, // *apikey.Verifier
 //		Clients:     clientGate,     // *oauth.ClientGate
-//		SigningKeys: keySet,         // *jwt.KeyManager
+//		SigningKeys: keyManager,     // *jwt.KeyManager
 //	})
 //
-// On SQLite, Follow polls the log, one indexed read per
-// [Config.PollInterval] (1 s by default): a change reaches the caches of
-// every process within 2 s. On PostgreSQL, give
-// [Config.WaitForNotification] and the log is announced with
-// LISTEN/NOTIFY: a change reaches them within 100 ms (a few milliseconds
-// on a local network; Follow then holds one connection of the pool);
-// without it, PostgreSQL is polled as SQLite is. A notification is only a
-// wake-up, so one that is lost costs latency, never a change. Revocations
-// of grants and access tokens are not on the log: the
-// [github.com/audexum/auth/oauth.RevocationCache] of each process trusts
-// a "not revoked" answer for at most its MaxAge (1 s). [Store.Watch] is
-// the lower-level loop, for caches of your own.
+// On SQLite, Follow polls the log once per [Config.PollInterval] (1 s by
+// default): a change reaches every process within 2 s. On PostgreSQL with
+// [Config.WaitForNotification], LISTEN/NOTIFY announces it within 100 ms
+// (Follow then holds one connection); a lost notification costs latency,
+// never a change. Revocations of grants and access tokens are not on the
+// log: each process's oauth.RevocationCache trusts "not revoked" for at
+// most its MaxAge (1 s). [Store.Watch] is the lower-level loop, for caches
+// of your own.
 //
 // # Errors
 //

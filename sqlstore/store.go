@@ -52,8 +52,7 @@ type Config struct {
 	// KeyEncryptionKey is the AES-256 key ([KeyEncryptionKeySize] bytes)
 	// that seals the private signing keys at rest (AES-GCM). Required:
 	// [Open] fails without it unless InsecurePlaintextSigningKeys is set.
-	// Read
-	// it from an environment variable or a file readable only by the
+	// Read it from an environment variable or a file readable only by the
 	// server (decoded with [ParseKeyEncryptionKey]), never from a
 	// command-line flag, which other users see in ps. Keep
 	// it out of the database and its backups: the point is that a copy of
