@@ -113,11 +113,14 @@ var mutants = []mutant{
 	{ID: "auth/rate-limit-off-by-one", File: "throttle.go",
 		Old: "if n > t.rateLimit {", New: "if n > t.rateLimit+1 {",
 		Why: "RateLimit requests per window, not one more"},
-	{ID: "auth/limiter-count-window-boundary", File: "throttle.go",
-		Old: "if e == nil || !now.Before(e.end) {\n\t\treturn 0, window, nil", New: "if e == nil || now.After(e.end) {\n\t\treturn 0, window, nil",
+	// The memory limiter's windows end, and its keys are evicted, in the
+	// shared bounded map (internal/cache): these break the map's decision
+	// and let the root package's tests judge it.
+	{ID: "auth/limiter-count-window-boundary", File: "internal/cache/cache.go", Pkg: ".",
+		Old: "return exp == 0 || now < exp", New: "return exp == 0 || now <= exp",
 		Why: "a window ends at its end: counts then start again"},
-	{ID: "auth/limiter-evicts-most-counted", File: "throttle.go",
-		Old: "if least < 0 || e.n < least {", New: "if least < 0 || e.n > least {",
+	{ID: "auth/limiter-evicts-most-counted", File: "internal/cache/cache.go", Pkg: ".",
+		Old: "s.uses < b.uses ||", New: "s.uses > b.uses ||",
 		Why: "a flood of new keys must not evict the keys being throttled"},
 
 	// --- auth: attempts.go
@@ -192,6 +195,20 @@ var mutants = []mutant{
 	{ID: "auth/query-token-encoded-name", File: "credential.go",
 		Old: "if strings.ContainsAny(key, \"%+\") && len(key) <= 3*len(name) {", New: "if strings.ContainsAny(key, \"%+\") && len(key) < len(name) {",
 		Why: "access%5Ftoken is access_token: the URL credential is noticed however spelt"},
+
+	// --- internal/cache: the bounded map behind every cache and counter table
+	{ID: "cache/expiry-boundary", File: "internal/cache/cache.go",
+		Old: "return exp == 0 || now < exp", New: "return exp == 0 || now <= exp",
+		Why: "an entry is gone at its expiry, not after it"},
+	{ID: "cache/evicts-most-used", File: "internal/cache/cache.go",
+		Old: "s.uses < b.uses ||", New: "s.uses > b.uses ||",
+		Why: "a flood of keys used once must not evict the entries used more"},
+	{ID: "cache/expired-not-first", File: "internal/cache/cache.go",
+		Old: "if !alive(s.exp, now) {\n\t\t\treturn i\n\t\t}", New: "if false {\n\t\t\treturn i\n\t\t}",
+		Why: "an expired entry makes room before a live one"},
+	{ID: "cache/refusing-drops-live", File: "internal/cache/cache.go",
+		Old: "if m.refuse && alive(m.slots[i].exp, now) {\n\t\treturn 0, false", New: "if false {\n\t\treturn 0, false",
+		Why: "a refusing map never drops an unexpired entry: full, it refuses"},
 
 	// --- apikey
 	{ID: "apikey/hash-compare-not-constant-time", File: "apikey/hash.go",
