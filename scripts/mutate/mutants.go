@@ -295,7 +295,7 @@ var mutants = []mutant{
 
 	// --- jwt
 	{ID: "jwt/cache-hit-skips-expiry", File: "jwt/verifier.go",
-		Old: "if err := v.checkTimes(e.exp, e.nbf, e.iat, e.has); err != nil {", New: "if err := v.checkTimes(e.exp, e.nbf, e.iat, e.has); err != nil && false {",
+		Old: "if err := v.checkTimes(now, e.exp, e.nbf, e.iat, e.has); err != nil {", New: "if err := v.checkTimes(now, e.exp, e.nbf, e.iat, e.has); err != nil && false {",
 		Why: "a cached token is refused once expired"},
 	{ID: "jwt/cache-hit-skips-retirement", File: "jwt/verifier.go",
 		Old: "if e.by.keySet != nil {", New: "if e.by.keySet != nil && false {",
