@@ -826,10 +826,10 @@ var mutants = []mutant{
 		Old: "return normalizePath(hpath) == normalizePath(path)", New: "return strings.EqualFold(normalizePath(hpath), normalizePath(path))",
 		Why: "paths compare case-sensitively: a proof for /A is not one for /a"},
 	{ID: "dpop/memory-replay-accepted", File: "dpop/replay.go",
-		Old: "if e, ok := s.m[k]; ok && e > n {", New: "if e, ok := s.m[k]; ok && e < n {",
+		Old: "if !seen {", New: "if true {",
 		Why: "the memory cache refuses a proof claimed before and not yet expired"},
 	{ID: "dpop/memory-full-forgets", File: "dpop/replay.go",
-		Old: "if len(s.m) >= s.max {\n\t\t\treturn false, ErrReplayCacheFull", New: "if len(s.m) >= s.max {\n\t\t\treturn true, nil",
+		Old: "if !ok {\n\t\treturn false, ErrReplayCacheFull", New: "if !ok {\n\t\treturn true, nil",
 		Why: "a full cache refuses (unavailable) rather than accept proofs it cannot remember"},
 
 	// --- auth: the DPoP path (middleware.go, dpop.go)
