@@ -53,6 +53,18 @@
 // full refusing Map reuses an expired entry found among 8 sampled, and at
 // most once a second drops every expired entry, so refusing a new key
 // costs a few lookups, not a pass over the Map.
+//
+// # Not caches
+//
+// Two tables keyed by request data stay outside, because dropping an
+// entry of either would be a bug, not a miss. The auth.AttemptCounter's
+// table of attempts in flight holds the state of requests being served
+// (their counts, the channel their waiters sleep on): it is bounded by
+// the requests in progress, plus at most 1 024 idle entries, and a Map
+// would have to either drop a live entry, breaking the burst bound, or
+// refuse one, turning a full table into a lockout. The sqlstore
+// recorders' pending counts are buffers emptied by every flush: full, they
+// add to an overflow row rather than forget a count.
 package cache
 
 import (
