@@ -251,15 +251,15 @@ func (m *MemoryLimiter) Count(_ context.Context, key string, window time.Duratio
 // Add implements [Limiter].
 func (m *MemoryLimiter) Add(_ context.Context, key string, window time.Duration, now time.Time) (int, time.Duration, error) {
 	var w limitWindow
-	m.windows.Update(key, now, func(v *limitWindow, expires *time.Time, found bool) {
+	m.windows.Update(key, now, func(v *limitWindow, _ time.Time, found bool) time.Time {
 		if !found {
 			// The key's first event, or its window ended: a new window,
 			// which the map forgets when it ends.
 			v.end = now.Add(window)
-			*expires = v.end
 		}
 		v.n++
 		w = *v
+		return v.end
 	})
 	return w.n, w.end.Sub(now), nil
 }

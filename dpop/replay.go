@@ -83,15 +83,17 @@ func NewMemoryReplayCache(size int) (*MemoryReplayCache, error) {
 // replay (a replay has the same key).
 func (c *MemoryReplayCache) ClaimProof(_ context.Context, key ReplayKey, now, expiresAt time.Time) (bool, error) {
 	fresh := false
-	ok := c.shards[key[8]%replayShards].Update(binary.LittleEndian.Uint64(key[:8]), now, func(_ *struct{}, expires *time.Time, seen bool) {
-		if !seen {
-			// Claimed: remembered until expiresAt, or not at all if
-			// that has passed.
-			fresh, *expires = true, expiresAt
-			if !expiresAt.After(now) {
-				*expires = now
-			}
+	ok := c.shards[key[8]%replayShards].Update(binary.LittleEndian.Uint64(key[:8]), now, func(_ *struct{}, expires time.Time, seen bool) time.Time {
+		if seen {
+			return expires
 		}
+		// Claimed: remembered until expiresAt, or not at all if that has
+		// passed.
+		fresh = true
+		if !expiresAt.After(now) {
+			return now
+		}
+		return expiresAt
 	})
 	if !ok {
 		return false, ErrReplayCacheFull

@@ -172,25 +172,27 @@ func (m *Map[K, V]) Put(key K, val V, expires, now time.Time) bool {
 	return true
 }
 
-// Update calls f, with the write lock held, on the value of key and its
-// expiry, which f may change in place. found reports whether key had an
-// unexpired value; if not, f gets the zero value and the zero time (which,
-// left so, means no expiry). It returns false without calling f only when
-// a refusing Map is full of unexpired entries and key is not one of them.
-// f must not call the Map.
-func (m *Map[K, V]) Update(key K, now time.Time, f func(val *V, expires *time.Time, found bool)) bool {
+// Update calls f, with the write lock held, on the value of key, which f
+// may change in place, and on its expiry: f returns the expiry to keep
+// (the one it was given, to leave it). found reports whether key had an
+// unexpired value; if not, f gets the zero value and the zero time (no
+// expiry). It returns false without calling f only when a refusing Map is
+// full of unexpired entries and key is not one of them. f must not call
+// the Map.
+func (m *Map[K, V]) Update(key K, now time.Time, f func(val *V, expires time.Time, found bool) time.Time) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s, found := m.slotFor(key, now.UnixNano())
 	if s == nil {
 		return false
 	}
+	// The expiry goes in and out by value: a pointer to it, given to an
+	// unknown f, would put it on the heap on every call.
 	var exp time.Time
 	if s.exp != 0 {
 		exp = time.Unix(0, s.exp)
 	}
-	f(&s.val, &exp, found)
-	s.exp = unixNano(exp)
+	s.exp = unixNano(f(&s.val, exp, found))
 	return true
 }
 

@@ -70,15 +70,16 @@ func TestUpdate(t *testing.T) {
 	m := New[string, int](10)
 	// count is a fixed-window counter, as the memory limiter keeps.
 	count := func(key string, now time.Time) (n int, found bool) {
-		m.Update(key, now, func(v *int, exp *time.Time, ok bool) {
+		m.Update(key, now, func(v *int, exp time.Time, ok bool) time.Time {
 			if !ok {
 				if *v != 0 || !exp.IsZero() {
 					t.Errorf("%s: not found, but f got %d, %v", key, *v, exp)
 				}
-				*exp = now.Add(time.Minute)
+				exp = now.Add(time.Minute)
 			}
 			*v++
 			n, found = *v, ok
+			return exp
 		})
 		return n, found
 	}
@@ -106,7 +107,7 @@ func TestUpdate(t *testing.T) {
 		t.Error("Get at the window's end hit")
 	}
 	// Left at the zero time, the expiry is never.
-	m.Update("never", t0, func(v *int, _ *time.Time, _ bool) { *v = 7 })
+	m.Update("never", t0, func(v *int, exp time.Time, _ bool) time.Time { *v = 7; return exp })
 	if v, ok := m.Get("never", at(1000*time.Hour)); !ok || v != 7 {
 		t.Errorf("Get(never) = %d, %v; want 7, true", v, ok)
 	}
@@ -163,7 +164,7 @@ func TestBoundUnderFlood(t *testing.T) {
 				if i%2 == 0 {
 					m.Put(key, i, now.Add(time.Minute), now)
 				} else {
-					m.Update(key, now, func(v *int, exp *time.Time, _ bool) { *v, *exp = i, now.Add(time.Minute) })
+					m.Update(key, now, func(v *int, _ time.Time, _ bool) time.Time { *v = i; return now.Add(time.Minute) })
 				}
 				if n := m.Len(); n > size {
 					t.Fatalf("after %d keys: %d entries, want at most %d", i+1, n, size)
@@ -263,7 +264,7 @@ func TestRefusing(t *testing.T) {
 		t.Error("Put of a new key into a full refusing Map succeeded")
 	}
 	called := false
-	if m.Update(101, t0, func(*int, *time.Time, bool) { called = true }) || called {
+	if m.Update(101, t0, func(_ *int, exp time.Time, _ bool) time.Time { called = true; return exp }) || called {
 		t.Errorf("Update of a new key into a full refusing Map: called f %v, want refused", called)
 	}
 	for i := range size {
@@ -273,7 +274,7 @@ func TestRefusing(t *testing.T) {
 	}
 	// A key it holds can still be updated: no room is needed.
 	found := false
-	if !m.Update(2, t0, func(v *int, _ *time.Time, ok bool) { *v, found = 20, ok }) || !found {
+	if !m.Update(2, t0, func(v *int, exp time.Time, ok bool) time.Time { *v, found = 20, ok; return exp }) || !found {
 		t.Error("Update of a held key refused or not found")
 	}
 	if !m.Put(3, 30, at(time.Minute), t0) {
@@ -368,7 +369,7 @@ func TestConcurrent(t *testing.T) {
 						case 2, 3, 4:
 							m.Put(key, i, now.Add(50*time.Millisecond), now)
 						case 5:
-							m.Update(key, now, func(v *int, exp *time.Time, _ bool) { *v++; *exp = now.Add(time.Second) })
+							m.Update(key, now, func(v *int, _ time.Time, _ bool) time.Time { *v++; return now.Add(time.Second) })
 						default:
 							m.Get(key, now)
 						}
@@ -383,7 +384,7 @@ func TestConcurrent(t *testing.T) {
 			for range workers {
 				wg.Go(func() {
 					for range rounds {
-						m.Update("shared", t0, func(v *int, _ *time.Time, _ bool) { *v++ })
+						m.Update("shared", t0, func(v *int, exp time.Time, _ bool) time.Time { *v++; return exp })
 						m.Get("shared", t0)
 					}
 				})
@@ -404,8 +405,33 @@ func TestUsesSaturate(t *testing.T) {
 	for range 1000 {
 		m.Get("a", t0)
 	}
-	m.Update("a", t0, func(*int, *time.Time, bool) {})
+	m.Update("a", t0, func(_ *int, exp time.Time, _ bool) time.Time { return exp })
 	if u := m.slots[m.index["a"]].uses; u != maxUses {
 		t.Errorf("uses = %d, want %d", u, maxUses)
+	}
+}
+
+// TestNoAllocation: a hit, an update and a put of a held key allocate
+// nothing, nor does a new key once the Map is full; these run on every
+// request (a limiter's Add, a replay cache's claim).
+func TestNoAllocation(t *testing.T) {
+	m := New[int, int](16)
+	for i := range 16 {
+		m.Put(i, i, at(time.Hour), t0)
+	}
+	next := 100
+	for name, f := range map[string]func(){
+		"Get":           func() { m.Get(3, t0) },
+		"Put held":      func() { m.Put(3, 1, at(time.Hour), t0) },
+		"Update held":   func() { m.Update(4, t0, func(v *int, exp time.Time, _ bool) time.Time { *v++; return exp }) },
+		"Put new, full": func() { next++; m.Put(next, 1, at(time.Hour), t0) },
+		"Update new, full": func() {
+			next++
+			m.Update(next, t0, func(v *int, _ time.Time, _ bool) time.Time { *v = 1; return at(time.Hour) })
+		},
+	} {
+		if n := testing.AllocsPerRun(100, f); n != 0 {
+			t.Errorf("%s: %v allocations, want 0", name, n)
+		}
 	}
 }

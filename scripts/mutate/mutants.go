@@ -826,7 +826,7 @@ var mutants = []mutant{
 		Old: "return normalizePath(hpath) == normalizePath(path)", New: "return strings.EqualFold(normalizePath(hpath), normalizePath(path))",
 		Why: "paths compare case-sensitively: a proof for /A is not one for /a"},
 	{ID: "dpop/memory-replay-accepted", File: "dpop/replay.go",
-		Old: "if !seen {", New: "if true {",
+		Old: "if seen {\n\t\t\treturn expires", New: "if false {\n\t\t\treturn expires",
 		Why: "the memory cache refuses a proof claimed before and not yet expired"},
 	{ID: "dpop/memory-full-forgets", File: "dpop/replay.go",
 		Old: "if !ok {\n\t\treturn false, ErrReplayCacheFull", New: "if !ok {\n\t\treturn true, nil",
