@@ -26,7 +26,8 @@ package cache
 // the least used); "random" drops a uniformly random entry (the policy of
 // the apikey, client gate and revocation caches before Map); "clock" is
 // CLOCK (second chance: a hit sets a bit, the hand clears it or evicts);
-// "lru16" is an LRU in 16 shards, each under a mutex.
+// "lru16" is an LRU in 16 shards, each under a mutex. Their hit paths are
+// written as Map's is (no defer), so the comparison is of policies.
 
 import (
 	"fmt"
@@ -207,10 +208,12 @@ func newRandomCache(size int) *randomCache {
 
 func (c *randomCache) get(k string, now time.Time) (int, bool) {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
 	if i, ok := c.index[k]; ok && alive(c.slots[i].exp, now.UnixNano()) {
-		return c.slots[i].val, true
+		v := c.slots[i].val
+		c.mu.RUnlock()
+		return v, true
 	}
+	c.mu.RUnlock()
 	return 0, false
 }
 
@@ -255,16 +258,18 @@ func newClockCache(size int) *clockCache {
 
 func (c *clockCache) get(k string, now time.Time) (int, bool) {
 	c.mu.RLock()
-	defer c.mu.RUnlock()
 	if i, ok := c.index[k]; ok {
 		s := &c.slots[i]
 		if alive(s.exp, now.UnixNano()) {
 			if atomic.LoadUint32(&s.ref) == 0 {
 				atomic.StoreUint32(&s.ref, 1)
 			}
-			return s.val, true
+			v := s.val
+			c.mu.RUnlock()
+			return v, true
 		}
 	}
+	c.mu.RUnlock()
 	return 0, false
 }
 
@@ -333,14 +338,16 @@ func (c *lruCache) shard(k string) *lruShard {
 func (c *lruCache) get(k string, now time.Time) (int, bool) {
 	s := c.shard(k)
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	i, ok := s.index[k]
 	if !ok || !alive(s.nodes[i].exp, now.UnixNano()) {
+		s.mu.Unlock()
 		return 0, false
 	}
 	s.unlink(i)
 	s.pushFront(i)
-	return s.nodes[i].val, true
+	v := s.nodes[i].val
+	s.mu.Unlock()
+	return v, true
 }
 
 func (c *lruCache) put(k string, v int, exp, _ time.Time) {
