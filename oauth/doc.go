@@ -49,9 +49,10 @@
 // Give the Server a [RevocationCache] as Config.Grants and its IsRevoked
 // method to the verifier: the revocation check of every request is then
 // answered from memory, and every revocation the Server makes is seen on
-// the very next request. Both caches are bounded (a size cap, random
-// eviction). A change made by another process reaches the gate when it is
-// told ([ClientGate.Invalidate]; Store.Follow of
+// the very next request. Both caches are bounded (a size cap; full, the
+// least used of 8 answers drawn at random goes, expired ones first). A
+// change made by another process reaches the gate when it is told
+// ([ClientGate.Invalidate]; Store.Follow of
 // github.com/audexum/auth/sqlstore does it for every process sharing the
 // database) or after its CacheTTL, and a revocation made by another
 // instance reaches the RevocationCache within its MaxAge.
