@@ -2,8 +2,9 @@ package auth
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"github.com/audexum/auth/internal/cache"
 )
 
 // CachedLimiter wraps a shared [Limiter] so that Count is answered from
@@ -17,26 +18,28 @@ import (
 // gets at most a few more tries than MaxFailures, never N×MaxFailures: this
 // instance's own Adds update its cache at once. Create one with
 // [NewCachedLimiter]; it is safe for concurrent use.
+//
+// It is bounded: it remembers at most size keys. When it is full, a new
+// key takes the place of a count older than MaxAge or else of the least
+// used of 8 keys drawn at random; a forgotten count only costs a round
+// trip.
 type CachedLimiter struct {
 	next   Limiter
 	maxAge time.Duration
-	size   int
-
-	mu      sync.Mutex
-	entries map[string]cachedCount
+	counts *cache.Map[string, cachedCount]
 }
 
+// cachedCount is what the store last said of a key. The map forgets it
+// when it is MaxAge old or its window ends, whichever is first.
 type cachedCount struct {
-	n       int
-	end     time.Time // end of the window the count is for
-	fetched time.Time
-	window  time.Duration
+	n      int
+	end    time.Time // end of the window the count is for
+	window time.Duration
 }
 
 // NewCachedLimiter returns a CachedLimiter over next that keeps counts for
 // up to maxAge (one second if zero or negative) and remembers at most size
-// keys (DefaultThrottleTable if size ≤ 0); when full it forgets them all,
-// which only costs round trips.
+// keys (DefaultThrottleTable if size ≤ 0).
 func NewCachedLimiter(next Limiter, maxAge time.Duration, size int) *CachedLimiter {
 	if maxAge <= 0 {
 		maxAge = time.Second
@@ -44,23 +47,20 @@ func NewCachedLimiter(next Limiter, maxAge time.Duration, size int) *CachedLimit
 	if size <= 0 {
 		size = DefaultThrottleTable
 	}
-	return &CachedLimiter{next: next, maxAge: maxAge, size: size, entries: make(map[string]cachedCount)}
+	return &CachedLimiter{next: next, maxAge: maxAge, counts: cache.New[string, cachedCount](size)}
 }
 
 // Count implements [Limiter]: from memory while the cached count is
 // younger than MaxAge and its window has not ended, else from the store.
 func (c *CachedLimiter) Count(ctx context.Context, key string, window time.Duration, now time.Time) (int, time.Duration, error) {
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
-	if ok && e.window == window && now.Before(e.end) && now.Sub(e.fetched) < c.maxAge {
+	if e, ok := c.counts.Get(key, now); ok && e.window == window {
 		return e.n, e.end.Sub(now), nil
 	}
 	n, reset, err := c.next.Count(ctx, key, window, now)
 	if err != nil {
 		return n, reset, err
 	}
-	c.store(key, cachedCount{n: n, end: now.Add(reset), fetched: now, window: window})
+	c.store(key, n, reset, window, now)
 	return n, reset, nil
 }
 
@@ -71,15 +71,14 @@ func (c *CachedLimiter) Add(ctx context.Context, key string, window time.Duratio
 	if err != nil {
 		return n, reset, err
 	}
-	c.store(key, cachedCount{n: n, end: now.Add(reset), fetched: now, window: window})
+	c.store(key, n, reset, window, now)
 	return n, reset, nil
 }
 
-func (c *CachedLimiter) store(key string, e cachedCount) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.entries[key]; !ok && len(c.entries) >= c.size {
-		clear(c.entries)
+func (c *CachedLimiter) store(key string, n int, reset, window time.Duration, now time.Time) {
+	end, expires := now.Add(reset), now.Add(c.maxAge)
+	if end.Before(expires) {
+		expires = end
 	}
-	c.entries[key] = e
+	c.counts.Put(key, cachedCount{n: n, end: end, window: window}, expires, now)
 }

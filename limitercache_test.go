@@ -69,7 +69,7 @@ func TestCachedLimiterBounded(t *testing.T) {
 	for i := range 1000 {
 		c.Count(context.Background(), string(rune('a'+i%26))+string(rune(i)), time.Minute, now)
 	}
-	if n := len(c.entries); n > 10 {
+	if n := c.counts.Len(); n > 10 {
 		t.Errorf("cache holds %d keys, want at most 10", n)
 	}
 }

@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/audexum/auth/internal/cache"
 )
 
 // Defaults for [ThrottleConfig].
@@ -27,7 +28,7 @@ const (
 // caller spreading attempts over the instances gets up to N×MaxFailures
 // tries per window. To share the counts, give every instance's Throttle a
 // Limiter on storage they all reach. This module's is the Limiter of
-// github.com/audexum/auth/sqlstore on PostgreSQL (Store.Limiter): one
+// github.com/audexum/auth/sqlstore on PostgreSQL (Store.Limits): one
 // table row per key and window, one atomic upsert per Add, one SELECT per
 // Count, ended windows deleted in bounded batches. Its windows are aligned
 // to the Unix epoch so every instance agrees on them; keep the instances'
@@ -211,19 +212,21 @@ type CredentialIDer interface {
 	CredentialID(credential string) (id string, ok bool)
 }
 
-// MemoryLimiter is an in-memory [Limiter] with a fixed number of entries,
-// so a caller rotating addresses cannot grow it without bound. When it is
-// full, an expired entry or else the one with the fewest events among a
-// small sample is dropped: keys that are being throttled, having many
-// events, survive a flood of new keys.
+// MemoryLimiter is an in-memory [Limiter] for one process. It is
+// bounded: it holds at most the number of keys it was made with, so a
+// caller rotating addresses cannot grow it. When it is full, a new key
+// takes the place of a key whose window has ended or else of the least
+// used of 8 keys drawn at random (a key is used by each Count and Add):
+// keys being throttled, counted on every request they make, survive a
+// flood of new keys until their window ends. It is safe for concurrent
+// use.
 type MemoryLimiter struct {
-	mu      sync.Mutex
-	max     int
-	entries map[string]*limitEntry
+	windows *cache.Map[string, limitWindow]
 }
 
-type limitEntry struct {
-	end time.Time // end of the entry's current window
+// limitWindow is the count of one key in its current window.
+type limitWindow struct {
+	end time.Time
 	n   int
 }
 
@@ -233,63 +236,30 @@ func NewMemoryLimiter(size int) *MemoryLimiter {
 	if size <= 0 {
 		size = DefaultThrottleTable
 	}
-	return &MemoryLimiter{max: size, entries: make(map[string]*limitEntry)}
-}
-
-// Len returns the number of keys held.
-func (m *MemoryLimiter) Len() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.entries)
+	return &MemoryLimiter{windows: cache.New[string, limitWindow](size)}
 }
 
 // Count implements [Limiter].
 func (m *MemoryLimiter) Count(_ context.Context, key string, window time.Duration, now time.Time) (int, time.Duration, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.entries[key]
-	if e == nil || !now.Before(e.end) {
+	w, ok := m.windows.Get(key, now)
+	if !ok {
 		return 0, window, nil
 	}
-	return e.n, e.end.Sub(now), nil
+	return w.n, w.end.Sub(now), nil
 }
 
 // Add implements [Limiter].
 func (m *MemoryLimiter) Add(_ context.Context, key string, window time.Duration, now time.Time) (int, time.Duration, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e := m.entries[key]
-	if e == nil {
-		if len(m.entries) >= m.max {
-			m.evict(now)
+	var w limitWindow
+	m.windows.Update(key, now, func(v *limitWindow, _ time.Time, found bool) time.Time {
+		if !found {
+			// The key's first event, or its window ended: a new window,
+			// which the map forgets when it ends.
+			v.end = now.Add(window)
 		}
-		e = &limitEntry{end: now.Add(window)}
-		m.entries[key] = e
-	} else if !now.Before(e.end) {
-		e.end, e.n = now.Add(window), 0
-	}
-	e.n++
-	return e.n, e.end.Sub(now), nil
-}
-
-// evict drops one entry: the first expired one in a sample of map order
-// (random in Go), or else the sample's least counted.
-func (m *MemoryLimiter) evict(now time.Time) {
-	const sample = 16
-	var victim string
-	least := -1
-	i := 0
-	for k, e := range m.entries {
-		if !now.Before(e.end) {
-			victim = k
-			break
-		}
-		if least < 0 || e.n < least {
-			victim, least = k, e.n
-		}
-		if i++; i == sample {
-			break
-		}
-	}
-	delete(m.entries, victim)
+		v.n++
+		w = *v
+		return v.end
+	})
+	return w.n, w.end.Sub(now), nil
 }

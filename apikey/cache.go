@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/audexum/auth"
+	bounded "github.com/audexum/auth/internal/cache"
 )
 
 // Cache defaults.
@@ -25,7 +26,6 @@ type entry struct {
 	revoked bool
 	expires time.Time // zero: never
 	p       *auth.Principal
-	until   time.Time // the cache entry's own expiry
 
 	// lastMinute is the Unix minute last reported to the last-used
 	// tracker, so a busy key takes the tracker's lock once a minute.
@@ -111,30 +111,33 @@ func (e *entry) rememberSeen(key string) {
 	}
 }
 
-// cache is a bounded map from key ID to entry (positive) or to the expiry
-// of a "no such key" answer (negative). The two have separate maps and
-// caps, so a flood of made-up IDs cannot evict the entries of real keys.
+// cache remembers what the store said of key IDs: the record of a known
+// ID (positive) or that an ID is unknown (negative). The two sides are
+// separate bounded maps (internal/cache) of CacheSize entries each, so a
+// flood of made-up IDs cannot evict the entries of real keys. Full, a
+// side gives a new ID the place of an expired entry or else of the least
+// used of 8 drawn at random.
 //
 // Invalidation bumps gen; a fill that read the store before an
 // invalidation carries the old gen and is dropped, so a lookup racing a
-// revocation cannot put the revoked key back.
+// revocation cannot put the revoked key back. mu orders fills and
+// invalidations; lookups take only the maps' read locks.
 type cache struct {
 	ttl, negTTL time.Duration // <= 0: that side is off
-	size        int
 
 	gen atomic.Uint64 // changed only with mu held
 	off atomic.Bool   // set by close: every lookup misses, nothing is put
 
-	mu  sync.RWMutex
-	pos map[string]*entry
-	neg map[string]time.Time
+	mu  sync.Mutex
+	pos *bounded.Map[string, *entry]
+	neg *bounded.Map[string, struct{}]
 }
 
 func newCache(ttl, negTTL time.Duration, size int) *cache {
 	return &cache{
-		ttl: ttl, negTTL: negTTL, size: size,
-		pos: make(map[string]*entry),
-		neg: make(map[string]time.Time),
+		ttl: ttl, negTTL: negTTL,
+		pos: bounded.New[string, *entry](size),
+		neg: bounded.New[string, struct{}](size),
 	}
 }
 
@@ -144,37 +147,28 @@ func (c *cache) get(id string, now time.Time) (e *entry, negative bool) {
 	if c.off.Load() {
 		return nil, false
 	}
-	c.mu.RLock()
-	e = c.pos[id]
-	if e != nil && !now.Before(e.until) {
-		e = nil
+	if e, ok := c.pos.Get(id, now); ok {
+		return e, false
 	}
-	if e == nil && c.negTTL > 0 {
-		if until, ok := c.neg[id]; ok && now.Before(until) {
-			negative = true
-		}
+	if c.negTTL > 0 {
+		_, negative = c.neg.Get(id, now)
 	}
-	c.mu.RUnlock()
-	return e, negative
+	return nil, negative
 }
 
 // generation is read before a store lookup and passed to put.
 func (c *cache) generation() uint64 { return c.gen.Load() }
 
-// putPositive caches e under id unless an invalidation happened since gen.
-// id must not share memory with a presented key.
+// putPositive caches e under id for the TTL unless an invalidation
+// happened since gen. id must not share memory with a presented key.
 func (c *cache) putPositive(id string, e *entry, gen uint64, now time.Time) {
 	if c.ttl <= 0 {
 		return
 	}
-	e.until = now.Add(c.ttl)
 	c.mu.Lock()
 	if c.gen.Load() == gen && !c.off.Load() {
-		if _, ok := c.pos[id]; !ok && len(c.pos) >= c.size {
-			evictOne(c.pos)
-		}
-		c.pos[id] = e
-		delete(c.neg, id)
+		c.pos.Put(id, e, now.Add(c.ttl), now)
+		c.neg.Delete(id)
 	}
 	c.mu.Unlock()
 }
@@ -187,37 +181,24 @@ func (c *cache) putNegative(id string, gen uint64, now time.Time) {
 	}
 	c.mu.Lock()
 	if c.gen.Load() == gen && !c.off.Load() {
-		if _, ok := c.neg[id]; !ok && len(c.neg) >= c.size {
-			evictOne(c.neg)
-		}
-		c.neg[id] = now.Add(c.negTTL)
+		c.neg.Put(id, struct{}{}, now.Add(c.negTTL), now)
 	}
 	c.mu.Unlock()
-}
-
-// evictOne removes an arbitrary entry. Map iteration starts at a random
-// place, so this is random eviction: no bookkeeping on the hit path, and
-// no order an attacker can steer.
-func evictOne[V any](m map[string]V) {
-	for k := range m {
-		delete(m, k)
-		return
-	}
 }
 
 func (c *cache) invalidate(id string) {
 	c.mu.Lock()
 	c.gen.Add(1)
-	delete(c.pos, id)
-	delete(c.neg, id)
+	c.pos.Delete(id)
+	c.neg.Delete(id)
 	c.mu.Unlock()
 }
 
 func (c *cache) invalidateAll() {
 	c.mu.Lock()
 	c.gen.Add(1)
-	clear(c.pos)
-	clear(c.neg)
+	c.pos.Clear()
+	c.neg.Clear()
 	c.mu.Unlock()
 }
 

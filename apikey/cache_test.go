@@ -69,8 +69,8 @@ func TestCacheBounded(t *testing.T) {
 	for i := range 10 * size {
 		c.putNegative(fmt.Sprint("unknown", i), c.generation(), t0)
 	}
-	if len(c.pos) != size || len(c.neg) != size {
-		t.Errorf("cache sizes = %d positive, %d negative; want %d each", len(c.pos), len(c.neg), size)
+	if c.pos.Len() != size || c.neg.Len() != size {
+		t.Errorf("cache sizes = %d positive, %d negative; want %d each", c.pos.Len(), c.neg.Len(), size)
 	}
 	for i := range size {
 		if e, _ := c.get(fmt.Sprint("known", i), t0); e == nil {
@@ -80,12 +80,12 @@ func TestCacheBounded(t *testing.T) {
 	for i := range 3 * size {
 		c.putPositive(fmt.Sprint("more", i), testEntry("k"), c.generation(), t0)
 	}
-	if len(c.pos) != size {
-		t.Errorf("positive size = %d, want %d", len(c.pos), size)
+	if c.pos.Len() != size {
+		t.Errorf("positive size = %d, want %d", c.pos.Len(), size)
 	}
 	c.invalidateAll()
-	if len(c.pos) != 0 || len(c.neg) != 0 {
-		t.Errorf("after invalidateAll: %d positive, %d negative; want 0", len(c.pos), len(c.neg))
+	if c.pos.Len() != 0 || c.neg.Len() != 0 {
+		t.Errorf("after invalidateAll: %d positive, %d negative; want 0", c.pos.Len(), c.neg.Len())
 	}
 }
 

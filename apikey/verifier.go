@@ -50,8 +50,11 @@ type Config struct {
 	// flood of made-up keys does not reach the store. If zero,
 	// [DefaultNegativeCacheTTL] (5 s); if negative, not cached.
 	NegativeCacheTTL time.Duration
-	// CacheSize caps the cached known IDs, and separately the unknown ones.
-	// If zero, [DefaultCacheSize].
+	// CacheSize caps the cached known IDs, and separately the unknown ones,
+	// so made-up IDs never evict real keys. When a side is full, a new ID
+	// takes the place of an expired one or else of the least used of 8
+	// drawn at random, so a flood of new IDs does not push out the keys
+	// clients use. If zero, [DefaultCacheSize].
 	CacheSize int
 
 	// LastUsedInterval is how often last-used times are written to the

@@ -3,8 +3,9 @@ package dpop
 import (
 	"context"
 	"encoding/binary"
-	"sync"
 	"time"
+
+	"github.com/audexum/auth/internal/cache"
 )
 
 // ReplayKey identifies one accepted proof: the SHA-256 of the proof key's
@@ -20,7 +21,7 @@ type ReplayKey [32]byte
 // The [MemoryReplayCache] serves one instance. Instances of a fleet behind
 // a load balancer each see only their own requests, so a proof replayed to
 // another instance would pass its cache: give every instance a store they
-// share (the sqlstore package's Store.DPoPReplay on PostgreSQL), at the
+// share (the sqlstore package's Store.DPoPReplays on PostgreSQL), at the
 // cost of one write per DPoP request.
 //
 // Implementations must be safe for concurrent use.
@@ -36,36 +37,27 @@ type ReplayStore interface {
 // DefaultReplayCacheSize is the number of proofs a [MemoryReplayCache]
 // remembers when its size is zero: with the default one-minute window, a
 // proof is remembered for at most two minutes, so this serves a sustained
-// 8 000 DPoP requests a second per instance, in about 40 MB at most.
+// 8 000 DPoP requests a second per instance, in about 60 MB at most.
 const DefaultReplayCacheSize = 1 << 20
 
 // replayShards spreads the cache over locks, so concurrent requests do not
 // queue on one mutex.
 const replayShards = 16
 
-// MemoryReplayCache is a [ReplayStore] in this process's memory, bounded:
-// it holds at most its size of unexpired proofs. When it is full it
-// refuses new proofs with [ErrReplayCacheFull] (the Checker then answers
-// 503) rather than forget a proof that could still be replayed; entries
-// leave as they expire, swept in amortized constant time. The zero value
-// is not usable; call [NewMemoryReplayCache]. It is safe for concurrent
-// use.
+// MemoryReplayCache is a [ReplayStore] in this process's memory. It is
+// bounded: it holds at most its size of proofs, and never forgets an
+// unexpired one to make room. When it is full of unexpired proofs it
+// refuses new ones with [ErrReplayCacheFull] (the Checker then answers
+// 503) rather than forget a proof that could still be replayed. An
+// expired proof's room is reused: a full cache finds one among 8 drawn
+// at random, and drops every expired proof at most once a second. The
+// zero value is not usable; call [NewMemoryReplayCache]. It is safe for
+// concurrent use.
 type MemoryReplayCache struct {
-	shards [replayShards]replayShard
+	// Keyed by the first 8 bytes of the ReplayKey, spread by its ninth;
+	// each refuses new keys when full of live ones (internal/cache).
+	shards [replayShards]*cache.Map[uint64, struct{}]
 }
-
-type replayShard struct {
-	mu      sync.Mutex
-	m       map[uint64]int64 // key prefix → expiry, Unix nanoseconds
-	max     int
-	inserts int   // since the last sweep
-	swept   int64 // when, Unix nanoseconds
-}
-
-// fullSweepGap is the least time between two sweeps of a full shard: a
-// full cache refuses new proofs at the cost of a map lookup, not of a
-// pass over the shard per request.
-const fullSweepGap = int64(time.Second)
 
 // NewMemoryReplayCache returns a cache that remembers at most size proofs
 // (if zero, [DefaultReplayCacheSize]; at least 16).
@@ -80,8 +72,7 @@ func NewMemoryReplayCache(size int) (*MemoryReplayCache, error) {
 	}
 	c := &MemoryReplayCache{}
 	for i := range c.shards {
-		c.shards[i].m = make(map[uint64]int64)
-		c.shards[i].max = size / replayShards
+		c.shards[i] = cache.NewRefusing[uint64, struct{}](size / replayShards)
 	}
 	return c, nil
 }
@@ -91,51 +82,32 @@ func NewMemoryReplayCache(size int) (*MemoryReplayCache, error) {
 // apart by 64 bits errs, if ever, by refusing one, never by accepting a
 // replay (a replay has the same key).
 func (c *MemoryReplayCache) ClaimProof(_ context.Context, key ReplayKey, now, expiresAt time.Time) (bool, error) {
-	k := binary.LittleEndian.Uint64(key[:8])
-	s := &c.shards[key[8]%replayShards]
-	n, exp := now.UnixNano(), expiresAt.UnixNano()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.m[k]; ok && e > n {
-		return false, nil
-	}
-	switch {
-	case len(s.m) >= s.max:
-		if n-s.swept >= fullSweepGap {
-			s.sweep(n)
+	fresh := false
+	ok := c.shards[key[8]%replayShards].Update(binary.LittleEndian.Uint64(key[:8]), now, func(_ *struct{}, expires time.Time, seen bool) time.Time {
+		if seen {
+			return expires
 		}
-		if len(s.m) >= s.max {
-			return false, ErrReplayCacheFull
+		// Claimed: remembered until expiresAt, or not at all if that has
+		// passed.
+		fresh = true
+		if !expiresAt.After(now) {
+			return now
 		}
-	case s.inserts >= max(len(s.m), 1024):
-		// Sweeping costs one pass over the shard; doing it only after
-		// as many inserts as the shard holds keeps it amortized O(1)
-		// per insert.
-		s.sweep(n)
+		return expiresAt
+	})
+	if !ok {
+		return false, ErrReplayCacheFull
 	}
-	s.m[k] = exp
-	s.inserts++
-	return true, nil
-}
-
-func (s *replayShard) sweep(now int64) {
-	for k, e := range s.m {
-		if e <= now {
-			delete(s.m, k)
-		}
-	}
-	s.inserts, s.swept = 0, now
+	return fresh, nil
 }
 
 // Len returns the number of proofs held, expired ones not yet swept
-// included.
+// included: export it as a gauge beside the cache's size, since a full
+// cache answers 503 until proofs expire.
 func (c *MemoryReplayCache) Len() int {
 	n := 0
-	for i := range c.shards {
-		s := &c.shards[i]
-		s.mu.Lock()
-		n += len(s.m)
-		s.mu.Unlock()
+	for _, s := range c.shards {
+		n += s.Len()
 	}
 	return n
 }

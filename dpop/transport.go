@@ -6,7 +6,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/audexum/auth/internal/cache"
 )
 
 // maxPeek bounds the body of a 400 read to find a token endpoint's
@@ -23,11 +26,13 @@ const maxPeek = 16 << 10
 //     signer's key.
 //
 // Each response's DPoP-Nonce is remembered per origin and put in the next
-// proofs to that origin. A response asking for a nonce (401 with
-// error="use_dpop_nonce" in WWW-Authenticate, or a token endpoint's 400
-// use_dpop_nonce, RFC 9449 §8, §9) is retried once with a new proof that
-// carries it, when the request's body can be sent again (no body, or
-// Request.GetBody set, as http.NewRequest does for in-memory bodies).
+// proofs to that origin. The nonces are bounded: at most 64 origins; when
+// full, a new origin takes the place of the least used of 8 drawn at
+// random. A response asking for a nonce (401 with error="use_dpop_nonce"
+// in WWW-Authenticate, or a token endpoint's 400 use_dpop_nonce, RFC 9449
+// §8, §9) is retried once with a new proof that carries it, when the
+// request's body can be sent again (no body, or Request.GetBody set, as
+// http.NewRequest does for in-memory bodies).
 //
 // With golang.org/x/oauth2, put the Transport under oauth2.Transport,
 // which writes "Authorization: DPoP <token>" for tokens whose token_type
@@ -43,8 +48,8 @@ type Transport struct {
 	// Base sends the requests. If nil, http.DefaultTransport.
 	Base http.RoundTripper
 
-	mu     sync.Mutex
-	nonces map[string]string // origin → last DPoP-Nonce
+	// nonces maps an origin to its last DPoP-Nonce; made at first use.
+	nonces atomic.Pointer[cache.Map[string, string]]
 }
 
 var errNoSigner = errors.New("dpop: Transport without a Signer")
@@ -141,24 +146,28 @@ func asksForNonce(resp *http.Response) bool {
 }
 
 func (t *Transport) nonce(origin string) string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.nonces[origin]
+	m := t.nonces.Load()
+	if m == nil {
+		return ""
+	}
+	nonce, _ := m.Get(origin, time.Now())
+	return nonce
 }
 
 // maxOrigins bounds the nonces kept: a client talks to a few servers.
+// Full, a new origin takes the place of the least used of 8 drawn at
+// random (internal/cache): a server redirecting through many origins
+// cannot push out the nonces of the servers the client keeps calling.
 const maxOrigins = 64
 
 func (t *Transport) setNonce(origin, nonce string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.nonces == nil {
-		t.nonces = make(map[string]string)
+	m := t.nonces.Load()
+	if m == nil {
+		t.nonces.CompareAndSwap(nil, cache.New[string, string](maxOrigins))
+		m = t.nonces.Load()
 	}
-	if _, ok := t.nonces[origin]; !ok && len(t.nonces) >= maxOrigins {
-		clear(t.nonces)
-	}
-	t.nonces[origin] = nonce
+	// A nonce has no expiry here: the server says when it wants another.
+	m.Put(origin, nonce, time.Time{}, time.Now())
 }
 
 func closeBody(req *http.Request) {

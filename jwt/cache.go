@@ -1,21 +1,19 @@
 package jwt
 
 import (
-	"sync"
+	"time"
 
 	"github.com/audexum/auth"
 )
 
-// tokenCache holds verified tokens, keyed by the whole token string, so a
-// repeated token costs a map lookup instead of a signature check. Only
-// tokens that passed every check enter it, so a client cannot fill it with
-// junk; it is bounded, and full, it evicts an expired entry or an
-// arbitrary one. Hits take a read lock only.
-type tokenCache struct {
-	mu  sync.RWMutex
-	m   map[string]*cacheEntry
-	max int
-}
+// The verified-token cache (Config.CacheSize) is an internal/cache Map
+// keyed by the whole token string, so a repeated token costs a map lookup
+// instead of a signature check. Only tokens that passed every check enter
+// it, so a client cannot fill it with junk. It is bounded: at most
+// CacheSize tokens; when full, a new token takes the place of one the
+// cache may forget (see cacheUntil) or else of the least used of 8 drawn
+// at random, so a flood of new tokens does not push out the ones clients
+// repeat. Hits take a read lock only.
 
 // cacheEntry is a verified token: its principal, the time claims and the
 // key that verified it, which are checked again on every hit.
@@ -26,48 +24,14 @@ type cacheEntry struct {
 	by            signingKey
 }
 
-func newTokenCache(max int) *tokenCache {
-	return &tokenCache{m: make(map[string]*cacheEntry, min(max, 1024)), max: max}
-}
+// cacheForget is how long after a token stops being accepted (its "exp"
+// plus the leeway) the cache forgets it. Until then a client retrying the
+// expired token is refused by a lookup, not a signature check; and it is
+// the hit's own check of "exp", never the cache's expiry, that refuses it.
+const cacheForget = time.Minute
 
-func (c *tokenCache) get(token string) *cacheEntry {
-	c.mu.RLock()
-	e := c.m[token]
-	c.mu.RUnlock()
-	return e
-}
-
-// evictScan bounds the entries looked at for an expired one when the
-// cache is full, so an insert stays O(1).
-const evictScan = 8
-
-func (c *tokenCache) put(token string, e *cacheEntry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if _, ok := c.m[token]; !ok && len(c.m) >= c.max {
-		// Map iteration starts at a random entry: the earliest-expiring
-		// of a few is evicted, which favours expired tokens without a
-		// sorted structure to maintain on every hit.
-		var victim string
-		var victimExp float64
-		n := 0
-		for k, v := range c.m {
-			if n == 0 || v.exp < victimExp {
-				victim, victimExp = k, v.exp
-			}
-			if n++; n == evictScan {
-				break
-			}
-		}
-		delete(c.m, victim)
-	}
-	c.m[token] = e
-}
-
-// clear drops every entry: called when a key set changed, so tokens signed
-// by a removed key stop being accepted at once.
-func (c *tokenCache) clear() {
-	c.mu.Lock()
-	clear(c.m)
-	c.mu.Unlock()
+// cacheUntil is when the cache may forget a token expiring at exp (Unix
+// seconds, bounded by the MaxTokenLifetime check).
+func (v *Verifier) cacheUntil(exp float64) time.Time {
+	return time.Unix(int64(exp+v.leeway), 0).Add(cacheForget)
 }

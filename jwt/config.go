@@ -188,7 +188,11 @@ type Config struct {
 	// token, so a repeated token costs a map lookup instead of a signature
 	// check. Only tokens that passed every check enter it; the time claims
 	// and, for a KeyManager's key, its retirement are re-checked and Revoked
-	// is called on every hit. If zero, no cache.
+	// is called on every hit. The cache is bounded: at most CacheSize
+	// tokens; when it is full, a new token takes the place of one expired
+	// for a minute or else of the least used of 8 drawn at random, so a
+	// flood of new tokens does not push out the ones clients repeat. If
+	// zero, no cache.
 	CacheSize int
 
 	// Revoked, if set, is called with the "jti" of every token that

@@ -363,7 +363,7 @@ func (v *Verifier) replaceLocked(ctx context.Context, src *keySource, keys []jwk
 		return err
 	}
 	if src.loaded && fp != src.fingerprint && v.cache != nil {
-		v.cache.clear()
+		v.cache.Clear()
 	}
 	src.fingerprint = fp
 	if !src.loaded {

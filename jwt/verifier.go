@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/audexum/auth"
+	"github.com/audexum/auth/internal/cache"
 )
 
 // Verifier verifies OAuth 2.0 JWT access tokens (RFC 9068) as an
@@ -32,7 +33,7 @@ type Verifier struct {
 	maxSize   int
 	required  uint16 // tokenClaims bits that must be present
 	anyType   bool
-	cache     *tokenCache
+	cache     *cache.Map[string, *cacheEntry] // nil: no cache
 	revoked   func(ctx context.Context, jti string) (bool, error)
 	now       func() time.Time
 
@@ -119,7 +120,7 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 		return nil, configError("negative CacheSize")
 	}
 	if cfg.CacheSize > 0 {
-		v.cache = newTokenCache(cfg.CacheSize)
+		v.cache = cache.New[string, *cacheEntry](cfg.CacheSize)
 	}
 	for _, name := range cfg.InsecureOptionalClaims {
 		switch name {
@@ -197,9 +198,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, e
 	if len(token) > v.maxSize {
 		return nil, ErrMalformed
 	}
+	var now time.Time
 	if v.cache != nil {
-		if e := v.cache.get(token); e != nil {
-			if err := v.checkTimes(e.exp, e.nbf, e.iat, e.has); err != nil {
+		now = v.now()
+		if e, ok := v.cache.Get(token, now); ok {
+			if err := v.checkTimes(now, e.exp, e.nbf, e.iat, e.has); err != nil {
 				return nil, err
 			}
 			// The key may have been retired or dropped since, by
@@ -226,7 +229,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*auth.Principal, e
 		return nil, err
 	}
 	if v.cache != nil {
-		v.cache.put(token, &cacheEntry{p: p, exp: c.exp, nbf: c.nbf, iat: c.iat, has: c.has, by: by})
+		v.cache.Put(token, &cacheEntry{p: p, exp: c.exp, nbf: c.nbf, iat: c.iat, has: c.has, by: by}, v.cacheUntil(c.exp), now)
 	}
 	return p, nil
 }
@@ -403,7 +406,7 @@ func (v *Verifier) checkClaims(c *tokenClaims) error {
 	if c.has&hasExp == 0 {
 		return ErrMissingClaim
 	}
-	if err := v.checkTimes(c.exp, c.nbf, c.iat, c.has); err != nil {
+	if err := v.checkTimes(v.now(), c.exp, c.nbf, c.iat, c.has); err != nil {
 		return err
 	}
 	if c.has&hasAud == 0 {
@@ -438,10 +441,10 @@ func (v *Verifier) checkLifetime(c *tokenClaims) error {
 	return nil
 }
 
-// checkTimes checks "exp", "nbf" and "iat" against the clock, with leeway
-// (RFC 7519 §4.1.4, §4.1.5; RFC 9068 §4 for "iat").
-func (v *Verifier) checkTimes(exp, nbf, iat float64, has uint16) error {
-	now := float64(v.now().UnixNano()) / 1e9
+// checkTimes checks "exp", "nbf" and "iat" against the time at, with
+// leeway (RFC 7519 §4.1.4, §4.1.5; RFC 9068 §4 for "iat").
+func (v *Verifier) checkTimes(at time.Time, exp, nbf, iat float64, has uint16) error {
+	now := float64(at.UnixNano()) / 1e9
 	if now >= exp+v.leeway {
 		return ErrExpired
 	}

@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/audexum/auth"
+	"github.com/audexum/auth/internal/cache"
 )
 
 // Defaults of [ClientGateConfig].
@@ -41,9 +43,10 @@ type ClientGateConfig struct {
 	CacheTTL time.Duration
 
 	// CacheSize caps the clients the gate remembers. When it is full, a
-	// new answer evicts one at random, which then costs one more store
-	// read when its client is next seen. If zero,
-	// [DefaultClientGateSize].
+	// new answer takes the place of an expired one or else of the least
+	// used of 8 drawn at random, so a flood of unknown client IDs does not
+	// push out the clients in use; a client forgotten costs one more store
+	// read when its next token is seen. If zero, [DefaultClientGateSize].
 	CacheSize int
 
 	// Now returns the current time. If nil, time.Now.
@@ -62,6 +65,10 @@ type ClientGateConfig struct {
 // revocation agree with the API. Create one with [NewClientGate]; it is
 // safe for concurrent use.
 //
+// The gate is bounded: it remembers at most CacheSize clients; when full,
+// a new answer takes the place of an expired one or else of the least
+// used of 8 drawn at random.
+//
 // The gate learns of a change in the next CacheTTL, or at once when told
 // with [ClientGate.Invalidate]. The [ClientManager] does not tell it: a server
 // that changes clients in-process calls Invalidate itself, and a server on
@@ -71,20 +78,15 @@ type ClientGate struct {
 	next    auth.Verifier
 	clients ClientStore
 	ttl     time.Duration
-	size    int
 	now     func() time.Time
 
 	// gen is bumped by every invalidation, with mu held. A lookup reads
 	// it before asking the store and keeps its answer only if it did not
 	// change, so a lookup racing a deletion cannot put the client back.
-	gen     atomic.Uint64
-	mu      sync.RWMutex
-	entries map[string]gateEntry
-}
-
-type gateEntry struct {
-	exists bool
-	until  time.Time
+	// Lookups take only the map's read lock.
+	gen   atomic.Uint64
+	mu    sync.Mutex
+	known *cache.Map[string, bool] // client ID → exists
 }
 
 // NewClientGate returns a ClientGate for cfg. It fails with an error
@@ -104,15 +106,11 @@ func NewClientGate(cfg ClientGateConfig) (*ClientGate, error) {
 		next:    cfg.Verifier,
 		clients: cfg.Clients,
 		ttl:     cfg.CacheTTL,
-		size:    cfg.CacheSize,
 		now:     cfg.Now,
-		entries: make(map[string]gateEntry),
+		known:   cache.New[string, bool](cmp.Or(cfg.CacheSize, DefaultClientGateSize)),
 	}
 	if g.ttl == 0 {
 		g.ttl = DefaultClientGateTTL
-	}
-	if g.size == 0 {
-		g.size = DefaultClientGateSize
 	}
 	if g.now == nil {
 		g.now = time.Now
@@ -149,11 +147,8 @@ func (g *ClientGate) exists(ctx context.Context, id string) (bool, error) {
 		return false, nil
 	}
 	now := g.now()
-	g.mu.RLock()
-	e, ok := g.entries[id]
-	g.mu.RUnlock()
-	if ok && now.Before(e.until) {
-		return e.exists, nil
+	if exists, ok := g.known.Get(id, now); ok {
+		return exists, nil
 	}
 	gen := g.gen.Load()
 	_, err := g.clients.Client(ctx, id)
@@ -180,22 +175,9 @@ func (g *ClientGate) put(id string, exists bool, gen uint64, now time.Time) {
 	if g.gen.Load() != gen {
 		return
 	}
-	if _, ok := g.entries[id]; !ok && len(g.entries) >= g.size {
-		evictOne(g.entries)
-	}
 	// Cloned: the ID may be a piece of the token's payload, which the
 	// cache must not keep alive.
-	g.entries[strings.Clone(id)] = gateEntry{exists: exists, until: now.Add(g.ttl)}
-}
-
-// evictOne removes an arbitrary entry. Map iteration starts at a random
-// place, so this is random eviction: no bookkeeping on the hit path, and
-// no order a caller can steer.
-func evictOne[V any](m map[string]V) {
-	for k := range m {
-		delete(m, k)
-		return
-	}
+	g.known.Put(strings.Clone(id), exists, now.Add(g.ttl), now)
 }
 
 // Invalidate drops what the gate remembers about the client clientID, so
@@ -206,7 +188,7 @@ func evictOne[V any](m map[string]V) {
 func (g *ClientGate) Invalidate(clientID string) {
 	g.mu.Lock()
 	g.gen.Add(1)
-	delete(g.entries, clientID)
+	g.known.Delete(clientID)
 	g.mu.Unlock()
 }
 
@@ -215,7 +197,7 @@ func (g *ClientGate) Invalidate(clientID string) {
 func (g *ClientGate) InvalidateAll() {
 	g.mu.Lock()
 	g.gen.Add(1)
-	clear(g.entries)
+	g.known.Clear()
 	g.mu.Unlock()
 }
 

@@ -1,12 +1,14 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/audexum/auth/internal/cache"
 )
 
 // Defaults of [RevocationCacheConfig].
@@ -33,8 +35,11 @@ type RevocationCacheConfig struct {
 	MaxAge time.Duration
 
 	// Size caps the token IDs remembered. When it is full, a new answer
-	// evicts one at random, which then costs one more store read when its
-	// token is next seen. If zero, [DefaultRevocationCacheSize].
+	// takes the place of an expired "not revoked" one or else of the
+	// least used of 8 drawn at random, so a flood of new tokens does not
+	// push out the answers for tokens in use; a forgotten answer costs one
+	// more store read when its token is next seen. If zero,
+	// [DefaultRevocationCacheSize].
 	Size int
 
 	// Now returns the current time. If nil, time.Now.
@@ -62,23 +67,25 @@ type RevocationCacheConfig struct {
 // replayed code or refresh token, is refused on the very next request,
 // and one revoked by another instance within MaxAge. Every other method
 // goes straight to the store.
+//
+// It is bounded: at most Size token IDs. When it is full, a new answer
+// takes the place of an expired "not revoked" one or else of the least
+// used of 8 drawn at random; a "revoked" answer has no expiry and leaves
+// only that way, to be read again from the store if asked.
 type RevocationCache struct {
 	store  GrantStore
 	maxAge time.Duration
-	size   int
 	now    func() time.Time
 
 	gen     atomic.Uint64
-	mu      sync.RWMutex
-	entries map[string]revocationEntry
+	answers *cache.Map[string, revocationEntry] // by jti
 }
 
 var _ GrantStore = (*RevocationCache)(nil)
 
 type revocationEntry struct {
 	revoked bool
-	gen     uint64    // the generation read before the lookup
-	at      time.Time // when the lookup began
+	gen     uint64 // the generation read before the lookup
 }
 
 // NewRevocationCache returns a RevocationCache for cfg. It fails with an
@@ -93,15 +100,11 @@ func NewRevocationCache(cfg RevocationCacheConfig) (*RevocationCache, error) {
 	c := &RevocationCache{
 		store:   cfg.Grants,
 		maxAge:  cfg.MaxAge,
-		size:    cfg.Size,
 		now:     cfg.Now,
-		entries: make(map[string]revocationEntry),
+		answers: cache.New[string, revocationEntry](cmp.Or(cfg.Size, DefaultRevocationCacheSize)),
 	}
 	if c.maxAge == 0 {
 		c.maxAge = DefaultRevocationMaxAge
-	}
-	if c.size == 0 {
-		c.size = DefaultRevocationCacheSize
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -114,10 +117,8 @@ func NewRevocationCache(cfg RevocationCacheConfig) (*RevocationCache, error) {
 // Store errors are returned as they are and not remembered.
 func (c *RevocationCache) IsRevoked(ctx context.Context, jti string) (bool, error) {
 	now := c.now()
-	c.mu.RLock()
-	e, ok := c.entries[jti]
-	c.mu.RUnlock()
-	if ok && (e.revoked || e.gen == c.gen.Load() && now.Sub(e.at) < c.maxAge) {
+	// A "not revoked" answer has expired once MaxAge old (see below).
+	if e, ok := c.answers.Get(jti, now); ok && (e.revoked || e.gen == c.gen.Load()) {
 		return e.revoked, nil
 	}
 	// Read the generation before asking the store: a revocation that
@@ -127,14 +128,15 @@ func (c *RevocationCache) IsRevoked(ctx context.Context, jti string) (bool, erro
 	if err != nil {
 		return false, err
 	}
-	if revoked || c.maxAge > 0 {
-		c.mu.Lock()
-		if _, ok := c.entries[jti]; !ok && len(c.entries) >= c.size {
-			evictOne(c.entries)
-		}
-		// Cloned: the ID may be a piece of the token's payload.
-		c.entries[strings.Clone(jti)] = revocationEntry{revoked: revoked, gen: g, at: now}
-		c.mu.Unlock()
+	// Cloned: the ID may be a piece of the token's payload.
+	switch {
+	case revoked:
+		// Kept with no expiry, for a token is never un-revoked: it leaves
+		// the cache only to make room.
+		c.answers.Put(strings.Clone(jti), revocationEntry{revoked: true, gen: g}, time.Time{}, now)
+	case c.maxAge > 0:
+		// Trusted for less than MaxAge from when the lookup began.
+		c.answers.Put(strings.Clone(jti), revocationEntry{gen: g}, now.Add(c.maxAge), now)
 	}
 	return revoked, nil
 }
