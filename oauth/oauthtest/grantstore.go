@@ -444,8 +444,11 @@ func testRevocationKeptUntilExpiry(t *testing.T, s oauth.GrantStore) {
 	}
 }
 
-func testConcurrentRotationWithinGrace(t *testing.T, s oauth.GrantStore) {
-	ctx := t.Context()
+// rotateConcurrently rotates one grant's head token concurrently, each
+// goroutine to its own next token, at a minute past base with graceFrom
+// that minute plus graceOffset. It returns the head's hash, the rotations'
+// errors, and every token's hash (the head's first).
+func rotateConcurrently(t *testing.T, s oauth.GrantStore, graceOffset time.Duration) (oauth.Hash, []error, []oauth.Hash) {
 	g, h := mustCreate(t, s)
 	at := base.Add(time.Minute)
 	nexts := make([]*oauth.RefreshToken, concurrency)
@@ -455,8 +458,13 @@ func testConcurrentRotationWithinGrace(t *testing.T, s oauth.GrantStore) {
 		hashes = append(hashes, nexts[i].Hash)
 	}
 	errs := race(concurrency, func(i int) error {
-		return s.RotateRefreshToken(ctx, h.Hash, nexts[i], at, at.Add(-10*time.Second))
+		return s.RotateRefreshToken(t.Context(), h.Hash, nexts[i], at, at.Add(graceOffset))
 	})
+	return h.Hash, errs, hashes
+}
+
+func testConcurrentRotationWithinGrace(t *testing.T, s oauth.GrantStore) {
+	_, errs, hashes := rotateConcurrently(t, s, -10*time.Second)
 	for i, err := range errs {
 		if err != nil {
 			t.Errorf("rotation %d within grace: got %v, want nil", i, err)
@@ -468,26 +476,15 @@ func testConcurrentRotationWithinGrace(t *testing.T, s oauth.GrantStore) {
 }
 
 func testConcurrentRotationWithoutGrace(t *testing.T, s oauth.GrantStore) {
-	ctx := t.Context()
-	g, h := mustCreate(t, s)
-	at := base.Add(time.Minute)
-	nexts := make([]*oauth.RefreshToken, concurrency)
-	hashes := []oauth.Hash{h.Hash}
-	for i := range nexts {
-		nexts[i] = next(g, at)
-		hashes = append(hashes, nexts[i].Hash)
-	}
 	// graceFrom after now: no replay is tolerated.
-	errs := race(concurrency, func(i int) error {
-		return s.RotateRefreshToken(ctx, h.Hash, nexts[i], at, at.Add(time.Nanosecond))
-	})
+	head, errs, hashes := rotateConcurrently(t, s, time.Nanosecond)
 	if n := wins(t, "rotation", errs, oauth.ErrRefreshReused, oauth.ErrGrantRevoked); n != 1 {
 		t.Errorf("got %d successful rotations, want exactly 1", n)
 	}
 	if got := heads(t, s, hashes); got > 1 {
 		t.Errorf("got %d heads, want at most 1", got)
 	}
-	gotG, _, err := s.RefreshToken(ctx, h.Hash)
+	gotG, _, err := s.RefreshToken(t.Context(), head)
 	if err != nil {
 		t.Fatalf("RefreshToken: %v", err)
 	}
